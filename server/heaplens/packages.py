@@ -1,0 +1,316 @@
+"""What ``go list`` knows about packages: files, module, dependencies, errors.
+
+``list_packages`` runs ``go list -e -deps`` for a query and types the answer. With
+``log_dir`` it also compiles the packages named on the command line in the same
+invocation (``-export`` with our ``-gcflags``), which saves a whole ``go`` start on a
+first check. A ``Listing`` can be stored and reused: ``fingerprint`` says whether the
+directories and build files it was made from are still as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from . import toolchain
+from .compile_errors import parse_error_text
+from .model import CompileError
+from .workspace import SKIP_DIRS, Query, find_up
+
+_LIST_FIELDS = (
+    "ImportPath,Name,Dir,GoFiles,CgoFiles,TestGoFiles,XTestGoFiles,TestImports,XTestImports,"
+    "Module,Standard,DepOnly,Error,DepsErrors,Deps,Incomplete"
+)
+
+
+@dataclass(frozen=True)
+class Package:
+    """What ``go list`` says about one package. All paths are absolute."""
+
+    import_path: str
+    name: str
+    dir: str
+    go_files: tuple[str, ...]
+    test_files: tuple[str, ...]
+    xtest_files: tuple[str, ...]
+    test_imports: tuple[str, ...]
+    module_path: str
+    module_dir: str
+    module_version: str
+    #: The module's go.mod and go.sum, and the go.work that governs the build, if any.
+    build_files: tuple[str, ...]
+    standard: bool
+    deps: tuple[str, ...]
+    errors: tuple[CompileError, ...] = ()
+
+    @property
+    def has_tests(self) -> bool:
+        return bool(self.test_files or self.xtest_files)
+
+    @property
+    def all_files(self) -> tuple[str, ...]:
+        return self.go_files + self.test_files + self.xtest_files
+
+    def is_local(self, gomodcache: str) -> bool:
+        """Source that can change without a version change: the workspace, a local
+        ``replace``, GOPATH. Not the standard library, not the module cache."""
+        if self.standard or self.module_version:
+            return False
+        return not (gomodcache and self.dir.startswith(gomodcache + os.sep))
+
+
+@dataclass
+class Listing:
+    """The packages a query asked for, and every package they need."""
+
+    targets: list[Package] = field(default_factory=list)
+    #: Every package in the graph by import path, targets and dependencies alike.
+    graph: dict[str, Package] = field(default_factory=dict)
+    #: Errors that belong to no package (go.mod asks for a newer Go, say).
+    errors: list[CompileError] = field(default_factory=list)
+
+    def test_deps(self, pkg: Package) -> tuple[str, ...]:
+        """Everything the package's test binary depends on, as far as the graph knows."""
+        seen: dict[str, None] = dict.fromkeys(pkg.deps)
+        for imp in pkg.test_imports:
+            if imp in seen or imp == pkg.import_path:
+                continue
+            seen[imp] = None
+            dep = self.graph.get(imp)
+            if dep is not None:
+                seen.update(dict.fromkeys(dep.deps))
+        return tuple(seen)
+
+    def merge(self, fresher: Listing) -> None:
+        """Take newer metadata for the packages ``fresher`` knows about."""
+        self.graph.update(fresher.graph)
+        replaced = {p.import_path: p for p in fresher.targets}
+        self.targets = [replaced.get(p.import_path, p) for p in self.targets]
+
+    # -- storage -----------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "targets": [p.import_path for p in self.targets],
+            "graph": [_package_to_json(p) for p in self.graph.values()],
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Listing:
+        graph = {d["import_path"]: _package_from_json(d) for d in data["graph"]}
+        return Listing(targets=[graph[t] for t in data["targets"]], graph=graph)
+
+
+def _package_to_json(p: Package) -> dict[str, Any]:
+    d = {f.name: getattr(p, f.name) for f in fields(p)}
+    d["errors"] = ()  # errors are results, kept with the results; a listing is structure
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _package_from_json(d: dict[str, Any]) -> Package:
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return Package(**values)
+
+
+def _abs(directory: str, names: object) -> tuple[str, ...]:
+    if not isinstance(names, list):
+        return ()
+    return tuple(os.path.join(directory, str(n)) for n in names)
+
+
+def errors_from(obj: object, root: str, package: str) -> list[CompileError]:
+    """Turn a ``go list`` ``Error`` object into errors with absolute positions."""
+    if not isinstance(obj, dict):
+        return []
+    text = str(obj.get("Err", ""))
+    pos = str(obj.get("Pos", ""))
+    errors = parse_error_text(text, root, package)
+    if errors and any(e.file for e in errors):
+        return errors
+    if pos:
+        parsed = parse_error_text(f"{pos}: {text}", root, package)
+        if parsed:
+            return parsed
+    return errors or ([CompileError("", 0, 0, text.strip(), package)] if text.strip() else [])
+
+
+def list_packages(
+    query: Query,
+    patterns: tuple[str, ...],
+    go: toolchain.GoEnv,
+    env: Mapping[str, str],
+    *,
+    overlay: str | None = None,
+    build_flags: tuple[str, ...] = (),
+    gcflags: tuple[str, ...] = (),
+    compile_targets: bool = False,
+    timeout: float | None = None,
+    cancel: toolchain.CancelToken | None = None,
+) -> Listing:
+    """Run ``go list -e -deps`` on ``patterns`` from the query's root.
+
+    With ``compile_targets`` the named packages are compiled too (``-export``), with
+    ``gcflags`` applied to them only; their ``Error`` then carries compile errors.
+    """
+    run_env = dict(env)
+    run_env.update(dict(query.env))
+    argv = [go.binary, "list", "-e", "-deps", f"-json={_LIST_FIELDS}"]
+    if compile_targets:
+        argv.append("-export")
+        argv.extend(gcflags)
+    if overlay:
+        argv.append(f"-overlay={overlay}")
+    argv.extend(build_flags)
+    argv.extend(patterns)
+    result = toolchain.run(argv, cwd=query.root, env=run_env, timeout=timeout, cancel=cancel)
+    listing = Listing()
+    raw = decode_stream(result.stdout)
+    if result.returncode != 0 and not raw:
+        message = result.stderr.decode("utf-8", "replace").strip() or "go list failed"
+        listing.errors.extend(
+            parse_error_text(message, query.root, "") or [CompileError("", 0, 0, message, "")]
+        )
+        return listing
+    work = None if dict(query.env).get("GOWORK") == "off" else find_up(query.root, "go.work")
+    build_files_cache: dict[str, tuple[str, ...]] = {}
+    for obj in raw:
+        pkg = _package_from(obj, query.root, work, build_files_cache)
+        if pkg is None:
+            continue
+        listing.graph[pkg.import_path] = pkg
+        if not obj.get("DepOnly"):
+            listing.targets.append(pkg)
+    return listing
+
+
+def decode_stream(data: bytes) -> list[dict[str, object]]:
+    """``go list -json`` prints concatenated JSON objects; decode them one by one."""
+    text = data.decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    out: list[dict[str, object]] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        try:
+            obj, i = decoder.raw_decode(text, i)
+        except ValueError:
+            break
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
+def _package_from(
+    obj: dict[str, object],
+    root: str,
+    work: str | None,
+    build_files_cache: dict[str, tuple[str, ...]],
+) -> Package | None:
+    path = str(obj.get("ImportPath", ""))
+    if not path or (path.endswith("...") and not obj.get("Dir")):
+        return None  # a pattern that matched nothing: its Error is all there is
+    directory = str(obj.get("Dir", "") or "")
+    module = obj.get("Module")
+    module_path = module_dir = module_version = gomod = ""
+    if isinstance(module, dict):
+        replace = module.get("Replace")
+        src = replace if isinstance(replace, dict) else module
+        module_path = str(module.get("Path", ""))
+        module_dir = str(src.get("Dir", "") or module.get("Dir", "") or "")
+        module_version = str(src.get("Version", "") or "")
+        gomod = str(src.get("GoMod", "") or module.get("GoMod", "") or "")
+    key = f"{gomod}\0{work}"
+    build_files = build_files_cache.get(key)
+    if build_files is None:
+        files = []
+        if gomod and os.path.isfile(gomod):
+            files.append(gomod)
+            gosum = os.path.join(os.path.dirname(gomod), "go.sum")
+            if os.path.isfile(gosum):
+                files.append(gosum)
+        if work:
+            for name in ("go.work", "go.work.sum"):
+                p = os.path.join(work, name)
+                if os.path.isfile(p):
+                    files.append(p)
+        build_files = tuple(files)
+        build_files_cache[key] = build_files
+    errors: list[CompileError] = errors_from(obj.get("Error"), root, path)
+    deps_errors = obj.get("DepsErrors")
+    if isinstance(deps_errors, list):
+        for e in deps_errors:
+            errors.extend(errors_from(e, root, path))
+    deps = obj.get("Deps")
+    test_imports = [*_strs(obj.get("TestImports")), *_strs(obj.get("XTestImports"))]
+    return Package(
+        import_path=path,
+        name=str(obj.get("Name", "") or ""),
+        dir=directory,
+        go_files=_abs(directory, obj.get("GoFiles")) + _abs(directory, obj.get("CgoFiles")),
+        test_files=_abs(directory, obj.get("TestGoFiles")),
+        xtest_files=_abs(directory, obj.get("XTestGoFiles")),
+        test_imports=tuple(dict.fromkeys(test_imports)),
+        module_path=module_path,
+        module_dir=module_dir,
+        module_version=module_version,
+        build_files=build_files,
+        standard=bool(obj.get("Standard")),
+        deps=tuple(str(d) for d in deps) if isinstance(deps, list) else (),
+        errors=tuple(dict.fromkeys(errors)),
+    )
+
+
+def _strs(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def fingerprint(query: Query, listing: Listing, gomodcache: str) -> str | None:
+    """A digest of what decides a listing's *structure*: which packages and files exist.
+
+    That is the modification times of the directories the patterns cover and of every
+    local package's directory (adding, removing or renaming a file changes them), plus
+    go.mod, go.sum and go.work. File *contents* are not here; cache keys cover them.
+    ``None`` when the query cannot be fingerprinted (an import-path wildcard).
+    """
+    dirs: set[str] = set()
+    for pattern in query.patterns:
+        if query.adhoc:
+            dirs.add(os.path.dirname(pattern))
+        elif pattern == "." or pattern.startswith("./"):
+            recursive = pattern.endswith("/...") or pattern == "./..."
+            base = os.path.normpath(
+                os.path.join(query.root, pattern[: -len("/...")] if recursive else pattern)
+            )
+            if recursive:
+                for dirpath, dirnames, _files in os.walk(base):
+                    dirnames[:] = [
+                        d for d in dirnames if d not in SKIP_DIRS and not d.startswith((".", "_"))
+                    ]
+                    dirs.add(dirpath)
+            else:
+                dirs.add(base)
+        elif "..." in pattern:
+            return None
+    build: set[str] = set()
+    for pkg in listing.graph.values():
+        if pkg.is_local(gomodcache):
+            dirs.add(pkg.dir)
+        build.update(pkg.build_files)
+    for name in ("go.mod", "go.sum", "go.work", "go.work.sum"):
+        build.add(os.path.join(query.root, name))
+    h = hashlib.sha256()
+    for path in sorted(dirs | build):
+        try:
+            st = os.stat(path)
+            h.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\n".encode("utf-8", "surrogateescape"))
+        except OSError:
+            h.update(f"{path}\0-\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()

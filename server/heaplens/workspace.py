@@ -1,0 +1,186 @@
+"""Which packages the user means: from what they typed to *queries*.
+
+A user names directories, files, ``./...`` patterns or import paths. A query is one
+directory to run ``go`` in (the module or workspace root that owns the packages, so
+nested modules and go.work both work) plus the patterns to give it there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# Directories that never hold packages the user means by "./...".
+SKIP_DIRS = frozenset({"vendor", "testdata", "node_modules", ".git", ".hg", ".svn"})
+
+
+@dataclass(frozen=True)
+class Query:
+    """One ``go`` invocation's worth of user request."""
+
+    root: str
+    patterns: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    #: Files the user named; findings are shown for these only. ``None`` means all.
+    files: frozenset[str] | None = None
+    #: Files of a directory outside any module, compiled as an ad-hoc package.
+    adhoc: bool = False
+
+
+def find_up(start: str, name: str) -> str | None:
+    """The nearest directory at or above ``start`` that contains ``name``."""
+    d = os.path.abspath(start)
+    while True:
+        if os.path.isfile(os.path.join(d, name)):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _work_uses(work_dir: str) -> list[str]:
+    """Module directories named by the ``use`` directives of ``work_dir/go.work``."""
+    try:
+        with open(os.path.join(work_dir, "go.work"), encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return []
+    uses: list[str] = []
+    in_block = False
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if in_block:
+            if line == ")":
+                in_block = False
+            elif line:
+                uses.append(line.strip('"'))
+        elif line.startswith("use"):
+            rest = line[3:].strip()
+            if rest.startswith("("):
+                in_block = True
+            elif rest:
+                uses.append(rest.strip('"'))
+    return [os.path.normpath(os.path.join(work_dir, u)) for u in uses]
+
+
+@dataclass(frozen=True)
+class _Root:
+    dir: str
+    env: tuple[tuple[str, str], ...]
+    adhoc: bool = False
+    #: For a go.work root: the modules it uses. ``./...`` only matches inside them.
+    uses: tuple[str, ...] = ()
+
+
+def _root_for(directory: str, env: Mapping[str, str]) -> _Root:
+    """Where to run ``go`` for packages in ``directory``, and any environment it needs."""
+    mod = find_up(directory, "go.mod")
+    if env.get("GOWORK", "") != "off":
+        work_file = env.get("GOWORK")
+        work = os.path.dirname(work_file) if work_file else find_up(directory, "go.work")
+        uses = _work_uses(work) if work else []
+        if work and mod and mod in uses:
+            return _Root(work, (), uses=tuple(uses))
+        if work and not mod and any(_within(u, directory) for u in uses):
+            # The workspace root itself, or a folder above several of its modules.
+            return _Root(work, (), uses=tuple(uses))
+        if work and mod and _within(mod, work):
+            # A module below a go.work that does not use it: build it on its own.
+            return _Root(mod, (("GOWORK", "off"),))
+    if mod:
+        return _Root(mod, ())
+    gopath = env.get("GOPATH") or os.path.join(os.path.expanduser("~"), "go")
+    for entry in gopath.split(os.pathsep):
+        src = os.path.join(os.path.abspath(entry), "src")
+        if entry and _within(os.path.abspath(directory), src) and directory != src:
+            return _Root(src, (("GO111MODULE", "off"),))
+    return _Root(directory, (("GO111MODULE", "on"),), adhoc=True)
+
+
+def _nested_modules(base: str) -> list[str]:
+    """Directories below ``base`` (not ``base`` itself) that hold a go.mod."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in SKIP_DIRS and not d.startswith((".", "_"))
+        )
+        if dirpath != base and "go.mod" in filenames:
+            found.append(dirpath)
+    return found
+
+
+def _rel_pattern(root: str, directory: str, recursive: bool) -> str:
+    rel = os.path.relpath(directory, root)
+    pat = "." if rel == "." else "./" + rel.replace(os.sep, "/")
+    return pat + "/..." if recursive else pat
+
+
+def plan(args: Iterable[str], cwd: str, env: Mapping[str, str]) -> list[Query]:
+    """Turn what the user typed into queries, one per directory ``go`` must run in."""
+    grouped: dict[_Root, list[str]] = {}
+    named_files: dict[_Root, set[str]] = {}
+    whole: set[_Root] = set()
+    adhoc_files: dict[_Root, list[str]] = {}
+
+    def add(directory: str, recursive: bool, file: str | None = None) -> None:
+        root = _root_for(directory, env)
+        if root.adhoc:
+            names = sorted(
+                os.path.join(directory, n)
+                for n in os.listdir(directory)
+                if n.endswith(".go") and not n.endswith("_test.go")
+            )
+            adhoc_files.setdefault(root, []).extend(names)
+        elif root.uses and not any(_within(directory, u) for u in root.uses):
+            # go list cannot match "./..." in a folder that is in no workspace module;
+            # name each module below it instead.
+            for use in root.uses:
+                if recursive and _within(use, directory):
+                    grouped.setdefault(root, []).append(_rel_pattern(root.dir, use, True))
+        else:
+            grouped.setdefault(root, []).append(_rel_pattern(root.dir, directory, recursive))
+        if file is None:
+            whole.add(root)
+        else:
+            named_files.setdefault(root, set()).add(file)
+        if recursive:
+            for nested in _nested_modules(directory):
+                nested_root = _root_for(nested, env)
+                if nested_root.dir == root.dir:
+                    continue  # a workspace module: "./..." at the work root covers it
+                grouped.setdefault(nested_root, []).append(
+                    _rel_pattern(nested_root.dir, nested, True)
+                )
+                whole.add(nested_root)
+
+    for arg in args:
+        path = os.path.join(cwd, arg)
+        if arg.endswith("/...") or arg == "...":
+            base = os.path.normpath(os.path.join(cwd, arg[: -len("...")] or "."))
+            if os.path.isdir(base):
+                add(base, True)
+                continue
+        if os.path.isfile(path) and arg.endswith(".go"):
+            add(os.path.dirname(os.path.abspath(path)), False, os.path.abspath(path))
+        elif os.path.isdir(path):
+            add(os.path.abspath(path), False)
+        else:
+            # An import path or import-path pattern: resolve it from where the user is.
+            root = _root_for(cwd, env)
+            grouped.setdefault(root, []).append(arg)
+            whole.add(root)
+
+    queries: list[Query] = []
+    for root, patterns in grouped.items():
+        files = None if root in whole else frozenset(named_files.get(root, set()))
+        queries.append(Query(root.dir, tuple(dict.fromkeys(patterns)), root.env, files))
+    for root, names in adhoc_files.items():
+        files = None if root in whole else frozenset(named_files.get(root, set()))
+        queries.append(Query(root.dir, tuple(dict.fromkeys(names)), root.env, files, adhoc=True))
+    return queries
