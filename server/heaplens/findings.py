@@ -1,0 +1,299 @@
+"""Classify the compiler's raw log records into typed findings.
+
+The ``-json`` log says less than ``-m`` text in a few places, and this module restores it:
+
+* An escaping *expression* gets two records at its position: the explanation
+  (``X escapes to heap`` with its flow) and an empty verdict. A *variable* moved to the
+  heap gets the explanation only. So an explanation without a verdict is
+  ``moved to heap: X``.
+* The compiler's wrappers for ``go``/``defer`` statements are logged too, at the keyword;
+  ``-m`` hides them and so do we.
+* ``parameter p leaks to {heap} with derefs=N`` records become ``leaking param: p``
+  (N = 0), ``leaking param content: p`` (N > 0) or ``leaking param: p to result ~r0
+  level=N``, merged per parameter the way the compiler's own summary is.
+* The log names no function; the enclosing function comes from the syntax tree.
+
+Every finding gets a full source range and a plain-words reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from . import reasons
+from .compiler_output import RawDiagnostic, RawOutput
+from .model import Finding, FlowStep, Kind, Location, Position, Range
+from .syntax import SourceFile
+
+_HEADER = re.compile(r"^\s*flow:\s*(?P<edge>.*?):?\s*$")
+_STEP = re.compile(r"^\s*from\s+(?P<what>.*?)\s+\((?P<why>[^()]*)\)\s*$")
+_ESCAPES = re.compile(r"^(?P<subject>.+) escapes to heap$")
+_LEAK = re.compile(r"^parameter (?P<name>\S+) leaks to (?P<dst>.+?) with derefs=(?P<derefs>-?\d+)$")
+_COST = re.compile(r"^cost: (?P<cost>\d+)")
+
+SourceLookup = Callable[[str], "SourceFile | None"]
+PackageVars = Callable[[str], Collection[str]]
+
+
+@dataclass
+class Classified:
+    findings: list[Finding] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def parse_flow(diag: RawDiagnostic, unknown: list[str] | None = None) -> tuple[FlowStep, ...]:
+    """The escape explanation attached to ``diag``, as steps."""
+    steps: list[FlowStep] = []
+    dst = ""
+    pending_header: tuple[Location | None, str, str] | None = None
+    for rel in diag.related:
+        message = rel.message
+        if message == "inlineLoc" or message.startswith("inlineLoc"):
+            if steps and rel.location is not None:
+                last = steps[-1]
+                if last.inlined_from is None:
+                    steps[-1] = FlowStep(last.location, last.what, last.why, last.dst, rel.location)
+            continue
+        if not message.startswith("escflow:"):
+            if unknown is not None:
+                unknown.append(message)
+            continue
+        body = message[len("escflow:") :]
+        header = _HEADER.match(body)
+        if header:
+            if pending_header is not None:
+                steps.append(FlowStep(pending_header[0], pending_header[2], "", pending_header[1]))
+            dst, src = _split_edge(header.group("edge"))
+            pending_header = (rel.location, dst, src)
+            continue
+        step = _STEP.match(body)
+        if step:
+            pending_header = None
+            steps.append(FlowStep(rel.location, step.group("what"), step.group("why"), dst))
+            continue
+        text = body.strip()
+        if text:
+            steps.append(FlowStep(rel.location, text, "", dst))
+    if pending_header is not None:
+        steps.append(FlowStep(pending_header[0], pending_header[2], "", pending_header[1]))
+    return tuple(steps)
+
+
+def _split_edge(edge: str) -> tuple[str, str]:
+    """``~r0 ← &x`` (Go ≥ 1.22) or ``~r0 = &x`` (older) → ``("~r0", "&x")``."""
+    for sep in (" ← ", " = "):
+        if sep in edge:
+            dst, src = edge.split(sep, 1)
+            return dst.strip(), src.strip()
+    return edge.strip(), ""
+
+
+@dataclass
+class _Leak:
+    position: Position
+    name: str
+    # The strongest record per destination: (derefs, the record with its explanation).
+    heap: tuple[int, RawDiagnostic] | None = None
+    results: dict[str, tuple[int, RawDiagnostic]] = field(default_factory=dict)
+
+
+def classify(
+    raw: RawOutput,
+    wanted: Collection[str],
+    source: SourceLookup,
+    package_vars: PackageVars,
+) -> Classified:
+    """Findings for the files in ``wanted`` (absolute paths), from one compile's log."""
+    out = Classified(unknown=list(raw.unknown))
+    explanations: dict[tuple[str, Position], RawDiagnostic] = {}
+    verdicts: set[tuple[str, Position]] = set()
+    leaks: dict[tuple[str, Position], _Leak] = {}
+    inline: list[RawDiagnostic] = []
+    wanted_set = set(wanted)
+
+    for diag in raw.diagnostics:
+        if diag.file not in wanted_set:
+            continue
+        key = (diag.file, diag.position)
+        if diag.code in ("escape", "escapes"):
+            if diag.message:
+                if _ESCAPES.match(diag.message):
+                    explanations.setdefault(key, diag)
+                else:
+                    out.unknown.append(f"{diag.file}: {diag.code}: {diag.message}")
+            else:
+                verdicts.add(key)
+        elif diag.code == "leak":
+            m = _LEAK.match(diag.message)
+            if not m:
+                out.unknown.append(f"{diag.file}: leak: {diag.message}")
+                continue
+            leak = leaks.setdefault(key, _Leak(diag.position, m.group("name")))
+            derefs = int(m.group("derefs"))
+            dst = m.group("dst")
+            if dst == "{heap}":
+                if leak.heap is None or derefs < leak.heap[0]:
+                    leak.heap = (derefs, diag)
+            elif reasons.is_result(dst):
+                prev = leak.results.get(dst)
+                if prev is None or derefs < prev[0]:
+                    leak.results[dst] = (derefs, diag)
+        else:
+            inline.append(diag)
+
+    moved: set[tuple[str, Position]] = set()
+    for key, diag in explanations.items():
+        file, pos = key
+        src = source(file)
+        if src is not None and src.is_wrapper_site(pos):
+            continue
+        m = _ESCAPES.match(diag.message)
+        assert m is not None
+        subject = m.group("subject")
+        flow = parse_flow(diag, out.unknown)
+        kind = Kind.ESCAPES_TO_HEAP if key in verdicts else Kind.MOVED_TO_HEAP
+        if kind is Kind.MOVED_TO_HEAP:
+            moved.add(key)
+            rng = None
+            if src is not None:
+                # At an inlined call the variable's name is not in the text: underline the call.
+                rng = src.identifier_range(pos, subject) or src.expression_range(pos, "")
+            message = f"moved to heap: {subject}"
+        else:
+            rng = src.expression_range(pos, subject) if src else None
+            message = f"{subject} escapes to heap"
+        out.findings.append(
+            _finding(kind, file, pos, rng, message, subject, flow, src, package_vars)
+        )
+
+    for key in sorted(verdicts - explanations.keys()):
+        file, pos = key
+        src = source(file)
+        if src is not None and src.is_wrapper_site(pos):
+            continue
+        rng = src.expression_range(pos, "") if src else None
+        subject = src.text(rng) if src and rng else "value"
+        out.findings.append(
+            _finding(
+                Kind.ESCAPES_TO_HEAP,
+                file,
+                pos,
+                rng,
+                f"{subject} escapes to heap",
+                subject,
+                (),
+                src,
+                package_vars,
+            )
+        )
+
+    for key, leak in leaks.items():
+        if key in moved:
+            continue  # a parameter moved to the heap is reported as that, not as a leak
+        file, pos = key
+        src = source(file)
+        messages: list[str] = []
+        explained: RawDiagnostic | None = None
+        if leak.heap is not None:
+            derefs, explained = leak.heap
+            messages.append(
+                f"leaking param: {leak.name}"
+                if derefs == 0
+                else f"leaking param content: {leak.name}"
+            )
+        for dst, (derefs, rdiag) in sorted(leak.results.items()):
+            # The compiler drops result leaks that the heap leak already covers.
+            if leak.heap is not None and derefs >= leak.heap[0]:
+                continue
+            messages.append(f"leaking param: {leak.name} to result {dst} level={derefs}")
+            explained = explained or rdiag
+        if not messages or explained is None:
+            continue
+        leak_flow = parse_flow(explained, out.unknown)
+        rng = src.identifier_range(pos, leak.name) if src else None
+        out.findings.append(
+            _finding(
+                Kind.LEAKING_PARAM,
+                file,
+                pos,
+                rng,
+                "; ".join(messages),
+                leak.name,
+                leak_flow,
+                src,
+                package_vars,
+            )
+        )
+
+    for diag in inline:
+        src = source(diag.file)
+        name = src.function_at(diag.position) if src else ""
+        if diag.code == "canInlineFunction":
+            cost = _COST.match(diag.message)
+            message = f"can inline {name}" + (f" with cost {cost.group('cost')}" if cost else "")
+            kind = Kind.INLINING
+        else:
+            message = f"cannot inline {name}: {diag.message}"
+            kind = Kind.CANNOT_INLINE
+        rng = src.function_name_range(diag.position) if src else None
+        out.findings.append(
+            Finding(
+                kind=kind,
+                file=diag.file,
+                range=rng or _fallback_range(diag.position),
+                message=message,
+                reason=diag.message if kind is Kind.CANNOT_INLINE else "",
+                function=name,
+                point=diag.position,
+                subject=name,
+            )
+        )
+    out.findings.sort(key=lambda f: (f.file, f.range, f.kind.value))
+    return out
+
+
+def _fallback_range(pos: Position) -> Range:
+    return Range(pos, Position(pos.line, pos.column + 1))
+
+
+def _finding(
+    kind: Kind,
+    file: str,
+    pos: Position,
+    rng: Range | None,
+    message: str,
+    subject: str,
+    flow: tuple[FlowStep, ...],
+    src: SourceFile | None,
+    package_vars: PackageVars,
+) -> Finding:
+
+    def call_at(loc: Location | None) -> str:
+        if src is None:
+            return ""
+        if loc is None:
+            return src.enclosing_call(pos)
+        return src.enclosing_call(loc.position) if loc.file == file else ""
+
+    reason = reasons.explain(
+        kind,
+        subject,
+        flow,
+        # Both lookups parse source; they run only when a rule needs them.
+        is_package_var=lambda n: n in package_vars(file),
+        call_at=call_at,
+        in_go_statement=lambda: src is not None and src.in_go_statement(pos),
+    )
+    return Finding(
+        kind=kind,
+        file=file,
+        range=rng or _fallback_range(pos),
+        message=message,
+        reason=reason,
+        function=src.enclosing_function(pos) if src is not None else "",
+        flow=flow,
+        point=pos,
+        subject=subject,
+    )

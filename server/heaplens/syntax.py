@@ -1,0 +1,418 @@
+"""Go syntax trees (tree-sitter-go): whole-expression ranges, enclosing functions, package
+variables.
+
+The compiler reports a single point. A reader wants the whole thing underlined: all of
+``&Config{...}``, all of ``make([]byte, n)``, the variable's name. This module finds that
+extent on a real Go syntax tree, guided by the expression text the compiler printed.
+
+Trees are parsed lazily and kept per content hash, so a file that did not change is never
+parsed twice in one process.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
+
+from .model import Position, Range
+from .positions import line_offsets
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser, Query, QueryCursor, Tree
+
+_lock = threading.Lock()
+_parser: Parser | None = None
+_literal_query: Query | None = None
+
+
+def _get_parser() -> Parser:
+    global _parser
+    with _lock:
+        if _parser is None:
+            import tree_sitter
+            import tree_sitter_go
+
+            _parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_go.language()))
+        return _parser
+
+
+_trees: OrderedDict[bytes, Tree] = OrderedDict()
+_TREE_CACHE_SIZE = 256
+
+
+def parse_tree(source: bytes) -> Tree:
+    """Parse Go source. tree-sitter never fails: broken code yields ERROR nodes."""
+    digest = hashlib.sha1(source).digest()
+    parser = _get_parser()
+    with _lock:  # a Parser is not safe to share between threads
+        tree = _trees.get(digest)
+        if tree is None:
+            tree = parser.parse(source)
+            _trees[digest] = tree
+            if len(_trees) > _TREE_CACHE_SIZE:
+                _trees.popitem(last=False)
+        else:
+            _trees.move_to_end(digest)
+        return tree
+
+
+# Nodes that end the upward search for an expression: statements and declarations.
+_STOP = frozenset(
+    {
+        "source_file",
+        "block",
+        "statement_list",
+        "function_declaration",
+        "method_declaration",
+        "var_declaration",
+        "const_declaration",
+        "short_var_declaration",
+        "assignment_statement",
+        "return_statement",
+        "expression_statement",
+        "if_statement",
+        "for_statement",
+        "range_clause",
+        "for_clause",
+        "expression_switch_statement",
+        "type_switch_statement",
+        "select_statement",
+        "go_statement",
+        "defer_statement",
+        "send_statement",
+        "inc_statement",
+        "dec_statement",
+        "labeled_statement",
+        "var_spec",
+        "const_spec",
+        "expression_case",
+        "communication_case",
+        "keyed_element",
+        "literal_element",
+    }
+)
+_FUNCTIONS = frozenset({"function_declaration", "method_declaration", "func_literal"})
+_NOT_EXPRESSIONS = frozenset(
+    {"argument_list", "expression_list", "literal_value", "parameter_list", "type_arguments"}
+)
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One Go file's bytes and syntax tree, with helpers keyed by compiler positions."""
+
+    path: str
+    source: bytes
+    #: Closure numbering per containing node id, computed once per file.
+    _literals: dict[int, list[int]] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def tree(self) -> Tree:
+        return parse_tree(self.source)
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return line_offsets(self.source)
+
+    def offset(self, pos: Position) -> int | None:
+        """Byte offset of a 1-based line / 1-based byte column, or None if out of range."""
+        starts = self.line_starts
+        if pos.line < 1 or pos.column < 1 or pos.line > len(starts):
+            return None
+        start = starts[pos.line - 1]
+        line_end = starts[pos.line] - 1 if pos.line < len(starts) else len(self.source)
+        off = start + pos.column - 1
+        return off if off <= line_end else None
+
+    def position(self, offset: int) -> Position:
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return Position(index + 1, offset - self.line_starts[index] + 1)
+
+    def _span(self, node: Node) -> Range:
+        return Range(self.position(node.start_byte), self.position(node.end_byte))
+
+    def node_at(self, pos: Position) -> Node | None:
+        off = self.offset(pos)
+        if off is None:
+            return None
+        return self.tree.root_node.descendant_for_byte_range(off, off)
+
+    def is_wrapper_site(self, pos: Position) -> bool:
+        """True at a ``go``/``defer`` keyword: the compiler's generated wrapper closure."""
+        node = self.node_at(pos)
+        return node is not None and node.type in ("go", "defer")
+
+    def expression_range(self, pos: Position, subject: str) -> Range | None:
+        """The range of the expression the compiler calls ``subject`` at ``pos``."""
+        off = self.offset(pos)
+        if off is None:
+            return None
+        root = self.tree.root_node
+        leaf = root.descendant_for_byte_range(off, off)
+        if leaf is None:
+            return None
+        candidates = _candidates(leaf)
+        if not candidates:
+            return self._span(leaf) if leaf.end_byte > leaf.start_byte else None
+        if subject == "func literal":
+            for node in candidates:
+                if node.type == "func_literal":
+                    return self._span(node)
+        if subject == "... argument":
+            for node in candidates:
+                if node.type == "call_expression":
+                    args = node.child_by_field_name("arguments")
+                    if args is not None and args.named_child_count:
+                        first, last = args.named_children[0], args.named_children[-1]
+                        return Range(self.position(first.start_byte), self.position(last.end_byte))
+        if subject:
+            matcher = _subject_matcher(subject)
+            for node in candidates:
+                if matcher(_squash(node.text or b"")):
+                    return self._span(node)
+        # No textual match: the largest expression that starts exactly at the point.
+        starting = [n for n in candidates if n.start_byte == off]
+        if starting:
+            return self._span(starting[-1])
+        return self._span(candidates[0])
+
+    def identifier_range(self, pos: Position, name: str) -> Range | None:
+        """The range of the identifier ``name`` at ``pos`` (a variable or parameter)."""
+        off = self.offset(pos)
+        if off is None:
+            return None
+        node = self.tree.root_node.descendant_for_byte_range(off, off)
+        if node is not None and node.type in ("identifier", "field_identifier"):
+            return self._span(node)
+        raw = name.encode()
+        if raw and self.source[off : off + len(raw)] == raw:
+            return Range(pos, self.position(off + len(raw)))
+        return None
+
+    def function_name_range(self, pos: Position) -> Range | None:
+        """The name of the function declared at ``pos`` (where inlining notes point).
+
+        For a method the compiler points at the receiver; the name is what a reader wants
+        underlined. A function literal has no name: its ``func`` keyword stands in.
+        """
+        decl = self._declaration_at(pos)
+        if decl is None:
+            return None
+        if decl.type == "func_literal":
+            return self._span(decl.children[0]) if decl.children else None
+        name = decl.child_by_field_name("name")
+        return self._span(name) if name is not None else None
+
+    def _declaration_at(self, pos: Position) -> Node | None:
+        cur = self.node_at(pos)
+        while cur is not None and cur.type not in _FUNCTIONS:
+            cur = cur.parent
+        return cur
+
+    def enclosing_function(self, pos: Position) -> str:
+        """The compiler-style name of the function containing ``pos``.
+
+        ``F``, ``T.M``, ``(*T).M``; closures are ``F.func1``, nested ``F.func1.1``;
+        closures in package-level initialisers belong to ``init``.
+        """
+        node = self.node_at(pos)
+        if node is None:
+            return ""
+        off = self.offset(pos) or 0
+        literals: list[Node] = []
+        top: Node | None = None
+        cur: Node | None = node
+        while cur is not None:
+            if cur.type == "func_literal":
+                body = cur.child_by_field_name("body")
+                # The literal itself belongs to the function around it; only its body is
+                # inside the closure.
+                if body is not None and body.start_byte <= off:
+                    literals.append(cur)
+            elif cur.type in ("function_declaration", "method_declaration"):
+                top = cur
+                break
+            cur = cur.parent
+        base = _declared_name(top) if top is not None else "init"
+        container = top if top is not None else self.tree.root_node
+        if top is None and not literals:
+            return ""
+        # Number closures the way the compiler does: in source order, per enclosing body.
+        name = base
+        parent: Node = container
+        for index, lit in enumerate(reversed(literals)):
+            siblings = self._literals.get(parent.id)
+            if siblings is None:
+                siblings = [n.id for n in _direct_literals(parent)]
+                self._literals[parent.id] = siblings
+            n = siblings.index(lit.id) + 1 if lit.id in siblings else 1
+            name = f"{name}.func{n}" if index == 0 else f"{name}.{n}"
+            parent = lit
+        return name
+
+    def function_at(self, pos: Position) -> str:
+        """The name of the function *declared* at ``pos`` (for inlining notes)."""
+        decl = self._declaration_at(pos)
+        if decl is None:
+            return ""
+        if decl.type == "func_literal":
+            body = decl.child_by_field_name("body")
+            return self.enclosing_function(self.position(body.start_byte)) if body else ""
+        return _declared_name(decl)
+
+    def text(self, rng: Range) -> str:
+        start = self.offset(rng.start)
+        end = self.offset(rng.end)
+        if start is None or end is None:
+            return ""
+        return self.source[start:end].decode("utf-8", "replace")
+
+    def enclosing_call(self, pos: Position) -> str:
+        """The function called with the value at ``pos`` among its arguments, if any.
+
+        ``fmt.Sprint(s, n)`` with ``pos`` at ``n`` gives ``fmt.Sprint``. Used to say which
+        call an implicit interface conversion is made for.
+        """
+        node = self.node_at(pos)
+        cur = node
+        while cur is not None and cur.type not in _STOP:
+            parent = cur.parent
+            if parent is not None and parent.type == "argument_list":
+                call = parent.parent
+                if call is not None and call.type == "call_expression":
+                    fn = call.child_by_field_name("function")
+                    if fn is not None and fn.text:
+                        return _WS.sub("", fn.text.decode("utf-8", "replace"))
+            cur = parent
+        return ""
+
+    def in_go_statement(self, pos: Position) -> bool:
+        """True when ``pos`` is part of a ``go`` statement's call (not inside a closure body)."""
+        cur = self.node_at(pos)
+        while cur is not None and cur.type not in ("block", "source_file"):
+            if cur.type == "go_statement":
+                return True
+            cur = cur.parent
+        return False
+
+    def package_vars(self) -> frozenset[str]:
+        """Names declared by top-level ``var`` declarations."""
+        names: set[str] = set()
+        for decl in self.tree.root_node.named_children:
+            if decl.type != "var_declaration":
+                continue
+            for spec in _descendants_of_type(decl, "var_spec"):
+                for child in spec.children_by_field_name("name"):
+                    if child.text:
+                        names.add(child.text.decode("utf-8", "replace"))
+        return frozenset(names)
+
+
+def _candidates(leaf: Node) -> list[Node]:
+    """Expression nodes from the leaf upwards, smallest first, stopping at statements."""
+    out: list[Node] = []
+    cur: Node | None = leaf
+    while cur is not None and cur.type not in _STOP:
+        if cur.is_named and cur.type not in _NOT_EXPRESSIONS and cur.type != "ERROR":
+            out.append(cur)
+        cur = cur.parent
+    return out
+
+
+def _direct_literals(container: Node) -> list[Node]:
+    """Function literals inside ``container`` that are not nested in another literal.
+
+    The search runs as a tree-sitter query, in C; a Python walk of a large file costs
+    milliseconds per call.
+    """
+    found = _literal_query_cursor().captures(container).get("f", [])
+    direct: list[Node] = []
+    for node in sorted(found, key=lambda n: n.start_byte):
+        if node.id == container.id:
+            continue
+        cur = node.parent
+        nested = False
+        while cur is not None and cur.id != container.id:
+            if cur.type == "func_literal":
+                nested = True
+                break
+            cur = cur.parent
+        if not nested:
+            direct.append(node)
+    return direct
+
+
+def _literal_query_cursor() -> QueryCursor:
+    import tree_sitter
+    import tree_sitter_go
+
+    global _literal_query
+    with _lock:
+        if _literal_query is None:
+            language = tree_sitter.Language(tree_sitter_go.language())
+            _literal_query = tree_sitter.Query(language, "(func_literal) @f")
+        return tree_sitter.QueryCursor(_literal_query)
+
+
+def _descendants_of_type(node: Node, type_name: str) -> list[Node]:
+    found: list[Node] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == type_name:
+            found.append(n)
+        stack.extend(n.children)
+    return found
+
+
+def _declared_name(decl: Node) -> str:
+    name_node = decl.child_by_field_name("name")
+    name = name_node.text.decode("utf-8", "replace") if name_node and name_node.text else "?"
+    if decl.type != "method_declaration":
+        return name
+    receiver = decl.child_by_field_name("receiver")
+    rtype = ""
+    pointer = False
+    if receiver is not None:
+        for param in receiver.named_children:
+            t = param.child_by_field_name("type")
+            if t is None:
+                continue
+            if t.type == "pointer_type":
+                pointer = True
+                t = t.named_children[0] if t.named_children else t
+            if t.type == "generic_type":
+                base = t.child_by_field_name("type")
+                t = base if base is not None else t
+            rtype = (t.text or b"?").decode("utf-8", "replace")
+    return f"(*{rtype}).{name}" if pointer else f"{rtype}.{name}"
+
+
+def _squash(text: bytes) -> str:
+    return _WS.sub("", text.decode("utf-8", "replace"))
+
+
+@lru_cache(maxsize=1024)
+def _subject_pattern(subject: str) -> re.Pattern[str]:
+    # The compiler abbreviates composite literal bodies as {...}; anything may stand there.
+    parts = [re.escape(p) for p in _squash(subject.encode()).split("{...}")]
+    return re.compile(r"\{.*\}".join(parts), re.DOTALL)
+
+
+def _subject_matcher(subject: str) -> _Matcher:
+    return _Matcher(_subject_pattern(subject))
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    pattern: re.Pattern[str]
+
+    def __call__(self, text: str) -> bool:
+        return self.pattern.fullmatch(text) is not None
