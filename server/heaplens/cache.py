@@ -1,0 +1,225 @@
+"""Analysis results, keyed by everything that determines them.
+
+The Go build cache cannot help here: it does not replay ``-json`` logs (a cache hit writes
+nothing), so heaplens keeps its own. A key is a hash of the inputs of one compile unit (see
+``keys``); the value is the unit's findings and errors, exactly as the engine would
+compute them again. Entries live in memory and, for the CLI and across server restarts, in
+a private directory on disk (one small JSON file each, written atomically).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from .model import CompileError, Finding, FlowStep, Kind, Location, Position, Range
+
+SCHEMA = 3
+_MAX_DISK_ENTRIES = 20000
+_MAX_MEMORY_ENTRIES = 2048
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """What one compile unit (a package, or its tests) produced."""
+
+    findings: tuple[Finding, ...]
+    errors: tuple[CompileError, ...]
+    unknown: tuple[str, ...] = ()
+
+
+def default_directory() -> str:
+    explicit = os.environ.get("HEAPLENS_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "heaplens")
+
+
+class ResultCache:
+    """A two-level cache: an LRU in memory in front of a directory on disk (optional)."""
+
+    def __init__(self, directory: str | None) -> None:
+        self._dir = os.path.join(directory, f"v{SCHEMA}") if directory else None
+        self._memory: OrderedDict[str, UnitResult] = OrderedDict()
+        self._listings: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._writes = 0
+
+    def get(self, key: str) -> UnitResult | None:
+        with self._lock:
+            hit = self._memory.get(key)
+            if hit is not None:
+                self._memory.move_to_end(key)
+                return hit
+        if self._dir is None:
+            return None
+        path = self._path(key)
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            result = _decode_unit(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        self._remember(key, result)
+        return result
+
+    def put(self, key: str, result: UnitResult) -> None:
+        self._remember(key, result)
+        if self._dir is None:
+            return
+        if not self._write(self._path(key), _encode_unit(result)):
+            return
+        self._writes += 1
+        if self._writes % 200 == 0:
+            self._trim()
+
+    # -- listings: package structure, reused while the directories are unchanged --------
+
+    def get_listing(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        """The stored (fingerprint, listing JSON) for a query key."""
+        with self._lock:
+            hit = self._listings.get(key)
+        if hit is not None or self._dir is None:
+            return hit
+        try:
+            with open(self._listing_path(key), encoding="utf-8") as f:
+                data = json.load(f)
+            stored = (str(data["fingerprint"]), dict(data["listing"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        with self._lock:
+            self._listings[key] = stored
+        return stored
+
+    def put_listing(self, key: str, fingerprint: str, listing: dict[str, Any]) -> None:
+        with self._lock:
+            if self._listings.get(key) == (fingerprint, listing):
+                return  # unchanged: no need to write it again
+            self._listings[key] = (fingerprint, listing)
+        if self._dir is None:
+            return
+        path = self._listing_path(key)
+        self._write(path, {"fingerprint": fingerprint, "listing": listing})
+
+    def _listing_path(self, key: str) -> str:
+        assert self._dir is not None
+        return os.path.join(self._dir, "listings", key + ".json")
+
+    def _write(self, path: str, data: object) -> bool:
+        try:
+            _private_dirs(os.path.dirname(path))
+            text = json.dumps(data, separators=(",", ":"))  # dumps: the C encoder
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except OSError:
+            return False  # a cache that cannot be written is only a slower cache
+        return True
+
+    def _remember(self, key: str, result: UnitResult) -> None:
+        with self._lock:
+            self._memory[key] = result
+            self._memory.move_to_end(key)
+            while len(self._memory) > _MAX_MEMORY_ENTRIES:
+                self._memory.popitem(last=False)
+
+    def _path(self, key: str) -> str:
+        assert self._dir is not None
+        return os.path.join(self._dir, key[:2], key + ".json")
+
+    def _trim(self) -> None:
+        assert self._dir is not None
+        entries: list[tuple[float, str]] = []
+        for dirpath, _dirs, files in os.walk(self._dir):
+            if os.path.basename(dirpath) == "listings":
+                continue
+            for name in files:
+                p = os.path.join(dirpath, name)
+                with contextlib.suppress(OSError):
+                    entries.append((os.stat(p).st_mtime, p))
+        if len(entries) <= _MAX_DISK_ENTRIES:
+            return
+        entries.sort()
+        for _mtime, p in entries[: len(entries) - _MAX_DISK_ENTRIES]:
+            with contextlib.suppress(OSError):
+                os.remove(p)
+
+
+def _private_dirs(path: str) -> None:
+    """Create ``path`` and any missing parents readable by the user alone (``makedirs``
+    applies its mode to the last level only)."""
+    missing: list[str] = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d, 0o700)
+
+
+def _loc(loc: Location | None) -> list[Any] | None:
+    return None if loc is None else [loc.file, loc.position.line, loc.position.column]
+
+
+def _unloc(data: list[Any] | None) -> Location | None:
+    return None if data is None else Location(data[0], Position(data[1], data[2]))
+
+
+def _encode_unit(result: UnitResult) -> dict[str, Any]:
+    return {
+        "findings": [_encode_finding(f) for f in result.findings],
+        "errors": [[e.file, e.line, e.column, e.message, e.package] for e in result.errors],
+        "unknown": list(result.unknown),
+    }
+
+
+def _decode_unit(data: dict[str, Any]) -> UnitResult:
+    return UnitResult(
+        findings=tuple(_decode_finding(f) for f in data["findings"]),
+        errors=tuple(CompileError(*e) for e in data["errors"]),
+        unknown=tuple(data.get("unknown", ())),
+    )
+
+
+def _encode_finding(f: Finding) -> dict[str, Any]:
+    r = f.range
+    return {
+        "k": f.kind.value,
+        "f": f.file,
+        "r": [r.start.line, r.start.column, r.end.line, r.end.column],
+        "m": f.message,
+        "why": f.reason,
+        "fn": f.function,
+        "p": None if f.point is None else [f.point.line, f.point.column],
+        "s": f.subject,
+        "flow": [[_loc(s.location), s.what, s.why, s.dst, _loc(s.inlined_from)] for s in f.flow],
+    }
+
+
+def _decode_finding(d: dict[str, Any]) -> Finding:
+    r = d["r"]
+    p = d.get("p")
+    return Finding(
+        kind=Kind(d["k"]),
+        file=d["f"],
+        range=Range(Position(r[0], r[1]), Position(r[2], r[3])),
+        message=d["m"],
+        reason=d["why"],
+        function=d["fn"],
+        flow=tuple(
+            FlowStep(_unloc(s[0]), s[1], s[2], s[3], _unloc(s[4])) for s in d.get("flow", ())
+        ),
+        point=None if p is None else Position(p[0], p[1]),
+        subject=d.get("s", ""),
+    )

@@ -1,0 +1,656 @@
+"""The analysis pipeline: packages → cache keys → compile what changed → findings.
+
+One ``Engine`` serves the CLI and the language server alike. It never imports anything
+from the LSP layer; the server hands it overlays (unsaved buffers) and a cancel token.
+
+How the compiler is run, and why
+--------------------------------
+heaplens reads the compiler's ``-json`` optimisation log, not ``-m=2`` text. Measured on
+this project's benchmark packages (compress/flate, encoding/xml, go/printer,
+regexp/syntax; 2 cores): a fresh ``-json`` compile costs what a plain build costs, about
+0.7x of a fresh ``-m=2`` build, because any ``-m`` switches off the compiler's
+concurrent back end and ``-json`` does not. ``-m`` output is replayed from the build
+cache and ``-json`` is not, but heaplens keys its own cache by content (``keys``), so a
+replay would only save work heaplens no longer does. The ``-json`` log also carries flow
+steps inside inlined code (``inlineLoc``) that ``-m=2`` folds into the call site. What it
+lacks, the enclosing function and the "moved to heap" wording, ``findings`` recovers.
+
+Each compile writes its log to a fresh directory: with a directory the build cache had
+seen, it would treat the compile as done and write no log at all.
+
+Packages are compiled by ``go list -e -deps -export`` (no link step, structured errors
+per package, fresh metadata in the same breath, one batch for all of them). Test files
+need the test variants, which share their log file names with the package itself
+(``p`` and ``p [p.test]`` both write ``p/file.json``), so they get a run of their own per
+package, ``go test -c -o /dev/null``, in which the plain package is never compiled.
+
+Three ways through a query
+--------------------------
+1. A stored listing whose directories have not changed: cache keys are computed without
+   running ``go`` at all; only packages whose key changed are compiled.
+2. A listing that went stale (files added or removed): ``go list -deps`` (no compile)
+   first, then compile what the keys say changed.
+3. Nothing stored: list and compile in one ``go`` invocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from . import compiler_output, findings, keys, packages, toolchain
+from .cache import ResultCache, UnitResult
+from .compile_errors import parse_error_text
+from .model import CompileError, Finding
+from .packages import Listing, Package
+from .syntax import SourceFile
+from .workspace import Query, plan
+
+Progress = Callable[[int, int, str], None]
+
+# Errors that depend on the module cache or the network, not on the sources: never cache.
+_ENVIRONMENTAL = re.compile(
+    r"module|go\.sum|GOPROXY|GOFLAGS|cannot find package|is not in std|toolchain|GOROOT"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    go_binary: str | None = None
+    build_flags: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    tests: bool = True
+    #: Seconds for a whole check; ``None`` waits forever.
+    timeout: float | None = 300.0
+    allow_network: bool = False
+    jobs: int = 2
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    import_path: str
+    dir: str
+    files: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    errors: tuple[CompileError, ...]
+    #: True when every unit of the package came from the cache.
+    cached: bool
+
+
+@dataclass
+class Stats:
+    compiled_units: int = 0
+    cached_units: int = 0
+    #: Wall time spent waiting for ``go``.
+    go_seconds: float = 0.0
+    #: Wall time of heaplens's own work: everything but waiting for ``go``.
+    engine_seconds: float = 0.0
+    go_runs: int = 0
+
+
+@dataclass
+class CheckResult:
+    go_version: str
+    packages: list[PackageResult] = field(default_factory=list)
+    #: Errors that belong to no package: a toolchain line asking for a newer Go, say.
+    errors: list[CompileError] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for p in self.packages for f in p.findings]
+
+    @property
+    def all_errors(self) -> list[CompileError]:
+        seen: dict[CompileError, None] = dict.fromkeys(self.errors)
+        for p in self.packages:
+            seen.update(dict.fromkeys(p.errors))
+        return list(seen)
+
+
+@dataclass
+class _Unit:
+    variant: str  # "plain" or "test"
+    package: Package
+    key: str
+    result: UnitResult | None = None
+    cached: bool = False
+    #: False when the run failed for reasons outside the sources (a crashed ``go``).
+    cacheable: bool = True
+
+    @property
+    def wanted(self) -> tuple[str, ...]:
+        if self.variant == "test":
+            return self.package.test_files + self.package.xtest_files
+        return self.package.go_files
+
+
+class _Sources:
+    """Source files for one check, with unsaved buffers in place of the disk."""
+
+    def __init__(self, overlays: Mapping[str, bytes]) -> None:
+        self._overlays = overlays
+        self._files: dict[str, SourceFile | None] = {}
+        self._vars: dict[tuple[str, ...], frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> SourceFile | None:
+        with self._lock:
+            if path in self._files:
+                return self._files[path]
+        data = self._overlays.get(path)
+        if data is None:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                data = None
+        src = SourceFile(path, data) if data is not None else None
+        with self._lock:
+            self._files[path] = src
+        return src
+
+    def prefetch(self, paths: Sequence[str]) -> threading.Thread:
+        """Read and parse ``paths`` in the background (the caller waits on ``go``)."""
+
+        def work() -> None:
+            for path in paths:
+                src = self.get(path)
+                if src is not None:
+                    src.tree  # noqa: B018 - parsing is the point
+                    src.line_starts  # noqa: B018
+
+        thread = threading.Thread(target=work, name="heaplens-prefetch", daemon=True)
+        thread.start()
+        return thread
+
+    def package_vars_for(self, files: Sequence[str]) -> Callable[[str], frozenset[str]]:
+        """Package-level variable names, by file, for the package made of ``files``.
+
+        The same directory can hold a package with or without its test files, so the
+        answer is remembered per set of files, not per directory.
+        """
+
+        by_dir: dict[str, tuple[str, ...]] = {}
+        for f in sorted(files):
+            by_dir.setdefault(os.path.dirname(f), ())
+            by_dir[os.path.dirname(f)] += (f,)
+
+        def lookup(path: str) -> frozenset[str]:
+            members = by_dir.get(os.path.dirname(path), ())
+            with self._lock:
+                known = self._vars.get(members)
+            if known is not None:
+                return known
+            names: set[str] = set()
+            for p in members:
+                src = self.get(p)
+                if src is not None:
+                    names.update(src.package_vars())
+            frozen = frozenset(names)
+            with self._lock:
+                self._vars[members] = frozen
+            return frozen
+
+        return lookup
+
+
+@dataclass
+class _Check:
+    """Everything one check shares between its queries."""
+
+    go: toolchain.GoEnv
+    env: dict[str, str]
+    overlays: dict[str, bytes]
+    overlay_file: str | None
+    tmp: str
+    deadline: float | None
+    cancel: toolchain.CancelToken | None
+    progress: Progress | None
+    result: CheckResult
+    sources: _Sources
+
+    def remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return max(0.1, self.deadline - time.monotonic())
+
+    def timed_go(self) -> _GoTimer:
+        return _GoTimer(self.result.stats)
+
+
+class _GoTimer:
+    def __init__(self, stats: Stats) -> None:
+        self._stats = stats
+
+    def __enter__(self) -> None:
+        self._t0 = time.monotonic()
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stats.go_seconds += time.monotonic() - self._t0
+        self._stats.go_runs += 1
+
+
+class Engine:
+    def __init__(self, options: Options | None = None, cache: ResultCache | None = None) -> None:
+        self.options = options or Options()
+        self.cache = cache or ResultCache(None)
+        self._go: toolchain.GoEnv | None = None
+        self._go_lock = threading.Lock()
+        self._hasher = keys.FileHasher()
+
+    # -- toolchain ---------------------------------------------------------------------
+
+    def base_env(self) -> dict[str, str]:
+        return toolchain.safe_env(
+            extra=dict(self.options.env), allow_network=self.options.allow_network
+        )
+
+    def go_env(self, cwd: str | None = None) -> toolchain.GoEnv:
+        """The Go toolchain, found and version-checked once per engine."""
+        with self._go_lock:
+            if self._go is None:
+                env = self.base_env()
+                binary = toolchain.find_go(self.options.go_binary, env)
+                self._go = toolchain.go_env(binary, env, cwd or os.getcwd())
+            return self._go
+
+    # -- the pipeline ------------------------------------------------------------------
+
+    def check(
+        self,
+        args: Iterable[str],
+        cwd: str,
+        overlays: Mapping[str, bytes] | None = None,
+        cancel: toolchain.CancelToken | None = None,
+        progress: Progress | None = None,
+    ) -> CheckResult:
+        """Analyse the packages named by ``args`` (as on the command line, from ``cwd``)."""
+        queries = plan(list(args) or ["./..."], cwd, self.base_env())
+        return self.check_queries(queries, overlays, cancel, progress)
+
+    def check_queries(
+        self,
+        queries: Sequence[Query],
+        overlays: Mapping[str, bytes] | None = None,
+        cancel: toolchain.CancelToken | None = None,
+        progress: Progress | None = None,
+    ) -> CheckResult:
+        started = time.monotonic()
+        go = self.go_env(queries[0].root if queries else None)
+        result = CheckResult(go.version)
+        with tempfile.TemporaryDirectory(prefix="heaplens-") as tmp:
+            os.chmod(tmp, 0o700)
+            data = dict(overlays or {})
+            check = _Check(
+                go=go,
+                env=self.base_env(),
+                overlays=data,
+                overlay_file=_write_overlay(tmp, data) if data else None,
+                tmp=tmp,
+                deadline=None if self.options.timeout is None else started + self.options.timeout,
+                cancel=cancel,
+                progress=progress,
+                result=result,
+                sources=_Sources(data),
+            )
+            try:
+                for query in queries:
+                    self._check_query(query, check)
+            except toolchain.TimedOut as e:
+                # Each run got what was left of the budget; the user set the whole budget.
+                raise toolchain.TimedOut(e.command, self.options.timeout or e.seconds) from None
+        result.stats.engine_seconds = time.monotonic() - started - result.stats.go_seconds
+        return result
+
+    def _check_query(self, query: Query, check: _Check) -> None:
+        go = check.go
+        run_env = dict(check.env)
+        run_env.update(dict(query.env))
+        toolchain_id = keys.toolchain_identity(go, self.options.build_flags, run_env)
+        listing_key = self._listing_key(query, toolchain_id, check.overlays)
+
+        listing, compiled = self._listing(query, listing_key, check)
+        check.result.errors.extend(listing.errors)
+        if self.options.tests and not query.adhoc:
+            self._add_test_only_imports(query, listing, check)
+
+        def key(variant: str, pkg: Package) -> str:
+            return keys.unit_key(
+                variant, pkg, listing, toolchain_id, self._hasher, check.overlays, go.gomodcache
+            )
+
+        units: list[_Unit] = []
+        for pkg in listing.targets:
+            if not pkg.go_files and not pkg.has_tests and not pkg.errors:
+                continue
+            units.append(_Unit("plain", pkg, key("plain", pkg)))
+            if self.options.tests and pkg.has_tests and not query.adhoc:
+                units.append(_Unit("test", pkg, key("test", pkg)))
+
+        misses: list[_Unit] = []
+        for unit in units:
+            if unit.variant == "plain" and unit.package.import_path in compiled:
+                unit.result = compiled[unit.package.import_path]
+                self._store(unit.key, unit.result)
+                continue
+            unit.result = self.cache.get(unit.key)
+            if unit.result is not None:
+                unit.cached = True
+                check.result.stats.cached_units += 1
+            elif unit.package.errors:
+                unit.result = UnitResult((), unit.package.errors)  # it cannot compile
+            else:
+                misses.append(unit)
+        check.result.stats.compiled_units += len(compiled)
+
+        if misses:
+            self._compile_misses(query, listing, misses, check)
+            for unit in misses:
+                if unit.result is None:
+                    continue
+                check.result.stats.compiled_units += 1
+                if unit.cacheable:
+                    # The compile refreshed the package's metadata: key it by that.
+                    fresh = listing.graph.get(unit.package.import_path, unit.package)
+                    unit.key = key(unit.variant, fresh)
+                    self._store(unit.key, unit.result)
+
+        if not listing.errors:
+            fp = packages.fingerprint(query, listing, go.gomodcache)
+            if fp is not None:
+                self.cache.put_listing(listing_key, fp, listing.to_json())
+        self._assemble(query, listing, units, check.result)
+
+    def _listing_key(self, query: Query, toolchain_id: str, overlays: Mapping[str, bytes]) -> str:
+        # Buffers that exist only in the editor add files the disk does not show.
+        unsaved_only = sorted(p for p in overlays if not os.path.exists(p))
+        text = json.dumps(
+            [
+                query.root,
+                query.patterns,
+                query.env,
+                query.adhoc,
+                toolchain_id,
+                self.options.tests,
+                unsaved_only,
+            ]
+        )
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def _listing(
+        self, query: Query, listing_key: str, check: _Check
+    ) -> tuple[Listing, dict[str, UnitResult]]:
+        """The query's listing, by the cheapest of the three ways (see the module doc).
+
+        Returns it with the plain results already compiled on the way, by import path.
+        """
+        stored = self.cache.get_listing(listing_key)
+        if stored is not None:
+            fp, data = stored
+            try:
+                listing = Listing.from_json(data)
+            except (KeyError, TypeError, ValueError):
+                listing = None
+            if (
+                listing is not None
+                and packages.fingerprint(query, listing, check.go.gomodcache) == fp
+            ):
+                return listing, {}
+            with check.timed_go():
+                listing = packages.list_packages(
+                    query,
+                    query.patterns,
+                    check.go,
+                    check.env,
+                    overlay=check.overlay_file,
+                    build_flags=self._non_gc_flags(),
+                    timeout=check.remaining(),
+                    cancel=check.cancel,
+                )
+            return listing, {}
+        return self._compile_plain(query, query.patterns, check)
+
+    def _add_test_only_imports(self, query: Query, listing: Listing, check: _Check) -> None:
+        """List local packages that only tests import, so their changes reach test keys."""
+        missing = sorted(
+            {
+                imp
+                for pkg in listing.targets
+                if pkg.has_tests
+                for imp in pkg.test_imports
+                if imp not in listing.graph and "." in imp.split("/", 1)[0]
+            }
+        )
+        if not missing:
+            return
+        with check.timed_go():
+            extra = packages.list_packages(
+                query,
+                tuple(missing),
+                check.go,
+                check.env,
+                overlay=check.overlay_file,
+                build_flags=self._non_gc_flags(),
+                timeout=check.remaining(),
+                cancel=check.cancel,
+            )
+        for path, pkg in extra.graph.items():
+            listing.graph.setdefault(path, pkg)
+
+    def _store(self, key: str, result: UnitResult) -> None:
+        if any(_ENVIRONMENTAL.search(e.message) for e in result.errors):
+            return  # it may be fixed by `go mod download`, which changes no key
+        self.cache.put(key, result)
+
+    def _compile_misses(
+        self, query: Query, listing: Listing, misses: list[_Unit], check: _Check
+    ) -> None:
+        plain = [u for u in misses if u.variant == "plain"]
+        tests = [u for u in misses if u.variant == "test"]
+        total = len(misses)
+        done = 0
+
+        def report(label: str, n: int = 1) -> None:
+            nonlocal done
+            done += n
+            if check.progress is not None:
+                check.progress(done, total, label)
+
+        if check.progress is not None:
+            check.progress(0, total, "compiling")
+        if plain:
+            patterns = (
+                query.patterns if query.adhoc else tuple(u.package.import_path for u in plain)
+            )
+            expected = [f for u in plain for f in u.package.go_files]
+            refreshed, results = self._compile_plain(query, patterns, check, expected)
+            listing.merge(refreshed)
+            listing.errors.extend(refreshed.errors)
+            for unit in plain:
+                unit.result = results.get(unit.package.import_path)
+                if unit.result is None and refreshed.errors:
+                    unit.result = UnitResult((), tuple(refreshed.errors))
+                    unit.cacheable = False
+            report(plain[-1].package.import_path, len(plain))
+        if tests:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with check.timed_go(), ThreadPoolExecutor(max(1, self.options.jobs)) as pool:
+                futures = [
+                    pool.submit(self._compile_test, query, i, unit, check)
+                    for i, unit in enumerate(tests)
+                ]
+                for unit, future in zip(tests, futures, strict=True):
+                    future.result()
+                    report(unit.package.import_path + " (tests)")
+
+    def _gcflags(self, log_dir: str) -> tuple[str, ...]:
+        """Our ``-gcflags``: the user's own compiler flags, plus the log destination."""
+        user: list[str] = []
+        flags = self.options.build_flags
+        i = 0
+        while i < len(flags):
+            value = None
+            if flags[i].startswith("-gcflags="):
+                value = flags[i][len("-gcflags=") :]
+            elif flags[i] == "-gcflags" and i + 1 < len(flags):
+                value = flags[i + 1]
+                i += 1
+            if value is not None:
+                head = value.split(" ", 1)[0]
+                if "=" in head and not head.startswith("-"):
+                    value = value.split("=", 1)[1]  # "pattern=flags": keep the flags
+                user.append(value)
+            i += 1
+        return (f"-gcflags={' '.join([*user, f'-json=0,file://{log_dir}'])}",)
+
+    def _non_gc_flags(self) -> tuple[str, ...]:
+        out: list[str] = []
+        flags = self.options.build_flags
+        i = 0
+        while i < len(flags):
+            if flags[i].startswith("-gcflags="):
+                i += 1
+            elif flags[i] == "-gcflags":
+                i += 2
+            else:
+                out.append(flags[i])
+                i += 1
+        return tuple(out)
+
+    def _compile_plain(
+        self,
+        query: Query,
+        patterns: tuple[str, ...],
+        check: _Check,
+        expected_files: Sequence[str] = (),
+    ) -> tuple[Listing, dict[str, UnitResult]]:
+        """List and compile ``patterns`` in one ``go list -deps -export`` run.
+
+        Returns the fresh listing and a result for each target it compiled.
+        ``expected_files`` are parsed while the compiler runs: we wait for it anyway.
+        """
+        log_dir = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
+        prefetch = check.sources.prefetch(expected_files)
+        with check.timed_go():
+            listing = packages.list_packages(
+                query,
+                patterns,
+                check.go,
+                check.env,
+                overlay=check.overlay_file,
+                build_flags=self._non_gc_flags(),
+                gcflags=self._gcflags(log_dir),
+                compile_targets=True,
+                timeout=check.remaining(),
+                cancel=check.cancel,
+            )
+        prefetch.join()
+        raw = compiler_output.read_log_dir(log_dir)
+        shutil.rmtree(log_dir, ignore_errors=True)
+        files = [f for p in listing.targets for f in p.go_files]
+        classified = findings.classify(
+            raw, files, check.sources.get, check.sources.package_vars_for(files)
+        )
+        check.result.unknown.extend(classified.unknown)
+        by_file: dict[str, list[Finding]] = {}
+        for f in classified.findings:
+            by_file.setdefault(f.file, []).append(f)
+        results = {
+            pkg.import_path: UnitResult(
+                tuple(f for path in pkg.go_files for f in by_file.get(path, ())), pkg.errors
+            )
+            for pkg in listing.targets
+        }
+        return listing, results
+
+    def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
+        log_dir = tempfile.mkdtemp(prefix=f"log-test{index}-", dir=check.tmp)
+        argv = [check.go.binary, "test", "-c", "-vet=off", "-o", os.devnull]
+        argv += self._gcflags(log_dir)
+        if check.overlay_file:
+            argv.append(f"-overlay={check.overlay_file}")
+        argv += self._non_gc_flags()
+        argv.append(unit.package.import_path)
+        env = dict(check.env)
+        env.update(dict(query.env))
+        run = toolchain.run(
+            argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
+        )
+        raw = compiler_output.read_log_dir(log_dir)
+        shutil.rmtree(log_dir, ignore_errors=True)
+        errors: tuple[CompileError, ...] = ()
+        if run.returncode != 0:
+            text = run.stderr.decode("utf-8", "replace")
+            errors = tuple(
+                dict.fromkeys(parse_error_text(text, query.root, unit.package.import_path))
+            )
+            if not any(e.file for e in errors):
+                # Not a compile error: the command itself failed. Report it, do not cache.
+                unit.result = UnitResult((), errors)
+                unit.cacheable = False
+                return
+        files = unit.package.all_files
+        classified = findings.classify(
+            raw, unit.wanted, check.sources.get, check.sources.package_vars_for(files)
+        )
+        check.result.unknown.extend(classified.unknown)
+        unit.result = UnitResult(tuple(classified.findings), errors)
+
+    def _assemble(
+        self, query: Query, listing: Listing, units: list[_Unit], result: CheckResult
+    ) -> None:
+        by_package: dict[str, list[_Unit]] = {}
+        for unit in units:
+            by_package.setdefault(unit.package.import_path, []).append(unit)
+        for pkg in listing.targets:
+            pkg_units = by_package.get(pkg.import_path, [])
+            found: list[Finding] = []
+            errors: dict[CompileError, None] = {}
+            for unit in pkg_units:
+                if unit.result is not None:
+                    found.extend(unit.result.findings)
+                    errors.update(dict.fromkeys(unit.result.errors))
+            if query.files is not None:
+                if not any(f in query.files for f in pkg.all_files):
+                    continue
+                found = [f for f in found if f.file in query.files]
+            found.sort(key=lambda f: (f.file, f.range, f.kind.value))
+            result.packages.append(
+                PackageResult(
+                    import_path=pkg.import_path,
+                    dir=pkg.dir,
+                    files=pkg.all_files,
+                    findings=tuple(found),
+                    errors=tuple(errors),
+                    cached=bool(pkg_units) and all(u.cached for u in pkg_units),
+                )
+            )
+
+
+def _write_overlay(tmp: str, overlays: Mapping[str, bytes]) -> str:
+    """Write unsaved buffers and the ``-overlay`` map, readable by the user only."""
+    directory = os.path.join(tmp, "overlay")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    replace: dict[str, str] = {}
+    for i, (path, data) in enumerate(sorted(overlays.items())):
+        target = os.path.join(directory, f"{i}-{os.path.basename(path)}")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        replace[path] = target
+    overlay = os.path.join(tmp, "overlay.json")
+    fd = os.open(overlay, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"Replace": replace}, f)
+    return overlay
