@@ -1,0 +1,243 @@
+"""The ``heaplens`` command line: ``check``, ``fix`` and ``serve``.
+
+Exit codes of ``check``: 0 all good; 1 a finding of a ``--fail-on`` kind exists; 2 the
+analysis is incomplete (a package does not compile, the toolchain is unusable, bad usage).
+2 wins over 1: an incomplete run cannot vouch for what it did not see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from . import __version__
+from .model import DEFAULT_KINDS, Kind, parse_kinds
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INCOMPLETE = 2
+
+
+def _kinds_arg(text: str) -> frozenset[Kind]:
+    try:
+        return parse_kinds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--go", metavar="PATH", help="the go binary (default: go on PATH)")
+    p.add_argument(
+        "--timeout",
+        type=_positive,
+        default=300.0,
+        metavar="SECONDS",
+        help="stop the toolchain after this long (default: 300)",
+    )
+    p.add_argument("--tags", default="", help="build tags, comma-separated")
+    p.add_argument(
+        "--build-flags",
+        default="",
+        metavar="FLAGS",
+        help='extra go build flags, e.g. "-race" (a -gcflags value is merged with ours)',
+    )
+    p.add_argument(
+        "--no-tests",
+        dest="tests",
+        action="store_false",
+        help="skip _test.go files (default: analyse them too)",
+    )
+    p.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="let go download missing modules (default: GOPROXY=off)",
+    )
+    p.add_argument("--cache-dir", metavar="DIR", help="where results are cached")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heaplens",
+        description="Where Go values escape to the heap, why, and how to keep them on the stack.",
+    )
+    parser.add_argument("--version", action="version", version=f"heaplens {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="report escapes in packages (for CI)")
+    check.add_argument(
+        "patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="what to analyse (default ./...)"
+    )
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument(
+        "--kinds",
+        type=_kinds_arg,
+        default=DEFAULT_KINDS,
+        help="kinds to report, comma-separated: moved-to-heap, escapes-to-heap, "
+        "leaking-param, inlining, cannot-inline, or all "
+        "(default: moved-to-heap,escapes-to-heap,leaking-param)",
+    )
+    check.add_argument(
+        "--fail-on",
+        type=_kinds_arg,
+        default=frozenset(),
+        metavar="KINDS",
+        help="exit 1 when a finding of these kinds exists",
+    )
+    check.add_argument("-o", "--output", metavar="FILE", help="write the report here")
+    check.add_argument(
+        "-v", "--verbose", action="store_true", help="show timings and unknown compiler lines"
+    )
+    _add_engine_args(check)
+
+    return parser
+
+
+def _engine_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .cache import ResultCache, default_directory
+    from .engine import Engine, Options
+
+    flags = shlex.split(args.build_flags) if args.build_flags else []
+    if args.tags:
+        flags.append(f"-tags={args.tags}")
+    options = Options(
+        go_binary=args.go,
+        build_flags=tuple(flags),
+        tests=args.tests,
+        timeout=args.timeout,
+        allow_network=args.allow_network,
+    )
+    cache_dir = None if args.no_cache else (args.cache_dir or default_directory())
+    return Engine(options, ResultCache(cache_dir))
+
+
+class _Progress:
+    """A one-line progress indicator on a terminal's stderr; silent elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._active = stream.isatty()
+        self._shown = False
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self._active or total < 2:
+            return
+        text = f"heaplens: [{done}/{total}] {label}"[:100]
+        self._stream.write("\r\x1b[K" + text)
+        self._stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from .toolchain import Cancelled, TimedOut, ToolchainError
+
+    cwd = os.getcwd()
+    # Kinds that can fail the run are always shown: a CI failure must point at something.
+    kinds = args.kinds | args.fail_on
+    engine = _engine_from(args)
+    progress = _Progress(sys.stderr)
+    try:
+        result = engine.check(args.patterns or ["./..."], cwd, progress=progress)
+    except ToolchainError as e:
+        progress.clear()
+        print(f"heaplens: {e}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except TimedOut as e:
+        progress.clear()
+        print(f"heaplens: {e}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except Cancelled:
+        progress.clear()
+        print("heaplens: cancelled", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    progress.clear()
+
+    if args.format == "json":
+        from . import report_json
+
+        text = json.dumps(report_json.render(result, kinds), indent=2, ensure_ascii=False)
+        text += "\n"
+    elif args.format == "sarif":
+        from . import report_sarif
+
+        text = json.dumps(report_sarif.render(result, kinds), indent=2, ensure_ascii=False)
+        text += "\n"
+    else:
+        from . import report_text
+
+        text = report_text.render(result, kinds, cwd, verbose=args.verbose)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    errors = result.all_errors
+    if errors:
+        packages = {e.package for e in errors if e.package}
+        what = f"{len(packages)} package(s)" if packages else "the build"
+        print(f"heaplens: {what} did not compile; their findings are missing.", file=sys.stderr)
+        if args.format != "text":
+            for err in errors[:20]:
+                where = f"{err.file}:{err.line}:{err.column}: " if err.file else ""
+                print(f"  {where}{err.message}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if args.verbose and args.format != "text":
+        print(f"heaplens: {len(result.unknown)} unknown compiler lines", file=sys.stderr)
+    if args.fail_on and any(f.kind in args.fail_on for f in result.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_INCOMPLETE
+    # Die quietly on Ctrl-C or a closed pipe, and take the toolchain down with us.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        if args.command == "check":
+            return run_check(args)
+    except KeyboardInterrupt:
+        _kill_children()
+        return 130
+    except BrokenPipeError:
+        _kill_children()
+        return EXIT_OK
+    parser.error(f"unknown command {args.command}")
+    return EXIT_INCOMPLETE
+
+
+def _kill_children() -> None:
+    from .toolchain import kill_all_running
+
+    kill_all_running()
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    _kill_children()
+    sys.exit(128 + signum)

@@ -1,0 +1,81 @@
+"""``heaplens check --format json``: the documented, versioned machine-readable schema.
+
+Lines and columns are 1-based; columns count bytes, as the Go toolchain does; ends are
+exclusive. Version 1 fields are a contract: add fields, never change or remove them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from .engine import CheckResult
+from .model import CompileError, Finding, FlowStep, Kind
+
+SCHEMA_VERSION = 1
+
+
+def flow_to_json(step: FlowStep) -> dict[str, Any] | None:
+    if step.location is None:
+        return None
+    out: dict[str, Any] = {
+        "file": step.location.file,
+        "line": step.location.position.line,
+        "column": step.location.position.column,
+        "message": step.message,
+    }
+    if step.dst:
+        out["to"] = step.dst
+    if step.inlined_from is not None:
+        out["inlined_from"] = {
+            "file": step.inlined_from.file,
+            "line": step.inlined_from.position.line,
+            "column": step.inlined_from.position.column,
+        }
+    return out
+
+
+def finding_to_json(f: Finding) -> dict[str, Any]:
+    flow = [j for j in (flow_to_json(s) for s in f.flow) if j is not None]
+    return {
+        "file": f.file,
+        "line": f.range.start.line,
+        "column": f.range.start.column,
+        "end_line": f.range.end.line,
+        "end_column": f.range.end.column,
+        "kind": f.kind.value,
+        "message": f.message,
+        "reason": f.reason,
+        "function": f.function,
+        "subject": f.subject,
+        "flow": flow,
+        "fixes": [{"kind": x.kind, "title": x.title, "verified": x.verified} for x in f.fixes],
+    }
+
+
+def error_to_json(e: CompileError) -> dict[str, Any]:
+    return {
+        "file": e.file,
+        "line": e.line,
+        "column": e.column,
+        "message": e.message,
+        "package": e.package,
+    }
+
+
+def render(result: CheckResult, kinds: Collection[Kind]) -> dict[str, Any]:
+    return {
+        "version": SCHEMA_VERSION,
+        "go_version": result.go_version,
+        "findings": [finding_to_json(f) for f in result.findings if f.kind in kinds],
+        "errors": [error_to_json(e) for e in result.all_errors],
+        "packages": [
+            {
+                "import_path": p.import_path,
+                "dir": p.dir,
+                "cached": p.cached,
+                "compiled": not p.errors,
+            }
+            for p in result.packages
+        ],
+    }

@@ -1,0 +1,80 @@
+"""Human-readable ``heaplens check`` output: findings grouped by file, one line each."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Collection
+
+from .engine import CheckResult
+from .model import CompileError, Finding, Kind
+
+
+def display_path(path: str, cwd: str) -> str:
+    """Relative to ``cwd`` when the file is below it; absolute otherwise."""
+    if not path:
+        return path
+    rel = os.path.relpath(path, cwd)
+    return path if rel.startswith("..") else rel
+
+
+def _finding_line(f: Finding) -> str:
+    r = f.range
+    span = f"{r.start.line}:{r.start.column}"
+    text = f.message
+    if f.reason and f.kind is not Kind.CANNOT_INLINE:
+        text += f" — {f.reason}"
+    extra = []
+    if f.function:
+        extra.append(f"in {f.function}")
+    if f.fixes:
+        extra.append("fix: " + ", ".join(dict.fromkeys(x.kind for x in f.fixes)))
+    tail = f"  ({'; '.join(extra)})" if extra else ""
+    return f"  {span:<8} {f.kind.value:<16} {text}{tail}"
+
+
+def _error_line(e: CompileError, cwd: str) -> str:
+    if e.file:
+        where = display_path(e.file, cwd)
+        where += f":{e.line}" + (f":{e.column}" if e.column else "")
+        return f"{where}: {e.message}"
+    return e.message
+
+
+def render(
+    result: CheckResult,
+    kinds: Collection[Kind],
+    cwd: str,
+    verbose: bool = False,
+) -> str:
+    lines: list[str] = []
+    shown = [f for f in result.findings if f.kind in kinds]
+    by_file: dict[str, list[Finding]] = {}
+    for f in shown:
+        by_file.setdefault(f.file, []).append(f)
+    for file in sorted(by_file):
+        lines.append(display_path(file, cwd))
+        lines.extend(_finding_line(f) for f in by_file[file])
+        lines.append("")
+    errors = result.all_errors
+    if errors:
+        lines.append("Packages that do not compile (no findings for them):")
+        lines.extend("  " + _error_line(e, cwd).replace("\n", "\n    ") for e in errors)
+        lines.append("")
+    counts = Counter(f.kind.value for f in shown)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no findings"
+    npk = len(result.packages)
+    lines.append(
+        f"{len(shown)} finding{'s' if len(shown) != 1 else ''}"
+        f" ({summary}) in {npk} package{'s' if npk != 1 else ''}"
+        f" [{result.go_version}]"
+    )
+    if verbose:
+        s = result.stats
+        lines.append(
+            f"units: {s.compiled_units} compiled, {s.cached_units} from cache; "
+            f"go {s.go_seconds:.2f}s, heaplens {s.engine_seconds:.2f}s"
+        )
+        lines.append(f"unknown compiler lines: {len(result.unknown)}")
+        lines.extend(f"  ? {u}" for u in result.unknown)
+    return "\n".join(lines) + "\n"
