@@ -1,0 +1,82 @@
+"""Shared test helpers: fixture modules copied to a temporary directory, the CLI run as a
+real subprocess, and an isolated result cache per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+MODULES = FIXTURES / "modules"
+
+
+def copy_module(name: str, dest: Path) -> Path:
+    """Copy a fixture module (or ``examples/<name>``) into ``dest`` and return its path."""
+    src = MODULES / name
+    if not src.exists():
+        src = ROOT / "examples" / name
+    target = dest / name
+    shutil.copytree(src, target)
+    return target
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "heaplens-cache"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def cli_env(cache_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["HEAPLENS_CACHE_DIR"] = str(cache_dir)
+    return env
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "heaplens", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def check_json(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str]:
+    proc = run_cli("check", "--format", "json", *args, cwd=cwd, env=env)
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(
+            f"not JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        ) from None
+    return proc.returncode, data, proc.stderr
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Iterator[Path]:
+    yield copy_module("corpus", tmp_path)
+
+
+def line_of(path: Path, needle: str) -> tuple[int, bytes]:
+    """1-based line number and bytes of the first line containing ``needle``."""
+    for i, line in enumerate(path.read_bytes().splitlines(), 1):
+        if needle.encode() in line:
+            return i, line
+    raise AssertionError(f"{needle!r} not in {path}")

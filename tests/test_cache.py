@@ -1,0 +1,95 @@
+"""Results are cached by content, and stay right when a dependency or an overlay changes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import check_json
+from heaplens.cache import ResultCache
+from heaplens.engine import Engine, Options
+from heaplens.model import HEAP_KINDS
+
+
+def _workspace(tmp_path: Path) -> Path:
+    mod = tmp_path / "dep"
+    (mod / "a").mkdir(parents=True)
+    (mod / "b").mkdir()
+    (mod / "go.mod").write_text("module example.com/dep\n\ngo 1.21\n")
+    (mod / "a" / "a.go").write_text(
+        "package a\n\n//go:noinline\nfunc Keep(p *int) int { return *p }\n"
+    )
+    (mod / "b" / "b.go").write_text(
+        'package b\n\nimport "example.com/dep/a"\n\n'
+        "func Use() int {\n\tx := 1\n\treturn a.Keep(&x)\n}\n"
+    )
+    return mod
+
+
+def _messages(data: dict, file: Path) -> list[str]:  # type: ignore[type-arg]
+    return [f["message"] for f in data["findings"] if f["file"] == str(file)]
+
+
+def test_repeat_is_answered_from_cache(corpus: Path, cli_env: dict[str, str]) -> None:
+    _, first, _ = check_json("./...", cwd=corpus, env=cli_env)
+    _, second, _ = check_json("./...", cwd=corpus, env=cli_env)
+    assert not any(p["cached"] for p in first["packages"])
+    assert all(p["cached"] for p in second["packages"])
+    assert first["findings"] == second["findings"]
+
+
+def test_dependency_change_invalidates_dependents(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    mod = _workspace(tmp_path)
+    b = mod / "b" / "b.go"
+    _, before, _ = check_json("./b", cwd=mod, env=cli_env)
+    assert "moved to heap: x" not in _messages(before, b)
+    # Now a.Keep keeps the pointer: b's x must move to the heap, though b did not change.
+    (mod / "a" / "a.go").write_text(
+        "package a\n\nvar kept *int\n\n"
+        "//go:noinline\nfunc Keep(p *int) int { kept = p; return *p }\n"
+    )
+    _, after, _ = check_json("./b", cwd=mod, env=cli_env)
+    assert not after["packages"][0]["cached"]
+    assert "moved to heap: x" in _messages(after, b)
+
+
+def test_flags_are_part_of_the_key(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    mod = _workspace(tmp_path)
+    (mod / "b" / "tagged.go").write_text(
+        "//go:build special\n\npackage b\n\nfunc Tagged() *int {\n\ty := 2\n\treturn &y\n}\n"
+    )
+    _, plain, _ = check_json("./b", cwd=mod, env=cli_env)
+    _, tagged, _ = check_json("--tags", "special", "./b", cwd=mod, env=cli_env)
+    assert not any("y" in m for m in _messages(plain, mod / "b" / "tagged.go"))
+    assert "moved to heap: y" in _messages(tagged, mod / "b" / "tagged.go")
+
+
+def test_overlay_is_analysed_instead_of_disk(tmp_path: Path) -> None:
+    mod = _workspace(tmp_path)
+    b = str(mod / "b" / "b.go")
+    engine = Engine(Options(tests=False), ResultCache(None))
+    disk = engine.check(["./b"], str(mod))
+    assert not [f for f in disk.findings if f.file == b and f.kind in HEAP_KINDS]
+    unsaved = (
+        b'package b\n\nimport "example.com/dep/a"\n\nvar g *int\n\n'
+        b"func Use() int {\n\tx := 1\n\tg = &x\n\treturn a.Keep(&x)\n}\n"
+    )
+    edited = engine.check(["./b"], str(mod), overlays={b: unsaved})
+    moved = [f for f in edited.findings if f.file == b and f.kind in HEAP_KINDS]
+    assert [f.message for f in moved] == ["moved to heap: x"]
+    assert moved[0].range.start.line == 8  # the line in the buffer, not on disk
+    again = engine.check(["./b"], str(mod), overlays={b: unsaved})
+    assert again.stats.cached_units == 1 and again.stats.compiled_units == 0
+    # The disk version is still cached separately.
+    assert engine.check(["./b"], str(mod)).stats.compiled_units == 0
+
+
+def test_cache_files_are_private(corpus: Path, cli_env: dict[str, str], cache_dir: Path) -> None:
+    check_json("./esc", cwd=corpus, env=cli_env)
+    entries = [p for p in cache_dir.rglob("*") if p.is_file()]
+    assert entries
+    for p in entries:
+        assert p.stat().st_mode & 0o077 == 0, oct(p.stat().st_mode)
+    for d in (p for p in cache_dir.rglob("*") if p.is_dir() and p != cache_dir):
+        assert d.stat().st_mode & 0o077 == 0, d
+    assert os.listdir(cache_dir)

@@ -1,0 +1,75 @@
+"""The shared column helper: byte columns ↔ UTF-8/UTF-16/UTF-32 units."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from heaplens.positions import byte_to_units, line_at, units_to_byte
+
+LINE = '\ts := "héllo 中文 🎉"; return s, &Point{X: 1}'.encode()
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_chinese_and_emoji_before_expression() -> None:
+    byte_col = LINE.index(b"&Point")
+    prefix = LINE[:byte_col].decode()
+    assert byte_to_units(LINE, byte_col, "utf-8") == byte_col
+    assert byte_to_units(LINE, byte_col, "utf-16") == _utf16_len(prefix)
+    assert byte_to_units(LINE, byte_col, "utf-32") == len(prefix)
+    # The emoji is one code point, two UTF-16 units and four bytes.
+    assert byte_col - _utf16_len(prefix) == (2 - 1) + 2 * (3 - 1) + (4 - 2)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_round_trip_at_character_boundaries(encoding: str) -> None:
+    text = LINE.decode()
+    offset = 0
+    for ch in text:
+        units = byte_to_units(LINE, offset, encoding)  # type: ignore[arg-type]
+        assert units_to_byte(LINE, units, encoding) == offset  # type: ignore[arg-type]
+        offset += len(ch.encode())
+
+
+def test_offset_inside_a_character_rounds_down() -> None:
+    start = LINE.index("中".encode())
+    assert byte_to_units(LINE, start + 1, "utf-16") == byte_to_units(LINE, start, "utf-16")
+    emoji = LINE.index("🎉".encode())
+    inside_pair = byte_to_units(LINE, emoji, "utf-16") + 1
+    assert units_to_byte(LINE, inside_pair, "utf-16") == emoji
+
+
+def test_clamps_past_the_end() -> None:
+    assert byte_to_units(b"abc", 99, "utf-16") == 3
+    assert units_to_byte(b"abc", 99, "utf-16") == 3
+    assert byte_to_units(b"abc", -5, "utf-8") == 0
+
+
+def test_invalid_utf8_counts_one_unit_per_byte() -> None:
+    line = b'x := "\xff\xfe"; y'
+    y = line.index(b"y")
+    assert byte_to_units(line, y, "utf-16") == y
+    assert units_to_byte(line, y, "utf-16") == y
+
+
+def test_line_at_handles_crlf_and_missing_lines() -> None:
+    text = b"a\r\nb\xc3\xa9\r\nc"
+    assert line_at(text, 1) == b"a"
+    assert line_at(text, 2) == "bé".encode()
+    assert line_at(text, 3) == b"c"
+    assert line_at(text, 4) == b""
+
+
+@given(st.text(), st.integers(min_value=-2, max_value=400))
+def test_never_raises_and_stays_in_range(text: str, offset: int) -> None:
+    line = text.encode("utf-8", "surrogatepass")
+    for enc in ("utf-8", "utf-16", "utf-32"):
+        units = byte_to_units(line, offset, enc)  # type: ignore[arg-type]
+        assert 0 <= units <= len(line) * 2
+        back = units_to_byte(line, units, enc)  # type: ignore[arg-type]
+        assert 0 <= back <= len(line)
+        assert back <= max(offset, 0)

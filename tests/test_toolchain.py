@@ -1,0 +1,129 @@
+"""Finding, vetting and running ``go``: missing or old toolchains, hangs, garbage, and the
+safe environment every run gets. Fake ``go`` scripts here stand in for faults only."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_module, run_cli
+from heaplens import toolchain
+
+
+def _fake_go(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "fakebin" / "go"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_missing_go(corpus: Path, cli_env: dict[str, str]) -> None:
+    env = dict(cli_env, PATH="/nonexistent")
+    proc = run_cli("check", "./esc", cwd=corpus, env=env)
+    assert proc.returncode == 2
+    assert "Go toolchain was not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run_cli("check", "--go", "/no/such/go", "./esc", cwd=corpus, env=cli_env)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_too_old_go_is_refused(tmp_path: Path, corpus: Path, cli_env: dict[str, str]) -> None:
+    fake = _fake_go(
+        tmp_path,
+        'if [ "$1" = env ]; then echo \'{"GOVERSION": "go1.20.14", "GOROOT": "/x"}\'; exit 0; fi\n'
+        "exit 1\n",
+    )
+    proc = run_cli("check", "--go", str(fake), "./esc", cwd=corpus, env=cli_env)
+    assert proc.returncode == 2
+    assert "go1.20.14" in proc.stderr and "Go 1.21 or newer" in proc.stderr
+
+
+def test_hanging_go_is_killed_with_its_children(
+    tmp_path: Path, corpus: Path, cli_env: dict[str, str]
+) -> None:
+    pids = tmp_path / "pids"
+    fake = _fake_go(
+        tmp_path,
+        f'if [ "$1" = env ]; then exec {os.environ.get("GO", "go")} "$@"; fi\n'
+        f"sleep 300 & echo $! >> {pids}\n"
+        f"echo $$ >> {pids}\n"
+        "wait\n",
+    )
+    start = time.monotonic()
+    proc = run_cli("check", "--go", str(fake), "--timeout", "2", "./esc", cwd=corpus, env=cli_env)
+    assert time.monotonic() - start < 30
+    assert proc.returncode == 2
+    assert "did not finish within 2 s" in proc.stderr
+    time.sleep(0.2)
+    for pid in pids.read_text().split():
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_garbage_output_is_reported(tmp_path: Path, corpus: Path, cli_env: dict[str, str]) -> None:
+    fake = _fake_go(
+        tmp_path,
+        f'if [ "$1" = env ]; then exec {os.environ.get("GO", "go")} "$@"; fi\n'
+        'echo "%%% garbage {{{"; echo "more garbage" >&2; exit 3\n',
+    )
+    proc = run_cli("check", "--go", str(fake), "./esc", cwd=corpus, env=cli_env)
+    assert proc.returncode == 2
+    assert "more garbage" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_environment_is_made_safe(tmp_path: Path, corpus: Path, cli_env: dict[str, str]) -> None:
+    seen = tmp_path / "env"
+    fake = _fake_go(
+        tmp_path,
+        f'if [ "$1" = list ]; then env > {seen}; fi\nexec {os.environ.get("GO", "go")} "$@"\n',
+    )
+    env = dict(
+        cli_env,
+        GOFLAGS="-mod=mod -trimpath",
+        GOPROXY="https://proxy.golang.org",
+        GOTOOLCHAIN="auto",
+    )
+    proc = run_cli("check", "--go", str(fake), "./esc", cwd=corpus, env=env)
+    assert proc.returncode == 0, proc.stderr
+    values = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    assert values["GOTOOLCHAIN"] == "local"
+    assert values["GOPROXY"] == "off"
+    assert values["GOFLAGS"] == "-trimpath"
+
+
+def test_toolchain_line_is_not_downloaded(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    mod = copy_module("mixed", tmp_path)
+    gomod = mod / "go.mod"
+    gomod.write_text("module example.com/mixed\n\ngo 1.99.1\n\ntoolchain go1.99.1\n")
+    proc = run_cli("check", "./...", cwd=mod, env=cli_env, timeout=120)
+    assert proc.returncode == 2
+    assert "1.99.1" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "downloading" not in (proc.stdout + proc.stderr).lower()
+
+
+def test_run_cancel_kills_the_group(tmp_path: Path) -> None:
+    import threading
+
+    token = toolchain.CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    start = time.monotonic()
+    with pytest.raises(toolchain.Cancelled):
+        toolchain.run(
+            ["sh", "-c", "sleep 60 & sleep 60; wait"],
+            cwd=str(tmp_path),
+            env=dict(os.environ),
+            cancel=token,
+        )
+    assert time.monotonic() - start < 5
+
+
+def test_version_parsing() -> None:
+    assert toolchain.parse_version("go1.21.13") == (1, 21)
+    assert toolchain.parse_version("go1.22rc1") == (1, 22)
+    assert toolchain.parse_version("devel +abc") is None
