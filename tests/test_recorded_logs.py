@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, MODULES
+from corpus_facts import check_esc_facts, check_test_facts, rows_of
 from heaplens import compiler_output, findings
-from heaplens.model import Finding, Kind
+from heaplens.model import Finding
 from heaplens.syntax import SourceFile
 
 LOGS = FIXTURES / "logs"
@@ -45,56 +46,18 @@ def _classify(version: str, variant: str, module: Path) -> list[Finding]:
     return result.findings
 
 
-def _one(found: list[Finding], **want: object) -> Finding:
-    hits = [f for f in found if all(getattr(f, k) == v for k, v in want.items())]
-    assert len(hits) == 1, (want, [(f.kind, f.function, f.message) for f in found])
-    return hits[0]
-
-
 @pytest.mark.parametrize("version", VERSIONS)
 def test_core_findings_in_every_version(version: str, tmp_path: Path) -> None:
     module = tmp_path / "corpus"
     shutil.copytree(MODULES / "corpus", module)
-    found = _classify(version, "plain", module)
-    esc = str(module / "esc" / "esc.go")
-    heap = [f for f in found if f.file == esc]
-
-    ret = _one(heap, function="NewConfig", kind=Kind.ESCAPES_TO_HEAP)
-    assert ret.message == "&Config{...} escapes to heap" and ret.reason == "returned to the caller"
-    assert ret.flow and ret.flow[-1].why == "return" and ret.flow[-1].dst == "~r0"
-    assert _one(heap, function="Store", kind=Kind.ESCAPES_TO_HEAP).reason == (
-        "stored in a package variable (global)"
-    )
-    assert _one(heap, function="Moved", kind=Kind.MOVED_TO_HEAP).message == "moved to heap: x"
-    assert _one(heap, function="Closure", kind=Kind.MOVED_TO_HEAP).reason == "captured by a closure"
-    assert _one(heap, function="Sprint", message="n escapes to heap").reason == (
-        "converted to an interface for fmt.Sprint"
-    )
-    assert _one(heap, function="UseTotal", kind=Kind.ESCAPES_TO_HEAP).reason == (
-        "converted to an interface for Total"
-    )
-    assert _one(heap, function="Big", kind=Kind.ESCAPES_TO_HEAP).reason == "too large for the stack"
-    assert _one(heap, message="leaking param: p to result ~r0 level=0").function == "Leak"
-    assert _one(heap, message="leaking param content: p").function == "LeakContent"
-    assert _one(heap, message="leaking param: w").function == "Enc"
-    assert _one(heap, function="(*Config).Clone", kind=Kind.MOVED_TO_HEAP)
-    unicode = _one(heap, function="Unicode", kind=Kind.ESCAPES_TO_HEAP)
-    line = (module / "esc" / "esc.go").read_bytes().splitlines()[unicode.range.start.line - 1]
-    assert unicode.range.start.column == line.index(b"&Point{X: 1}") + 1
-    assert _one(heap, kind=Kind.CANNOT_INLINE, function="Total").message.endswith("go:noinline")
-    assert _one(heap, kind=Kind.INLINING, function="NewConfig").message.startswith(
-        "can inline NewConfig with cost"
-    )
+    check_esc_facts(rows_of(_classify(version, "plain", module)), module)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_test_logs_in_every_version(version: str, tmp_path: Path) -> None:
     module = tmp_path / "corpus"
     shutil.copytree(MODULES / "corpus", module)
-    found = _classify(version, "test", module)
-    internal = str(module / "tested" / "tested_test.go")
-    assert _one(found, file=internal, message="new(int) escapes to heap").function == "TestMake"
-    assert any(f.file == str(module / "tested" / "ext_test.go") for f in found)
+    check_test_facts(rows_of(_classify(version, "test", module)), module)
 
 
 def _log_lines() -> list[str]:

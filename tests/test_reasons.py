@@ -1,0 +1,74 @@
+"""Plain-words reasons from synthetic flow chains."""
+
+from __future__ import annotations
+
+from heaplens.model import FlowStep, Kind, Location, Position
+from heaplens.reasons import callee, explain
+
+L = Location("/x.go", Position(1, 1))
+
+
+def step(what: str, why: str, dst: str) -> FlowStep:
+    return FlowStep(L, what, why, dst)
+
+
+def test_callee_names() -> None:
+    assert callee("fmt.Sprint(... argument...)") == "fmt.Sprint"
+    assert callee("(*json.Encoder).Encode(~r0, v)") == "(*json.Encoder).Encode"
+    assert callee("w.Write(~r0)") == "w.Write"
+
+
+def test_returned() -> None:
+    flow = (step("&T{}", "spill", "~r0"), step("return &T{}", "return", "~r0"))
+    assert explain(Kind.ESCAPES_TO_HEAP, "&T{}", flow) == "returned to the caller"
+    moved = (step("&x", "address-of", "~r0"), step("return &x", "return", "~r0"))
+    assert explain(Kind.MOVED_TO_HEAP, "x", moved) == "its address is returned to the caller"
+
+
+def test_package_variable_only_when_it_is_one() -> None:
+    flow = (step("c := &T{}", "assign", "c"), step("global = c", "assign", "{heap}"))
+    assert (
+        explain(Kind.ESCAPES_TO_HEAP, "&T{}", flow, is_package_var=lambda n: n == "global")
+        == "stored in a package variable (global)"
+    )
+    assert (
+        explain(Kind.ESCAPES_TO_HEAP, "&T{}", flow) == "stored in global, which outlives the call"
+    )
+
+
+def test_interface_conversion_names_the_call() -> None:
+    flow = (
+        step("n", "spill", "{storage for ... argument}"),
+        step("... argument", "slice-literal-element", "{storage for ... argument}"),
+        step("fmt.Sprint(... argument...)", "call parameter", "{heap}"),
+    )
+    assert explain(Kind.ESCAPES_TO_HEAP, "n", flow) == "converted to an interface for fmt.Sprint"
+    assert (
+        explain(Kind.ESCAPES_TO_HEAP, "n", flow, call_at=lambda _l: "log.Printf")
+        == "converted to an interface for log.Printf"
+    )
+    # An allocation passed along is not a conversion.
+    alloc = (step("&T{}", "spill", "{heap}"), step("keep(&T{})", "call parameter", "{heap}"))
+    assert explain(Kind.ESCAPES_TO_HEAP, "&T{}", alloc) == "passed to keep, which lets it escape"
+
+
+def test_closures_goroutines_sizes() -> None:
+    captured = (step("y", "captured by a closure", "{storage for func literal}"),)
+    assert explain(Kind.MOVED_TO_HEAP, "y", captured) == "captured by a closure"
+    assert (
+        explain(Kind.ESCAPES_TO_HEAP, "func literal", captured, in_go_statement=lambda: True)
+        == "used by a goroutine, which may outlive the call"
+    )
+    big = (step("a", "too large for stack", "{heap}"),)
+    assert explain(Kind.MOVED_TO_HEAP, "a", big) == "too large for the stack"
+    dyn = (step("make([]byte, n)", "non-constant size", "{heap}"),)
+    assert explain(Kind.ESCAPES_TO_HEAP, "make([]byte, n)", dyn) == "size not known at compile time"
+
+
+def test_leaks() -> None:
+    flow = (step("w.Write(~r0)", "call parameter", "{heap}"),)
+    assert explain(Kind.LEAKING_PARAM, "w", flow) == "passed to w.Write, which may keep it"
+    assert explain(Kind.LEAKING_PARAM, "p", (step("return p", "return", "~r0"),)) == (
+        "returned to the caller"
+    )
+    assert explain(Kind.LEAKING_PARAM, "p", ()) == "kept beyond the call"

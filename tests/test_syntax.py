@@ -1,0 +1,118 @@
+"""Ranges and names on a real Go syntax tree."""
+
+from __future__ import annotations
+
+from heaplens.model import Position, Range
+from heaplens.syntax import SourceFile
+
+SRC = b"""package p
+
+type T struct{ A, B int }
+
+var g = func() int { return 1 }
+
+func (t *T) Ptr() {}
+
+func (t T) Val() {}
+
+func F(s, u string, n int) {
+	_ = &T{A: 1,
+		B: 2}
+	_ = s + u
+	_ = make([]byte, n)
+	f := func() {
+		h := func() {}
+		h()
+	}
+	k := func() {}
+	f()
+	k()
+	go func(x int) {}(n)
+}
+"""
+
+
+def _src() -> SourceFile:
+    return SourceFile("/x/p.go", SRC)
+
+
+def _pos(needle: bytes, nth: int = 0) -> Position:
+    offset = -1
+    for _ in range(nth + 1):
+        offset = SRC.index(needle, offset + 1)
+    line = SRC.count(b"\n", 0, offset) + 1
+    col = offset - (SRC.rfind(b"\n", 0, offset) + 1) + 1
+    return Position(line, col)
+
+
+def test_composite_literal_spanning_lines() -> None:
+    src = _src()
+    rng = src.expression_range(_pos(b"&T{A"), "&T{...}")
+    assert rng is not None
+    assert src.text(rng) == "&T{A: 1,\n\t\tB: 2}"
+
+
+def test_binary_expression_from_its_operator() -> None:
+    src = _src()
+    rng = src.expression_range(_pos(b"+ u"), "s + u")
+    assert rng is not None and src.text(rng) == "s + u"
+
+
+def test_make_call_and_unmatched_text_falls_back_to_expression() -> None:
+    src = _src()
+    rng = src.expression_range(_pos(b"make("), "make([]byte, n)")
+    assert rng is not None and src.text(rng) == "make([]byte, n)"
+    other = src.expression_range(_pos(b"make("), "something the compiler renamed")
+    assert other is not None and src.text(other) == "make([]byte, n)"
+
+
+def test_function_literal() -> None:
+    src = _src()
+    rng = src.expression_range(_pos(b"func() {\n\t\th"), "func literal")
+    assert rng is not None and src.text(rng).startswith("func() {") and src.text(rng).endswith("}")
+
+
+def test_identifier_range() -> None:
+    src = _src()
+    assert src.identifier_range(_pos(b"s, u string"), "s") == Range(
+        _pos(b"s, u string"), Position(_pos(b"s, u string").line, _pos(b"s, u string").column + 1)
+    )
+
+
+def test_enclosing_function_names() -> None:
+    src = _src()
+    assert src.enclosing_function(_pos(b"&T{A")) == "F"
+    assert src.enclosing_function(_pos(b"h := func")) == "F.func1"
+    assert src.enclosing_function(_pos(b"h()")) == "F.func1"
+    assert src.enclosing_function(_pos(b"{}\n\t\th()")) == "F.func1.1"
+    assert src.enclosing_function(_pos(b"k := func")) == "F"
+    assert src.enclosing_function(_pos(b"return 1")) == "init.func1"
+    assert src.function_at(_pos(b"Ptr")) == "(*T).Ptr"
+    assert src.function_at(_pos(b"Val")) == "T.Val"
+
+
+def test_go_statement_and_wrapper_site() -> None:
+    src = _src()
+    assert src.is_wrapper_site(_pos(b"go func"))
+    assert src.in_go_statement(_pos(b"func(x int)"))
+    assert not src.in_go_statement(_pos(b"&T{A"))
+
+
+def test_package_vars_and_enclosing_call() -> None:
+    src = SourceFile(
+        "/x/q.go", b'package q\n\nvar a, b = 1, 2\n\nfunc F(n int) { fmt.Println("x", n) }\n'
+    )
+    assert src.package_vars() == {"a", "b"}
+    n = SourceFile.position(src, src.source.index(b"n)"))
+    assert src.enclosing_call(n) == "fmt.Println"
+
+
+def test_broken_source_never_raises() -> None:
+    src = SourceFile("/x/broken.go", b"package p\nfunc F( { x := &T{\n")
+    for line in range(0, 5):
+        for col in range(0, 20):
+            pos = Position(line, col)
+            src.expression_range(pos, "&T{...}")
+            src.identifier_range(pos, "x")
+            src.enclosing_function(pos)
+            src.function_at(pos)
