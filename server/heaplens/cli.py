@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_args(check)
 
+    serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
+    serve.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
     return parser
 
 
@@ -211,6 +214,12 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from .lsp.server import serve
+
+    return serve(tcp=args.tcp)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -222,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(args)
+        if args.command == "serve":
+            return run_serve(args)
     except KeyboardInterrupt:
         _kill_children()
         return 130

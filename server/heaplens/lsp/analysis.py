@@ -1,0 +1,292 @@
+"""Running the engine for open packages and publishing what it finds.
+
+A package is a directory. An analysis takes a snapshot of the open documents' versions,
+runs the engine in a worker thread with every unsaved buffer as an overlay, and publishes
+only if no document of the package changed meanwhile; otherwise a newer analysis is
+already on its way. A package that stops compiling keeps its last good findings, marked
+stale, with one hint at the package clause saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from ..cache import ResultCache, default_directory
+from ..engine import CheckResult, Engine, Options
+from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
+from ..workspace import Query, plan
+from .convert import LineLookup, encoding_of, lines_of, path_to_uri
+from .documents import FileFindings
+from .presentation import diagnostic, stale_hint
+from .scheduler import Scheduler
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .server import HeaplensServer
+
+log = logging.getLogger(__name__)
+
+# Analyses longer than this get a progress bar.
+PROGRESS_DELAY = 0.5
+MAX_PARALLEL = 2
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+class Analyzer:
+    def __init__(self, server: HeaplensServer) -> None:
+        self.server = server
+        self.cache = ResultCache(default_directory())
+        self._engine: Engine | None = None
+        self._scheduler: Scheduler | None = None
+        self._executor = ThreadPoolExecutor(MAX_PARALLEL + 1, thread_name_prefix="heaplens")
+        self._queries: dict[str, list[Query]] = {}
+        #: Files of each analysed package, to clear findings of files that went away.
+        self._package_files: dict[str, set[str]] = {}
+        #: Files whose diagnostics the client currently holds.
+        self._published: set[str] = set()
+        self._shown_error: str | None = None
+        self.analyses = 0
+
+    # -- configuration -------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.server.settings
+
+    def reset(self) -> None:
+        """Settings changed: build a new engine and forget a shown toolchain error."""
+        self._engine = None
+        self._queries.clear()
+        self._shown_error = None
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            s = self.settings
+            options = Options(
+                go_binary=s.goBinary or None,
+                build_flags=tuple(s.buildFlags),
+                env=tuple(sorted(s.env.items())),
+                tests=s.tests,
+                timeout=s.timeout,
+                allow_network=s.allowNetwork,
+            )
+            self._engine = Engine(options, self.cache)
+        return self._engine
+
+    @property
+    def scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            self._scheduler = Scheduler(self._run, MAX_PARALLEL)
+        return self._scheduler
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.cancel_all()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- requests --------------------------------------------------------------------
+
+    def request(self, path: str, delay: float | None = None) -> None:
+        """Analyse the package that owns ``path``."""
+        if self.settings.mode == "off" or not self.settings.workspaceTrusted:
+            return
+        wait = self.settings.debounceMs / 1000 if delay is None else delay
+        self.scheduler.request(os.path.dirname(path), wait)
+
+    def request_open_packages(self, delay: float = 0.0) -> None:
+        for directory in sorted({os.path.dirname(d.path) for d in self.server.docs.all()}):
+            self.request(os.path.join(directory, "_"), delay)
+
+    def _queries_for(self, directory: str) -> list[Query]:
+        queries = self._queries.get(directory)
+        if queries is None:
+            queries = plan([directory], directory, self.engine().base_env())
+            self._queries[directory] = queries
+        return queries
+
+    def overlays(self) -> dict[str, bytes]:
+        """Every open buffer whose text differs from the disk."""
+        out: dict[str, bytes] = {}
+        for doc in self.server.docs.all():
+            if doc.path and doc.text != _read(doc.path):
+                out[doc.path] = doc.text
+        return out
+
+    # -- one analysis ------------------------------------------------------------------
+
+    async def _run(self, directory: str, token: CancelToken) -> None:
+        docs = self.server.docs
+        snapshot = {d.uri: d.version for d in docs.all() if os.path.dirname(d.path) == directory}
+        overlays = self.overlays()
+        self.analyses += 1
+        self.server.log_info(f"analysing {directory}")
+        loop = asyncio.get_running_loop()
+        progress = _DelayedProgress(
+            self.server, f"heaplens: analysing {os.path.basename(directory)}"
+        )
+        progress.start()
+        started = time.monotonic()
+        try:
+            engine = self.engine()
+            queries = self._queries_for(directory)
+            result = await loop.run_in_executor(
+                self._executor, engine.check_queries, queries, overlays, token
+            )
+        except Cancelled:
+            return
+        except ToolchainError as e:
+            self._show_error_once(str(e))
+            return
+        except TimedOut as e:
+            self.server.log_warning(str(e))
+            return
+        finally:
+            await progress.end()
+        if token.cancelled:
+            return
+        for uri, version in snapshot.items():
+            doc = docs.get(uri)
+            if doc is not None and doc.version != version:
+                return  # computed for text the user no longer sees; a newer run is queued
+        self._shown_error = None
+        s = result.stats
+        self.server.log_info(
+            f"{directory}: {s.compiled_units} compiled, {s.cached_units} from cache, "
+            f"{time.monotonic() - started:.2f}s"
+        )
+        self.apply(result)
+
+    def _show_error_once(self, message: str) -> None:
+        if self._shown_error == message:
+            return
+        self._shown_error = message
+        self.server.show_error(message)
+
+    # -- results -------------------------------------------------------------------
+
+    def apply(self, result: CheckResult, publish_all: bool = False) -> None:
+        """Record a result's findings and publish them."""
+        docs = self.server.docs
+        for pkg in result.packages:
+            why = _stale_reason(pkg.errors)
+            files = set(pkg.files)
+            for gone in self._package_files.get(pkg.dir, set()) - files:
+                docs.forget(gone)
+                self.publish(gone)
+            self._package_files[pkg.dir] = files
+            for path in pkg.files:
+                fresh = tuple(f for f in pkg.findings if f.file == path)
+                previous = docs.findings(path)
+                if pkg.errors and not fresh and previous.findings:
+                    docs.set_findings(path, FileFindings(previous.findings, True, why))
+                else:
+                    docs.set_findings(path, FileFindings(fresh))
+                self.publish(path, force=publish_all)
+        self.server.refresh_inlay_hints()
+
+    def publish(self, path: str, force: bool = False) -> None:
+        docs = self.server.docs
+        doc = docs.by_path(path)
+        uri = doc.uri if doc is not None else path_to_uri(path)
+        if doc is None and not (self.settings.diagnoseUnopenedFiles or force):
+            if path in self._published:
+                self._published.discard(path)
+                self.server.publish(uri, [], None)
+            return
+        text = doc.text if doc is not None else _read(path)
+        diagnostics = self.diagnostics_for(path, text)
+        if diagnostics or path in self._published:
+            self.server.publish(uri, diagnostics, doc.version if doc is not None else None)
+        if diagnostics:
+            self._published.add(path)
+        else:
+            self._published.discard(path)
+
+    def diagnostics_for(self, path: str, text: bytes) -> list[types.Diagnostic]:
+        state = self.server.docs.findings(path)
+        kinds = self.settings.kind_set
+        encoding = encoding_of(self.server.workspace.position_encoding)
+        lines = lines_of(text)
+        related = self.server.supports_related_information()
+        cache: dict[str, LineLookup] = {path: lines}
+
+        def lines_for(p: str) -> LineLookup:
+            if p not in cache:
+                doc = self.server.docs.by_path(p)
+                cache[p] = lines_of(doc.text if doc is not None else _read(p))
+            return cache[p]
+
+        out = [
+            diagnostic(f, lines, lines_for, encoding, self.settings, related, state.stale)
+            for f in state.findings
+            if f.kind in kinds
+        ]
+        if state.stale:
+            out.append(stale_hint(text, lines, encoding, state.stale_reason))
+        return out
+
+    def known_files(self) -> set[str]:
+        """Every file we have published for or hold findings of."""
+        return set(self._published).union(*self._package_files.values())
+
+    def republish(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            self.publish(path)
+
+
+def _stale_reason(errors: Iterable[object]) -> str:
+    for e in errors:
+        file = getattr(e, "file", "")
+        if file:
+            return f"{os.path.basename(file)}:{getattr(e, 'line', 0)} does not compile"
+        return "the package does not compile"
+    return ""
+
+
+class _DelayedProgress:
+    """Work-done progress that only appears for work longer than ``PROGRESS_DELAY``."""
+
+    def __init__(self, server: HeaplensServer, title: str) -> None:
+        self._server = server
+        self._title = title
+        self._task: asyncio.Task[None] | None = None
+        self._token: str | None = None
+
+    def start(self) -> None:
+        if self._server.supports_progress():
+            self._task = asyncio.get_running_loop().create_task(self._begin())
+
+    async def _begin(self) -> None:
+        await asyncio.sleep(PROGRESS_DELAY)
+        token = f"heaplens-{uuid.uuid4()}"
+        try:
+            await self._server.work_done_progress.create_async(token)
+        except Exception:  # the client may refuse; progress is a nicety
+            return
+        self._token = token
+        self._server.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=self._title, cancellable=False)
+        )
+
+    async def end(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._token is not None:
+            self._server.work_done_progress.end(self._token, types.WorkDoneProgressEnd())
+            self._token = None

@@ -1,0 +1,103 @@
+"""Settings from the client: ``initializationOptions``, ``workspace/configuration`` (section
+``heaplens``) and ``workspace/didChangeConfiguration``, all the same flat object."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from lsprotocol import types
+
+from .settings import Settings, parse_settings
+
+if TYPE_CHECKING:
+    from .server import HeaplensServer
+
+log = logging.getLogger(__name__)
+SECTION = "heaplens"
+# Settings that change how the engine runs `go`: a change means a new engine.
+_ENGINE = ("goBinary", "buildFlags", "env", "tests", "timeout", "allowNetwork")
+
+
+def apply_settings(server: HeaplensServer, raw: object) -> None:
+    """Take new settings; say once what was wrong with them; re-analyse what they change."""
+    new, problems = parse_settings(raw, server.settings)
+    for problem in problems:
+        server.show_warning(problem)
+    old = server.settings
+    if new == old:
+        return
+    server.settings = new
+    changed = {
+        f.name for f in attrs.fields(Settings) if getattr(old, f.name) != getattr(new, f.name)
+    }
+    log.info("settings changed: %s", ", ".join(sorted(changed)))
+    if not new.workspaceTrusted or new.mode == "off":
+        server.analyzer.scheduler.cancel_all()
+    if changed & set(_ENGINE) or "workspaceTrusted" in changed or "mode" in changed:
+        server.analyzer.reset()
+        server.analyzer.request_open_packages()
+    server.analyzer.republish(server.analyzer.known_files())
+    server.refresh_inlay_hints()
+
+
+async def pull_configuration(server: HeaplensServer) -> None:
+    if not server.supports_configuration():
+        return
+    try:
+        result: Any = await server.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+        )
+    except Exception as e:  # a client that cannot answer keeps the settings we have
+        log.warning("workspace/configuration failed: %s", e)
+        return
+    if result and result[0] is not None:
+        apply_settings(server, result[0])
+
+
+def register(server: HeaplensServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: HeaplensServer, params: types.InitializeParams) -> None:
+        new, problems = parse_settings(params.initialization_options, ls.settings)
+        ls.settings = new
+        ls.pending_messages = problems
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: HeaplensServer, _params: types.InitializedParams) -> None:
+        ls.initialized = True
+        ls.loop = asyncio.get_running_loop()
+        for problem in getattr(ls, "pending_messages", []):
+            ls.show_warning(problem)
+        dynamic = ls._capability("workspace", "did_change_configuration", "dynamic_registration")
+        if dynamic:
+            try:
+                await ls.client_register_capability_async(
+                    types.RegistrationParams(
+                        registrations=[
+                            types.Registration(
+                                id="heaplens-configuration",
+                                method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                                register_options=types.DidChangeConfigurationRegistrationOptions(
+                                    section=SECTION
+                                ),
+                            )
+                        ]
+                    )
+                )
+            except Exception as e:
+                log.info("could not register for configuration changes: %s", e)
+        await pull_configuration(ls)
+        ls.start_watching()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: HeaplensServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and SECTION in settings:
+            apply_settings(ls, settings[SECTION])
+        elif isinstance(settings, dict) and settings:
+            apply_settings(ls, settings)
+        await pull_configuration(ls)

@@ -1,0 +1,67 @@
+"""Model positions (1-based lines, 1-based byte columns) ↔ LSP positions (0-based lines,
+columns in the negotiated encoding). Column arithmetic is ``heaplens.positions``'s; this
+module only applies it to lines and LSP types.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+
+from ..model import Position, Range
+from ..positions import Encoding, byte_to_units, line_at, units_to_byte
+
+LineLookup = Callable[[int], bytes]
+
+
+def encoding_of(kind: object) -> Encoding:
+    value = getattr(kind, "value", kind)
+    if value == "utf-8":
+        return "utf-8"
+    if value == "utf-32":
+        return "utf-32"
+    return "utf-16"
+
+
+def uri_to_path(uri: str) -> str:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return ""
+    return os.path.normpath(unquote(parsed.path))
+
+
+def path_to_uri(path: str) -> str:
+    return Path(path).as_uri()
+
+
+def lines_of(text: bytes) -> LineLookup:
+    """1-based line lookup over a text, without its line ending."""
+    return lambda line: line_at(text, line)
+
+
+def to_lsp_position(lines: LineLookup, pos: Position, encoding: Encoding) -> types.Position:
+    line = max(pos.line, 1)
+    character = byte_to_units(lines(line), max(pos.column - 1, 0), encoding)
+    return types.Position(line=line - 1, character=character)
+
+
+def to_lsp_range(lines: LineLookup, rng: Range, encoding: Encoding) -> types.Range:
+    return types.Range(
+        start=to_lsp_position(lines, rng.start, encoding),
+        end=to_lsp_position(lines, rng.end, encoding),
+    )
+
+
+def from_lsp_position(lines: LineLookup, pos: types.Position, encoding: Encoding) -> Position:
+    line = pos.line + 1
+    return Position(line, units_to_byte(lines(line), pos.character, encoding) + 1)
+
+
+def from_lsp_range(lines: LineLookup, rng: types.Range, encoding: Encoding) -> Range:
+    return Range(
+        from_lsp_position(lines, rng.start, encoding), from_lsp_position(lines, rng.end, encoding)
+    )

@@ -1,0 +1,195 @@
+"""Findings as the editor shows them: diagnostics, inlay hints and hover text.
+
+Everything is computed from a file's current findings (already moved through any edits)
+and its current text; nothing here runs the compiler.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lsprotocol import types
+
+from .. import advice
+from ..model import Finding, Kind, Location, Position, Range
+from ..positions import Encoding
+from .convert import LineLookup, path_to_uri, to_lsp_position, to_lsp_range
+from .settings import Settings
+
+SOURCE = "heaplens"
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+
+LinesFor = Callable[[str], LineLookup]
+
+
+def message(f: Finding) -> str:
+    text = f.message
+    if f.reason and f.kind is not Kind.CANNOT_INLINE:
+        text += f": {f.reason}"
+    return text
+
+
+def _flow_locations(
+    f: Finding, lines_for: LinesFor, encoding: Encoding
+) -> list[types.DiagnosticRelatedInformation]:
+    out = []
+    for step in f.flow:
+        if step.location is None or not os.path.isabs(step.location.file):
+            continue
+        lines = lines_for(step.location.file)
+        pos = to_lsp_position(lines, step.location.position, encoding)
+        text = step.message
+        if step.inlined_from is not None:
+            inl = step.inlined_from
+            text += f" (inlined from {os.path.basename(inl.file)}:{inl.position.line})"
+        out.append(
+            types.DiagnosticRelatedInformation(
+                location=types.Location(
+                    uri=path_to_uri(step.location.file), range=types.Range(start=pos, end=pos)
+                ),
+                message=text,
+            )
+        )
+    return out
+
+
+def diagnostic(
+    f: Finding,
+    lines: LineLookup,
+    lines_for: LinesFor,
+    encoding: Encoding,
+    settings: Settings,
+    related_support: bool,
+    stale: bool,
+) -> types.Diagnostic:
+    text = message(f)
+    related = _flow_locations(f, lines_for, encoding)
+    if related and not related_support:
+        # No related information in this client: the chain goes into the message.
+        text += "\n" + "\n".join(f"  ← {r.message}" for r in related)
+    if stale:
+        text += " (from the last build that compiled)"
+    data: dict[str, Any] = {
+        "kind": f.kind.value,
+        "function": f.function,
+        "subject": f.subject,
+        "stale": stale,
+        "range": [f.range.start.line, f.range.start.column, f.range.end.line, f.range.end.column],
+        "fixes": [{"kind": x.kind, "title": x.title, "verified": x.verified} for x in f.fixes],
+    }
+    return types.Diagnostic(
+        range=to_lsp_range(lines, f.range, encoding),
+        severity=_SEVERITY[settings.severity.get(f.kind.value, "information")],
+        code=f.kind.value,
+        source=SOURCE,
+        message=text,
+        related_information=related if related_support and related else None,
+        data=data,
+    )
+
+
+def package_clause_range(source: bytes) -> Range:
+    """Where ``package name`` is, for the stale note. Falls back to the first line."""
+    from ..syntax import parse_tree
+
+    tree = parse_tree(source)
+    for node in tree.root_node.named_children:
+        if node.type == "package_clause":
+            start, end = node.start_point, node.end_point
+            return Range(
+                Position(start.row + 1, start.column + 1), Position(end.row + 1, end.column + 1)
+            )
+    return Range(Position(1, 1), Position(1, 1))
+
+
+def stale_hint(source: bytes, lines: LineLookup, encoding: Encoding, why: str) -> types.Diagnostic:
+    return types.Diagnostic(
+        range=to_lsp_range(lines, package_clause_range(source), encoding),
+        severity=types.DiagnosticSeverity.Hint,
+        code="stale",
+        source=SOURCE,
+        message=f"heaplens: escape findings are from the last build that compiled ({why}).",
+        data={"kind": "stale"},
+    )
+
+
+def inlay_hint(
+    f: Finding, lines: LineLookup, lines_for: LinesFor, encoding: Encoding
+) -> types.InlayHint:
+    target = next(
+        (s.location for s in reversed(f.flow) if s.location is not None),
+        Location(f.file, f.range.start),
+    )
+    target_pos = to_lsp_position(lines_for(target.file), target.position, encoding)
+    part = types.InlayHintLabelPart(
+        value=advice.short_label(f),
+        tooltip=types.MarkupContent(kind=types.MarkupKind.Markdown, value=hover_markdown(f)),
+        location=types.Location(
+            uri=path_to_uri(target.file), range=types.Range(start=target_pos, end=target_pos)
+        ),
+    )
+    return types.InlayHint(
+        position=to_lsp_position(lines, f.range.end, encoding),
+        label=[part],
+        kind=types.InlayHintKind.Type,
+        padding_left=True,
+    )
+
+
+def hover_markdown(f: Finding, stale: bool = False) -> str:
+    what = {
+        Kind.MOVED_TO_HEAP: "moved to the heap",
+        Kind.ESCAPES_TO_HEAP: "escapes to the heap",
+        Kind.LEAKING_PARAM: "parameter leaks",
+        Kind.INLINING: "can be inlined",
+        Kind.CANNOT_INLINE: "cannot be inlined",
+    }[f.kind]
+    subject = f"`{f.subject}`" if f.subject else "This value"
+    lines = [f"**heaplens** · {what}", ""]
+    where = f" in `{f.function}`" if f.function else ""
+    if f.kind in (Kind.INLINING, Kind.CANNOT_INLINE):
+        lines.append(f"{f.message}{where}.")
+    else:
+        reason = f": {f.reason}" if f.reason else ""
+        lines.append(f"{subject} {what}{where}{reason}.")
+        lines.append(f"\n_Compiler:_ `{f.message}`")
+    steps = [s for s in f.flow if s.location is not None]
+    if steps:
+        lines += ["", "**How it gets there**", ""]
+        for i, s in enumerate(steps, 1):
+            assert s.location is not None
+            link = _link(s.location)
+            into = f" → `{s.dst}`" if s.dst else ""
+            inl = ""
+            if s.inlined_from is not None:
+                inl = f" (inlined from {_link(s.inlined_from)})"
+            lines.append(f"{i}. `{s.what}` ({s.why or 'flow'}){into} — {link}{inl}")
+    if f.kind not in (Kind.INLINING, Kind.CANNOT_INLINE):
+        lines += ["", f"**Keep it on the stack:** {advice.keep_on_stack(f)}"]
+    if stale:
+        lines += ["", "_From the last build that compiled; the package does not compile now._"]
+    return "\n".join(lines)
+
+
+def _link(loc: Location) -> str:
+    name = os.path.basename(loc.file)
+    uri = path_to_uri(loc.file)
+    return f"[{name}:{loc.position.line}]({uri}#L{loc.position.line})"
+
+
+def findings_at(findings: Sequence[Finding], pos: Position) -> list[Finding]:
+    hits = [f for f in findings if f.range.start <= pos <= f.range.end]
+    return sorted(
+        hits,
+        key=lambda f: (
+            f.range.end.line - f.range.start.line,
+            f.range.end.column - f.range.start.column,
+        ),
+    )

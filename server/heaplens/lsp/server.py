@@ -1,0 +1,158 @@
+"""The language server's small core: lifecycle, settings, logging, and the features.
+
+Each feature lives in its own module and registers its handlers here: ``sync``
+(documents), ``views`` (hover, inlay hints), ``commands`` (analyze workspace),
+``watcher`` (files changed on disk), ``config`` (settings). The engine does the work;
+this layer only translates.
+
+The server never writes to stdout except protocol messages: logs go to stderr and, once
+the client is listening, to ``window/logMessage``. A handler that raises is logged and
+the server carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from .. import __version__
+from ..toolchain import CancelToken, kill_all_running
+from .analysis import Analyzer
+from .documents import DocumentStore
+from .settings import Settings
+
+log = logging.getLogger("heaplens")
+
+
+class HeaplensServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "heaplens", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+        )
+        self.settings = Settings()
+        self.docs = DocumentStore()
+        self.analyzer = Analyzer(self)
+        self.watcher: Any = None
+        self.initialized = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        #: Problems with initializationOptions, shown once the client listens.
+        self.pending_messages: list[str] = []
+        #: Cancel tokens of cancellable work-done progress, by progress token.
+        self.progress_cancels: dict[str, CancelToken] = {}
+
+    # -- capabilities of the client --------------------------------------------------
+
+    def _capability(self, *path: str) -> Any:
+        node: Any = self.client_capabilities
+        for name in path:
+            node = getattr(node, name, None) if node is not None else None
+        return node
+
+    def supports_related_information(self) -> bool:
+        return bool(self._capability("text_document", "publish_diagnostics", "related_information"))
+
+    def supports_progress(self) -> bool:
+        return bool(self._capability("window", "work_done_progress"))
+
+    def supports_configuration(self) -> bool:
+        return bool(self._capability("workspace", "configuration"))
+
+    # -- output ------------------------------------------------------------------------
+
+    def publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None) -> None:
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    def refresh_inlay_hints(self) -> None:
+        if self._capability("workspace", "inlay_hint", "refresh_support"):
+            try:
+                self.workspace_inlay_hint_refresh(None)
+            except Exception:  # a refresh the client rejects changes nothing
+                log.debug("inlay hint refresh failed", exc_info=True)
+
+    def _log(self, level: int, kind: types.MessageType, message: str) -> None:
+        log.log(level, "%s", message)
+        if self.initialized:
+            try:
+                self.window_log_message(types.LogMessageParams(type=kind, message=message))
+            except Exception:
+                log.debug("could not send a log message", exc_info=True)
+
+    def log_info(self, message: str) -> None:
+        self._log(logging.INFO, types.MessageType.Info, f"heaplens: {message}")
+
+    def log_warning(self, message: str) -> None:
+        self._log(logging.WARNING, types.MessageType.Warning, f"heaplens: {message}")
+
+    def show_error(self, message: str) -> None:
+        self._log(logging.ERROR, types.MessageType.Error, message)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Error, message=message)
+        )
+
+    def show_warning(self, message: str) -> None:
+        self._log(logging.WARNING, types.MessageType.Warning, message)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+        )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # A failing handler must not take the session down or flood the user.
+        log.error(
+            "handler error (%s): %s", getattr(source, "__name__", source), error, exc_info=error
+        )
+
+    def start_watching(self) -> None:
+        from .watcher import start
+
+        if self.watcher is None:
+            self.watcher = start(self)
+
+    def files_changed(self, paths: set[str]) -> None:
+        """Files changed on disk (not through the editor): re-analyse the open packages.
+
+        Unchanged packages answer from the cache; those that import a changed package
+        get new keys and recompile.
+        """
+        self.log_info(f"{len(paths)} file(s) changed on disk")
+        self.analyzer.request_open_packages(delay=0.05)
+
+    def stop(self) -> None:
+        """Leave nothing behind: no analysis, no watcher thread, no `go` process."""
+        self.analyzer.shutdown()
+        if self.watcher is not None:
+            self.watcher.stop()
+        kill_all_running()
+
+
+def create_server() -> HeaplensServer:
+    from . import commands, config, sync, views
+
+    server = HeaplensServer()
+    for feature in (config, sync, views, commands):
+        feature.register(server)
+    return server
+
+
+def serve(tcp: str | None = None) -> int:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    server = create_server()
+    try:
+        if tcp:
+            host, _, port = tcp.rpartition(":")
+            server.start_tcp(host or "127.0.0.1", int(port))
+        else:
+            server.start_io()
+    finally:
+        server.stop()
+    return 0

@@ -1,0 +1,63 @@
+"""Hover and inlay hints, computed from a file's current findings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from ..model import HEAP_KINDS
+from .convert import encoding_of, from_lsp_position, from_lsp_range, lines_of
+from .presentation import findings_at, hover_markdown, inlay_hint
+
+if TYPE_CHECKING:
+    from .server import HeaplensServer
+
+
+def register(server: HeaplensServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: HeaplensServer, params: types.HoverParams) -> types.Hover | None:
+        doc = ls.docs.get(params.text_document.uri)
+        if doc is None:
+            return None
+        encoding = encoding_of(ls.workspace.position_encoding)
+        lines = lines_of(doc.text)
+        pos = from_lsp_position(lines, params.position, encoding)
+        state = ls.docs.findings(doc.path)
+        kinds = ls.settings.kind_set
+        hits = [f for f in findings_at(state.findings, pos) if f.kind in kinds]
+        if not hits:
+            return None
+        text = "\n\n---\n\n".join(hover_markdown(f, state.stale) for f in hits)
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
+    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
+    def inlay_hints(ls: HeaplensServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+        doc = ls.docs.get(params.text_document.uri)
+        if doc is None or not ls.settings.inlayHints:
+            return []
+        encoding = encoding_of(ls.workspace.position_encoding)
+        lines = lines_of(doc.text)
+        window = from_lsp_range(lines, params.range, encoding)
+        kinds = ls.settings.kind_set & HEAP_KINDS
+        cache = {doc.path: lines}
+
+        def lines_for(path: str):  # type: ignore[no-untyped-def]
+            if path not in cache:
+                other = ls.docs.by_path(path)
+                cache[path] = lines_of(other.text if other else _read(path))
+            return cache[path]
+
+        return [
+            inlay_hint(f, lines, lines_for, encoding)
+            for f in ls.docs.findings(doc.path).findings
+            if f.kind in kinds and window.start <= f.range.end <= window.end
+        ]
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""

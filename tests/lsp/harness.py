@@ -1,0 +1,98 @@
+"""Start the real ``heaplens serve`` over stdio with pytest-lsp's client, as VS Code or
+Neovim 0.11 would (their recorded client capabilities), against a real Go module."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
+
+CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11"}
+
+
+@asynccontextmanager
+async def session(
+    root: Path,
+    *,
+    client: str = "vscode",
+    init_options: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    cache_dir: Path | None = None,
+) -> AsyncIterator[LanguageClient]:
+    lsp = make_test_lsp_client()
+    if configuration is not None:
+        lsp.set_configuration(configuration, section="heaplens")
+    server_env = dict(os.environ if env is None else env)
+    if cache_dir is not None:
+        server_env["HEAPLENS_CACHE_DIR"] = str(cache_dir)
+    await lsp.start_io(sys.executable, "-m", "heaplens", "serve", env=server_env)
+    try:
+        await lsp.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities(CLIENTS[client]),
+                root_uri=root.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+                initialization_options=init_options,
+            )
+        )
+        yield lsp
+    finally:
+        try:
+            await asyncio.wait_for(lsp.shutdown_session(), timeout=10)
+        finally:
+            await lsp.stop()
+
+
+def open_file(lsp: LanguageClient, path: Path, version: int = 1) -> str:
+    uri = path.as_uri()
+    lsp.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="go", version=version, text=path.read_text()
+            )
+        )
+    )
+    return uri
+
+
+async def wait_for(
+    predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition"
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def heaplens_diagnostics(lsp: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    return [d for d in lsp.diagnostics.get(uri, []) if d.source == "heaplens"]
+
+
+async def wait_for_diagnostics(
+    lsp: LanguageClient,
+    uri: str,
+    predicate: Callable[[list[types.Diagnostic]], bool] | None = None,
+    timeout: float = 60.0,
+) -> list[types.Diagnostic]:
+    check = predicate or (lambda ds: bool(ds))
+    return await wait_for(
+        lambda: (lambda ds: ds if check(ds) else None)(heaplens_diagnostics(lsp, uri)),
+        timeout,
+        f"diagnostics on {uri}",
+    )
+
+
+def log_lines(lsp: LanguageClient, needle: str) -> list[str]:
+    return [m.message for m in lsp.log_messages if needle in m.message]
