@@ -80,3 +80,19 @@ def line_of(path: Path, needle: str) -> tuple[int, bytes]:
         if needle.encode() in line:
             return i, line
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+def write_big_package(module: Path, name: str, functions: int = 1500) -> Path:
+    """A package that takes the compiler a second or more: for progress and cancellation."""
+    directory = module / name
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [f"package {name}", "", 'import "fmt"', ""]
+    for i in range(functions):
+        lines.append(f"type T{i} struct{{ A, B int }}")
+        lines.append(
+            f"func F{i}(n int) (*T{i}, string) {{\n\tt := &T{i}{{A: n, B: n * {i}}}\n"
+            f"\tfor j := 0; j < n; j++ {{\n\t\tt.A += j\n\t}}\n\treturn t, fmt.Sprint(t.A, {i})\n}}"
+        )
+    path = directory / f"{name}.go"
+    path.write_text("\n".join(lines) + "\n")
+    return path

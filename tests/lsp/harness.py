@@ -96,3 +96,16 @@ async def wait_for_diagnostics(
 
 def log_lines(lsp: LanguageClient, needle: str) -> list[str]:
     return [m.message for m in lsp.log_messages if needle in m.message]
+
+
+def record_publishes(lsp: LanguageClient) -> list[types.PublishDiagnosticsParams]:
+    """Keep every publishDiagnostics the client receives, in order."""
+    published: list[types.PublishDiagnosticsParams] = []
+    original = lsp.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> None:
+        published.append(params)
+        original(params)
+
+    lsp.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    return published

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from tests.lsp.harness import open_file, session, wait_for_diagnostics
 
 from conftest import copy_module, line_of
+from tests.lsp.harness import open_file, session, wait_for_diagnostics
 
 
 @pytest.mark.parametrize("client", ["vscode", "neovim"])

@@ -146,6 +146,8 @@ def serve(tcp: str | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    # pygls logs every message it sends at INFO; that is a trace, not a log.
+    logging.getLogger("pygls").setLevel(logging.WARNING)
     server = create_server()
     try:
         if tcp:

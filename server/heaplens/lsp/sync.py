@@ -34,11 +34,15 @@ def register(server: HeaplensServer) -> None:
         if doc is None:
             return
         encoding = encoding_of(ls.workspace.position_encoding)
-        if ls.docs.change(
+        moved = ls.docs.change(
             doc.uri, params.text_document.version, list(params.content_changes), encoding
-        ):
-            ls.analyzer.publish(doc.path)
+        )
         if ls.settings.mode == "onType":
+            # Findings follow the text at once; the analysis follows after the debounce.
+            # (In onSave mode they move silently: hover and hints stay aligned, and
+            # nothing is published until the save.)
+            if moved:
+                ls.analyzer.publish(doc.path)
             ls.analyzer.request(doc.path)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)

@@ -1,0 +1,151 @@
+"""Edits: findings follow the text, stale results are never published, bursts of edits
+cost few compiles, and the final findings match the final text."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+
+from conftest import copy_module
+from tests.lsp.harness import (
+    log_lines,
+    open_file,
+    record_publishes,
+    session,
+    wait_for,
+    wait_for_diagnostics,
+)
+
+
+def _change(lsp, uri: str, version: int, start: tuple[int, int], end: tuple[int, int], text: str):  # type: ignore[no-untyped-def]
+    lsp.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=start[0], character=start[1]),
+                        end=types.Position(line=end[0], character=end[1]),
+                    ),
+                    text=text,
+                )
+            ],
+        )
+    )
+
+
+def _line(path: Path, needle: str) -> tuple[int, str]:
+    for i, line in enumerate(path.read_text().splitlines()):
+        if needle in line:
+            return i, line
+    raise AssertionError(needle)
+
+
+async def test_an_edit_that_removes_an_escape(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    esc = mod / "esc" / "esc.go"
+    async with session(mod, init_options={"debounceMs": 50}, cache_dir=tmp_path / "c") as lsp:
+        published = record_publishes(lsp)
+        uri = open_file(lsp, esc)
+        await wait_for_diagnostics(
+            lsp, uri, lambda ds: any(d.message.startswith("&Config{...}") for d in ds)
+        )
+        # `return &Config{Name: "x"}` becomes `return nil`: nothing escapes there any more.
+        n, line = _line(esc, 'return &Config{Name: "x"}')
+        col = line.index("&Config")
+        _change(lsp, uri, 2, (n, col), (n, col + len('&Config{Name: "x"}')), "nil")
+        after = await wait_for_diagnostics(
+            lsp, uri, lambda ds: not any(d.message.startswith("&Config{...}") for d in ds)
+        )
+    assert any("moved to heap: x" in d.message for d in after)  # the rest is still there
+    assert not any("last build that compiled" in d.message for d in after)
+    final = [p for p in published if p.uri == uri][-1]
+    assert final.version == 2
+    assert not any(d.message.startswith("&Config{...}") for d in final.diagnostics)
+
+
+async def test_findings_follow_edits_before_the_next_analysis(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    esc = mod / "esc" / "esc.go"
+    # A long debounce: what we see after the edit can only be the moved findings.
+    async with session(mod, init_options={"debounceMs": 10_000}, cache_dir=tmp_path / "c") as lsp:
+        uri = open_file(lsp, esc)
+        before = await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
+        target = next(d for d in before if d.message.startswith("&Config{...} escapes"))
+        # Two new lines above everything, and text typed in front of the expression.
+        _change(lsp, uri, 2, (0, 0), (0, 0), "// one\n// two\n")
+        line = target.range.start.line + 2
+        _change(
+            lsp,
+            uri,
+            3,
+            (line, target.range.start.character),
+            (line, target.range.start.character),
+            "  ",
+        )
+        moved = await wait_for_diagnostics(
+            lsp,
+            uri,
+            lambda ds: any(
+                d.range.start.line == line for d in ds if d.message.startswith("&Config{...}")
+            ),
+        )
+        shifted = next(d for d in moved if d.message.startswith("&Config{...} escapes"))
+        assert shifted.range.start.character == target.range.start.character + 2
+        assert shifted.range.end.character == target.range.end.character + 2
+        assert len(moved) == len(before)
+
+
+async def test_fifty_edits_cost_few_compiles(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    esc = mod / "esc" / "esc.go"
+    async with session(mod, cache_dir=tmp_path / "c") as lsp:
+        uri = open_file(lsp, esc)
+        await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
+        start = len(log_lines(lsp, "analysing"))
+        n, _ = _line(esc, "func Moved() *int {")
+        # Type a new function, one character every 40 ms: 50 edits in 2 s.
+        source = "func Extra() *int { zz := 7 + 1; return &zz } // typed by hand"
+        _change(lsp, uri, 2, (n, 0), (n, 0), "\n")
+        for col, ch in enumerate(source[:49]):
+            _change(lsp, uri, 3 + col, (n, col), (n, col), ch)
+            await asyncio.sleep(0.04)
+        final = await wait_for_diagnostics(
+            lsp, uri, lambda ds: any("moved to heap: zz" in d.message for d in ds), timeout=60
+        )
+        await asyncio.sleep(0.5)
+        analyses = len(log_lines(lsp, "analysing")) - start
+    assert analyses <= 3, analyses
+    typed = next(d for d in final if "moved to heap: zz" in d.message)
+    assert typed.range.start.line == n  # where the final text has it
+    assert typed.range.start.character == source.index("zz")
+
+
+async def test_results_for_old_versions_are_dropped(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    esc = mod / "esc" / "esc.go"
+    async with session(mod, init_options={"debounceMs": 0}, cache_dir=tmp_path / "c") as lsp:
+        published = record_publishes(lsp)
+        uri = open_file(lsp, esc)
+        await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
+        n, line = _line(esc, 'return &Config{Name: "x"}')
+        col = line.index("&Config")
+        width = len('&Config{Name: "x"}')
+        for version in range(2, 12, 2):
+            # Remove the escape, then put it back straight away: the analysis of the text
+            # without it may finish, but must never be shown for the text with it.
+            _change(lsp, uri, version, (n, col), (n, col + width), "nil")
+            await asyncio.sleep(0.03)
+            _change(lsp, uri, version + 1, (n, col), (n, col + 3), '&Config{Name: "x"}')
+            await asyncio.sleep(0.03)
+        await wait_for(lambda: any(p.version == 11 for p in published if p.uri == uri), 30, "v11")
+        await asyncio.sleep(1)
+    mine = [p for p in published if p.uri == uri]
+    for p in mine:
+        has_config = any(d.message.startswith("&Config{...}") for d in p.diagnostics)
+        if p.version is not None and p.version % 2 == 1 and p.version > 1:
+            assert has_config, f"version {p.version} shown without the escape it has"
+    assert mine[-1].version == 11
+    assert any(d.message.startswith("&Config{...}") for d in mine[-1].diagnostics)

@@ -1,0 +1,170 @@
+"""Faults: a missing toolchain, odd requests, a closed stdin. The server stays up, says
+what is wrong once, recovers, and leaves no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lsprotocol import types
+
+from conftest import copy_module, write_big_package
+from tests.lsp.harness import open_file, session, wait_for, wait_for_diagnostics
+
+
+async def test_missing_go_then_recovery(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    env = dict(os.environ, PATH="/nonexistent")
+    real_go = shutil.which("go")
+    assert real_go
+    async with session(mod, env=env, cache_dir=tmp_path / "c") as lsp:
+        uri = open_file(lsp, mod / "esc" / "esc.go")
+        open_file(lsp, mod / "tested" / "tested.go")
+        await wait_for(lambda: lsp.messages, 30, "a message")
+        await asyncio.sleep(1)
+        errors = [m for m in lsp.messages if m.type == types.MessageType.Error]
+        assert len(errors) == 1, [m.message for m in lsp.messages]
+        assert "Go toolchain was not found" in errors[0].message
+        # Still serving.
+        hover = await lsp.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=0, character=0),
+            )
+        )
+        assert hover is None
+        lsp.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"heaplens": {"goBinary": real_go}})
+        )
+        await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5, timeout=60)
+
+
+async def test_too_old_go_is_reported(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    fake = tmp_path / "old" / "go"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'{"GOVERSION": "go1.19.13"}\'\n')
+    fake.chmod(0o755)
+    async with session(mod, init_options={"goBinary": str(fake)}, cache_dir=tmp_path / "c") as lsp:
+        open_file(lsp, mod / "esc" / "esc.go")
+        await wait_for(lambda: lsp.messages, 30, "a message")
+    assert "go1.19.13" in lsp.messages[0].message and "1.21" in lsp.messages[0].message
+
+
+async def test_odd_requests_do_not_kill_the_server(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    async with session(mod, cache_dir=tmp_path / "c") as lsp:
+        ghost = (mod / "nope.go").as_uri()
+        lsp.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=ghost, version=3),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text="x")],
+            )
+        )
+        lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri="untitled:Untitled-1", language_id="go", version=1, text="package main\n"
+                )
+            )
+        )
+        uri = open_file(lsp, mod / "esc" / "esc.go")
+        far = await lsp.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=99_999, character=99_999),
+            )
+        )
+        assert far is None
+        lsp.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(
+                            start=types.Position(line=5000, character=3),
+                            end=types.Position(line=4000, character=900),
+                        ),
+                        text="\n",
+                    )
+                ],
+            )
+        )
+        diags = await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
+        assert diags
+
+
+def _marked_processes(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def test_stdin_closed_mid_analysis_leaves_nothing(tmp_path: Path) -> None:
+    mod = tmp_path / "slow"
+    mod.mkdir()
+    (mod / "go.mod").write_text("module example.com/slow\n\ngo 1.21\n")
+    big = write_big_package(mod, "big", 2500)
+    marker = f"HEAPLENS_TEST_MARKER={os.getpid()}-{time.time_ns()}"
+    env = dict(os.environ, HEAPLENS_CACHE_DIR=str(tmp_path / "c"))
+    env[marker.split("=")[0]] = marker.split("=")[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "heaplens", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    assert proc.stdin is not None
+
+    def send(obj: dict) -> None:  # type: ignore[type-arg]
+        body = json.dumps(obj).encode()
+        proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # type: ignore[union-attr]
+        proc.stdin.flush()  # type: ignore[union-attr]
+
+    send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": mod.as_uri(), "capabilities": {}},
+        }
+    )
+    send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": big.as_uri(),
+                    "languageId": "go",
+                    "version": 1,
+                    "text": big.read_text(),
+                }
+            },
+        }
+    )
+    marker_value = marker.split("=")[1]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_marked_processes(marker_value)) < 2:
+        time.sleep(0.05)  # the server and at least one go process
+    assert len(_marked_processes(marker_value)) >= 2, "no go process started"
+    proc.stdin.close()
+    assert proc.wait(timeout=15) is not None
+    time.sleep(0.5)
+    assert _marked_processes(marker_value) == []

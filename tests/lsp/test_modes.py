@@ -1,0 +1,76 @@
+"""The ``mode`` setting: onType (default), onSave, off."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+
+from conftest import copy_module
+from tests.lsp.harness import (
+    log_lines,
+    open_file,
+    record_publishes,
+    session,
+    wait_for,
+    wait_for_diagnostics,
+)
+
+
+def _edit(lsp, uri: str, version: int, line: int, text: str) -> None:  # type: ignore[no-untyped-def]
+    lsp.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=line, character=0),
+                        end=types.Position(line=line, character=0),
+                    ),
+                    text=text,
+                )
+            ],
+        )
+    )
+
+
+async def test_on_save_publishes_nothing_on_change_and_everything_on_save(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    esc = mod / "esc" / "esc.go"
+    new_func = "func Saved() *int { s := 1; return &s }\n"
+    options = {"mode": "onSave", "debounceMs": 0}
+    async with session(mod, init_options=options, cache_dir=tmp_path / "c") as lsp:
+        published = record_publishes(lsp)
+        uri = open_file(lsp, esc)
+        await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)  # opening analyses
+        count = len(published)
+        analyses = len(log_lines(lsp, "analysing"))
+        lines = esc.read_text().count("\n")
+        for v in range(2, 12):
+            _edit(lsp, uri, v, lines, new_func if v == 2 else "\n")
+        await asyncio.sleep(1.5)
+        assert len(published) == count, "a change published something in onSave mode"
+        assert len(log_lines(lsp, "analysing")) == analyses
+        esc.write_text(esc.read_text() + new_func + "\n" * 9)
+        lsp.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+        after = await wait_for_diagnostics(
+            lsp, uri, lambda ds: any("moved to heap: s" in d.message for d in ds)
+        )
+    assert len(after) > 5
+    assert published[-1].version == 11
+
+
+async def test_off_runs_nothing(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    async with session(mod, init_options={"mode": "off"}, cache_dir=tmp_path / "c") as lsp:
+        open_file(lsp, mod / "esc" / "esc.go")
+        await asyncio.sleep(1.5)
+        assert not log_lines(lsp, "analysing")
+        # Turning it on analyses the open files.
+        lsp.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"heaplens": {"mode": "onType"}})
+        )
+        await wait_for(lambda: log_lines(lsp, "analysing"), 30, "an analysis")
