@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from . import reasons
+from . import reasons, suppress
 from .compiler_output import RawDiagnostic, RawOutput
 from .model import Finding, FlowStep, Kind, Location, Position, Range
 from .syntax import SourceFile
@@ -250,6 +250,12 @@ def classify(
                 subject=name,
             )
         )
+    by_file: dict[str, list[Finding]] = {}
+    for f in out.findings:
+        by_file.setdefault(f.file, []).append(f)
+    out.findings = [
+        f for file, found in by_file.items() for f in suppress.apply(found, source(file))
+    ]
     out.findings.sort(key=lambda f: (f.file, f.range, f.kind.value))
     return out
 

@@ -62,6 +62,8 @@ class Analyzer:
         self._published: set[str] = set()
         self._shown_error: str | None = None
         self.analyses = 0
+        self._running = 0
+        self._error: str | None = None
 
     # -- configuration -------------------------------------------------------------
 
@@ -136,6 +138,8 @@ class Analyzer:
         overlays = self.overlays()
         self.analyses += 1
         self.server.log_info(f"analysing {directory}")
+        self._running += 1
+        self.server.send_status("analysing", directory)
         loop = asyncio.get_running_loop()
         progress = _DelayedProgress(
             self.server, f"heaplens: analysing {os.path.basename(directory)}"
@@ -152,12 +156,16 @@ class Analyzer:
             return
         except ToolchainError as e:
             self._show_error_once(str(e))
+            self._error = str(e)
             return
         except TimedOut as e:
             self.server.log_warning(str(e))
+            self._error = str(e)
             return
         finally:
             await progress.end()
+            self._running -= 1
+            self._report_status(directory)
         if token.cancelled:
             return
         for uri, version in snapshot.items():
@@ -165,12 +173,19 @@ class Analyzer:
             if doc is not None and doc.version != version:
                 return  # computed for text the user no longer sees; a newer run is queued
         self._shown_error = None
+        self._error = None
         s = result.stats
         self.server.log_info(
             f"{directory}: {s.compiled_units} compiled, {s.cached_units} from cache, "
             f"{time.monotonic() - started:.2f}s"
         )
         self.apply(result)
+
+    def _report_status(self, directory: str) -> None:
+        if self._error is not None:
+            self.server.send_status("error", directory, self._error)
+        elif self._running == 0:
+            self.server.send_status("idle", directory)
 
     def _show_error_once(self, message: str) -> None:
         if self._shown_error == message:

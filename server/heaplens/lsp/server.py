@@ -27,6 +27,7 @@ from .documents import DocumentStore
 from .settings import Settings
 
 log = logging.getLogger("heaplens")
+STATUS_NOTIFICATION = "heaplens/status"
 
 
 class HeaplensServer(LanguageServer):
@@ -68,6 +69,21 @@ class HeaplensServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
+
+    def send_status(self, state: str, directory: str = "", message: str = "") -> None:
+        """``heaplens/status``: what the server is doing, for a status bar.
+
+        ``state`` is ``analysing``, ``idle`` or ``error`` (with ``message``). Clients that
+        do not know the notification ignore it.
+        """
+        if not self.initialized:
+            return
+        try:
+            self.protocol.notify(
+                STATUS_NOTIFICATION, {"state": state, "directory": directory, "message": message}
+            )
+        except Exception:
+            log.debug("could not send status", exc_info=True)
 
     def refresh_inlay_hints(self) -> None:
         if self._capability("workspace", "inlay_hint", "refresh_support"):
@@ -132,10 +148,10 @@ class HeaplensServer(LanguageServer):
 
 
 def create_server() -> HeaplensServer:
-    from . import commands, config, sync, views
+    from . import code_actions, commands, config, sync, views
 
     server = HeaplensServer()
-    for feature in (config, sync, views, commands):
+    for feature in (config, sync, views, code_actions, commands):
         feature.register(server)
     return server
 
