@@ -14,10 +14,14 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+from .fixes.model import FIX_KINDS
 from .model import DEFAULT_KINDS, Kind, parse_kinds
+
+if TYPE_CHECKING:
+    from .engine import CheckResult, Engine
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -106,13 +110,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_args(check)
 
+    check.add_argument(
+        "--verify-fixes",
+        action="store_true",
+        help="recompile to verify each fix listed in the report (slower)",
+    )
+
+    fix = sub.add_parser(
+        "fix", help="apply compiler-verified fixes (a dry run printing a diff by default)"
+    )
+    fix.add_argument("patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="default ./...")
+    fix.add_argument(
+        "--kinds",
+        default=",".join(FIX_KINDS),
+        help="fix kinds, comma-separated: preallocate, sync-pool, type-parameter (default: all)",
+    )
+    mode = fix.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff (the default)")
+    mode.add_argument("--write", action="store_true", help="rewrite the files")
+    _add_engine_args(fix)
+
     serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
     serve.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
     return parser
 
 
-def _engine_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _engine_from(args: argparse.Namespace) -> Engine:
     from .cache import ResultCache, default_directory
     from .engine import Engine, Options
 
@@ -175,6 +199,7 @@ def run_check(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
+    result = _with_fixes(engine, result, args.verify_fixes)
 
     if args.format == "json":
         from . import report_json
@@ -214,6 +239,90 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _with_fixes(engine: Engine, result: CheckResult, verify: bool) -> CheckResult:
+    """Attach to each finding the fixes that apply to it (verified if asked)."""
+    import dataclasses
+
+    from . import fixes
+    from .model import Fix
+    from .syntax import SourceFile
+    from .workspace import plan
+
+    def source(path: str) -> SourceFile | None:
+        try:
+            with open(path, "rb") as f:
+                return SourceFile(path, f.read())
+        except OSError:
+            return None
+
+    packages = []
+    for pkg in result.packages:
+        if pkg.errors or not pkg.findings:
+            packages.append(pkg)
+            continue
+        attached: dict[tuple[str, object], list[Fix]] = {}
+        for cand in fixes.propose(pkg.findings, source):
+            title = cand.summary + (f" ({cand.note})" if cand.note else "")
+            ok = False
+            if verify:
+                queries = plan([pkg.dir], pkg.dir, engine.base_env())
+                done = fixes.verify(engine, queries[0], {}, cand, pkg.findings) if queries else None
+                if done is None:
+                    continue
+                title, ok = done.title, True
+            for anchor in cand.anchors:
+                attached.setdefault(anchor, []).append(Fix(cand.kind, title, ok))
+        found = tuple(
+            dataclasses.replace(f, fixes=tuple(attached.get((f.file, f.range), ())))
+            for f in pkg.findings
+        )
+        packages.append(dataclasses.replace(pkg, findings=found))
+    result.packages = packages
+    return result
+
+
+def run_fix(args: argparse.Namespace) -> int:
+    from .fixes.batch import fix_all
+    from .fixes.edits import unified_diff
+    from .report_text import display_path
+    from .toolchain import Cancelled, TimedOut, ToolchainError
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in FIX_KINDS]
+    if unknown:
+        expected = ", ".join(FIX_KINDS)
+        print(f"heaplens: unknown fix kind {unknown[0]!r}; expected {expected}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    cwd = os.getcwd()
+    engine = _engine_from(args)
+    try:
+        run = fix_all(engine, args.patterns or ["./..."], cwd, kinds)
+    except (ToolchainError, TimedOut) as e:
+        print(f"heaplens: {e}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except Cancelled:
+        return EXIT_INCOMPLETE
+    for fix in run.applied:
+        print(f"{display_path(fix.file, cwd)}: {fix.title}", file=sys.stderr)
+    for path, (before, after) in sorted(run.files.items()):
+        if args.write:
+            with open(path, "wb") as f:
+                f.write(after)
+        else:
+            sys.stdout.write(unified_diff(path, before, after, display_path(path, cwd)))
+    if not run.applied:
+        print("heaplens: no verified fix applies.", file=sys.stderr)
+    elif args.write:
+        n = len(run.applied)
+        files = len(run.files)
+        print(f"heaplens: applied {n} fix(es) to {files} file(s).", file=sys.stderr)
+    if run.skipped:
+        skipped = ", ".join(run.skipped)
+        print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from .lsp.server import serve
 
@@ -233,6 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(args)
         if args.command == "serve":
             return run_serve(args)
+        if args.command == "fix":
+            return run_fix(args)
     except KeyboardInterrupt:
         _kill_children()
         return 130

@@ -16,8 +16,8 @@ def _apply(text: str, edits: list[types.TextEdit]) -> str:
         edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
     ):
         start, end = e.range.start, e.range.end
-        head = "\n".join([*lines[:start.line], lines[start.line][:start.character]])
-        tail = "\n".join([lines[end.line][end.character:], *lines[end.line + 1:]])
+        head = "\n".join([*lines[: start.line], lines[start.line][: start.character]])
+        tail = "\n".join([lines[end.line][end.character :], *lines[end.line + 1 :]])
         text = head + e.new_text + tail
         lines = text.split("\n")
     return text

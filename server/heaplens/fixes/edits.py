@@ -1,0 +1,92 @@
+"""Text edits on Go source: apply them, gofmt the result, and express it as minimal hunks.
+
+Fixes describe their change as byte-range replacements on one file. ``finish`` applies
+them, runs the toolchain's own ``gofmt`` over the result (so the file is gofmt-clean
+afterwards, by the formatter's definition, not ours), and turns original → formatted into
+a few small edits, which is what editors and ``--diff`` show.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..model import Position, Range
+from ..positions import line_offsets
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace bytes ``[start, end)`` of a file with ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+class FormatError(Exception):
+    """gofmt refused the edited file: the fix produced invalid Go."""
+
+
+def apply(source: bytes, edits: Iterable[Edit]) -> bytes:
+    out = source
+    for e in sorted(edits, reverse=True):
+        out = out[: e.start] + e.text.encode() + out[e.end :]
+    return out
+
+
+def gofmt(source: bytes, goroot: str) -> bytes:
+    """Format with the toolchain's gofmt; raise FormatError if it cannot parse the code."""
+    binary = os.path.join(goroot, "bin", "gofmt") if goroot else "gofmt"
+    try:
+        proc = subprocess.run([binary], input=source, capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise FormatError(f"gofmt could not run: {e}") from e
+    if proc.returncode != 0:
+        raise FormatError(proc.stderr.decode("utf-8", "replace").strip())
+    return proc.stdout
+
+
+def minimal_edits(before: bytes, after: bytes) -> list[Edit]:
+    """Line-level hunks that turn ``before`` into ``after``."""
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    offsets = [0]
+    for line in a:
+        offsets.append(offsets[-1] + len(line))
+    edits = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edits.append(Edit(offsets[i1], offsets[i2], b"".join(b[j1:j2]).decode("utf-8", "replace")))
+    return edits
+
+
+def finish(source: bytes, edits: Sequence[Edit], goroot: str) -> tuple[bytes, list[Edit]]:
+    """The fixed, gofmt-clean file and the minimal edits that produce it."""
+    fixed = gofmt(apply(source, edits), goroot)
+    return fixed, minimal_edits(source, fixed)
+
+
+def to_range(source: bytes, edit: Edit) -> Range:
+    """An edit's span as model positions (1-based lines, 1-based byte columns)."""
+    offsets = line_offsets(source)
+
+    def pos(offset: int) -> Position:
+        import bisect
+
+        i = bisect.bisect_right(offsets, offset) - 1
+        return Position(i + 1, offset - offsets[i] + 1)
+
+    return Range(pos(edit.start), pos(edit.end))
+
+
+def unified_diff(path: str, before: bytes, after: bytes, label: str = "") -> str:
+    a = before.decode("utf-8", "replace").splitlines(keepends=True)
+    b = after.decode("utf-8", "replace").splitlines(keepends=True)
+    name = label or path
+    return "".join(difflib.unified_diff(a, b, f"a/{name}", f"b/{name}"))

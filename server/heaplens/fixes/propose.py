@@ -1,0 +1,30 @@
+"""Every candidate fix for a package's findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from ..model import Finding
+from ..syntax import SourceFile
+from . import preallocate, sync_pool, type_param
+from .model import FIX_KINDS, Candidate
+
+
+def propose(
+    findings: Sequence[Finding],
+    source: Callable[[str], SourceFile | None],
+    kinds: Collection[str] = FIX_KINDS,
+) -> list[Candidate]:
+    found = list(findings)
+    out: list[Candidate] = []
+    for file in sorted({f.file for f in found}):
+        src = source(file)
+        if src is None:
+            continue
+        if "preallocate" in kinds:
+            out.extend(preallocate.candidates(found, src))
+        if "sync-pool" in kinds:
+            out.extend(sync_pool.candidates(found, src))
+    if "type-parameter" in kinds:
+        out.extend(type_param.candidates(found, source))
+    return out

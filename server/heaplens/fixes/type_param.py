@@ -1,0 +1,145 @@
+"""``type-parameter``: a function parameter of interface type becomes a type parameter
+constrained by that interface, so callers no longer box their arguments:
+``func F(s Shape)`` → ``func F[S Shape](s S)``.
+
+Offered when the compiler says arguments escape at call sites *because of the conversion
+to F's parameter* ("converted to an interface for F"), F is a plain function (methods
+cannot have type parameters), the parameter has a name of its own, and F's body uses the
+parameter only in ways a type parameter allows: no type switch, no type assertion, no
+comparison with nil, no assignment. Whether the rewrite builds, and whether it really
+removes escapes (it does not when F stores the value in an interface anyway), verification
+decides.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..model import Finding, Kind
+from ..syntax import SourceFile
+from .edits import Edit
+from .model import TYPE_PARAMETER, Alternative, Candidate
+from .treeutil import text, walk
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tree_sitter import Node
+
+_INTERFACE_TYPES = ("type_identifier", "qualified_type", "interface_type")
+
+
+def candidates(
+    findings: list[Finding], source: Callable[[str], SourceFile | None]
+) -> list[Candidate]:
+    out = []
+    for leak in findings:
+        if leak.kind is not Kind.LEAKING_PARAM or "." in leak.function.replace("(*", "("):
+            continue
+        callers = [
+            f
+            for f in findings
+            if f.kind is Kind.ESCAPES_TO_HEAP
+            and f.reason == f"converted to an interface for {leak.function}"
+        ]
+        if not callers:
+            continue
+        src = source(leak.file)
+        if src is None:
+            continue
+        cand = _candidate(leak, callers, src)
+        if cand is not None:
+            out.append(cand)
+    return out
+
+
+def _function(src: SourceFile, leak: Finding) -> Node | None:
+    node = src.node_at(leak.point or leak.range.start)
+    while node is not None and node.type not in ("function_declaration", "method_declaration"):
+        node = node.parent
+    return node if node is not None and node.type == "function_declaration" else None
+
+
+def _candidate(leak: Finding, callers: list[Finding], src: SourceFile) -> Candidate | None:
+    fn = _function(src, leak)
+    if fn is None:
+        return None
+    params = fn.child_by_field_name("parameters")
+    body = fn.child_by_field_name("body")
+    if params is None or body is None:
+        return None
+    decl = None
+    for p in params.named_children:
+        names = p.children_by_field_name("name")
+        if p.type == "parameter_declaration" and any(text(n) == leak.subject for n in names):
+            if len(names) != 1:
+                return None  # `a, b Shape`: one type parameter would force them equal
+            decl = p
+    if decl is None:
+        return None
+    typ = decl.child_by_field_name("type")
+    if typ is None or typ.type not in _INTERFACE_TYPES:
+        return None
+    constraint = text(typ)
+    if not _allowed_uses(leak.subject, body):
+        return None
+    tparam = _fresh_name(constraint, fn)
+    name_node = fn.child_by_field_name("name")
+    existing = fn.child_by_field_name("type_parameters")
+    if name_node is None:
+        return None
+    if existing is not None:
+        close = existing.end_byte - 1
+        insert = Edit(close, close, f", {tparam} {constraint}")
+    else:
+        insert = Edit(name_node.end_byte, name_node.end_byte, f"[{tparam} {constraint}]")
+    edits = (insert, Edit(typ.start_byte, typ.end_byte, tparam))
+    summary = f"Make {leak.subject} a type parameter: func {text(name_node)}[{tparam} {constraint}]"
+    anchors = (leak.file, leak.range), *((c.file, c.range) for c in callers)
+    return Candidate(
+        kind=TYPE_PARAMETER,
+        file=src.path,
+        function=leak.function,
+        summary=summary,
+        anchors=tuple(anchors),
+        alternatives=(Alternative(edits, summary),),
+        note=f"changes the signature of exported {text(name_node)}"
+        if text(name_node)[:1].isupper()
+        else "",
+        scope_function="",
+    )
+
+
+def _allowed_uses(name: str, body: Node) -> bool:
+    for n in walk(body):
+        if n.type == "type_assertion_expression" and text(n.child_by_field_name("operand")) == name:
+            return False
+        if n.type == "type_switch_statement" and re.search(
+            rf"\b{re.escape(name)}\s*\.\(\s*type\s*\)", text(n)
+        ):
+            return False
+        if n.type == "binary_expression" and text(n.child_by_field_name("operator")) in (
+            "==",
+            "!=",
+        ):
+            sides = {text(n.child_by_field_name("left")), text(n.child_by_field_name("right"))}
+            if sides == {name, "nil"}:
+                return False
+        if n.type in ("assignment_statement",):
+            left = n.child_by_field_name("left")
+            if left is not None and any(text(c) == name for c in left.named_children):
+                return False
+    return True
+
+
+def _fresh_name(constraint: str, fn: Node) -> str:
+    base = constraint.rsplit(".", 1)[-1]
+    first = base[:1].upper() if base[:1].isalpha() and base not in ("any",) else "T"
+    if constraint.startswith("interface"):
+        first = "T"
+    used = {text(n) for n in walk(fn) if n.type in ("identifier", "type_identifier")}
+    name, i = first, 1
+    while name in used:
+        name, i = f"{first}{i}", i + 1
+    return name
