@@ -94,4 +94,5 @@ def _title(candidate: Candidate, summary: str, removed: int) -> str | None:
         return f"{summary} ({gain}{note}; verified)"
     if removed <= 0:
         return None  # verification shows it gains nothing
-    return f"{summary}: {_plural(removed, 'heap escape')} removed ({'verified' + note})"
+    where = f" from {candidate.scope_function}" if candidate.scope_function else ""
+    return f"{summary}: {_plural(removed, 'heap escape')} removed{where} (verified{note})"

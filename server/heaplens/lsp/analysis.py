@@ -54,7 +54,7 @@ class Analyzer:
         self.cache = ResultCache(default_directory())
         self._engine: Engine | None = None
         self._scheduler: Scheduler | None = None
-        self._executor = ThreadPoolExecutor(MAX_PARALLEL + 1, thread_name_prefix="heaplens")
+        self.executor = ThreadPoolExecutor(MAX_PARALLEL + 1, thread_name_prefix="heaplens")
         self._queries: dict[str, list[Query]] = {}
         #: Files of each analysed package, to clear findings of files that went away.
         self._package_files: dict[str, set[str]] = {}
@@ -100,7 +100,7 @@ class Analyzer:
     def shutdown(self) -> None:
         if self._scheduler is not None:
             self._scheduler.cancel_all()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     # -- requests --------------------------------------------------------------------
 
@@ -115,7 +115,7 @@ class Analyzer:
         for directory in sorted({os.path.dirname(d.path) for d in self.server.docs.all()}):
             self.request(os.path.join(directory, "_"), delay)
 
-    def _queries_for(self, directory: str) -> list[Query]:
+    def queries_for(self, directory: str) -> list[Query]:
         queries = self._queries.get(directory)
         if queries is None:
             queries = plan([directory], directory, self.engine().base_env())
@@ -148,9 +148,9 @@ class Analyzer:
         started = time.monotonic()
         try:
             engine = self.engine()
-            queries = self._queries_for(directory)
+            queries = self.queries_for(directory)
             result = await loop.run_in_executor(
-                self._executor, engine.check_queries, queries, overlays, token
+                self.executor, engine.check_queries, queries, overlays, token
             )
         except Cancelled:
             return
@@ -180,6 +180,9 @@ class Analyzer:
             f"{time.monotonic() - started:.2f}s"
         )
         self.apply(result)
+        for pkg in result.packages:
+            if not pkg.errors:
+                self.server.fixer.schedule(pkg.dir, list(pkg.findings), overlays)
 
     def _report_status(self, directory: str) -> None:
         if self._error is not None:

@@ -86,7 +86,9 @@ def _declaration_line(source: bytes, pos: Position) -> int | None:
 def register(server: HeaplensServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix], resolve_provider=True
+        ),
     )
     def code_actions(
         ls: HeaplensServer, params: types.CodeActionParams
@@ -98,6 +100,8 @@ def register(server: HeaplensServer) -> None:
         lines = lines_of(doc.text)
         wanted = from_lsp_range(lines, params.range, encoding)
         kinds = ls.settings.kind_set
+        properties = ls._capability("text_document", "code_action", "resolve_support", "properties")
+        resolve = bool(properties and "edit" in properties)
         actions: list[types.CodeAction] = []
         for f in ls.docs.findings(doc.path).findings:
             if f.kind not in kinds:
@@ -110,5 +114,10 @@ def register(server: HeaplensServer) -> None:
                 for d in params.context.diagnostics
                 if d.source == "heaplens" and _overlaps(d.range, lsp_range)
             ]
+            actions.extend(ls.fixer.actions(f, related, resolve))
             actions.extend(ignore_actions(f, doc.uri, doc.text, encoding, related))
         return actions or None
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    def resolve_code_action(ls: HeaplensServer, action: types.CodeAction) -> types.CodeAction:
+        return ls.fixer.resolve(action)

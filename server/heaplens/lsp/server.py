@@ -24,6 +24,7 @@ from .. import __version__
 from ..toolchain import CancelToken, kill_all_running
 from .analysis import Analyzer
 from .documents import DocumentStore
+from .fix_actions import FixVerifier
 from .settings import Settings
 
 log = logging.getLogger("heaplens")
@@ -38,6 +39,7 @@ class HeaplensServer(LanguageServer):
         self.settings = Settings()
         self.docs = DocumentStore()
         self.analyzer = Analyzer(self)
+        self.fixer = FixVerifier(self)
         self.watcher: Any = None
         self.initialized = False
         self.loop: asyncio.AbstractEventLoop | None = None

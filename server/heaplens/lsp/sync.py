@@ -3,6 +3,7 @@ follow on type (debounced) or on save, as the ``mode`` setting says."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -34,6 +35,7 @@ def register(server: HeaplensServer) -> None:
         if doc is None:
             return
         encoding = encoding_of(ls.workspace.position_encoding)
+        ls.fixer.cancel(os.path.dirname(doc.path))  # what it verifies is out of date
         moved = ls.docs.change(
             doc.uri, params.text_document.version, list(params.content_changes), encoding
         )
