@@ -261,7 +261,7 @@ def _with_fixes(engine: Engine, result: CheckResult, verify: bool) -> CheckResul
             packages.append(pkg)
             continue
         attached: dict[tuple[str, object], list[Fix]] = {}
-        for cand in fixes.propose(pkg.findings, source):
+        for cand in fixes.propose(pkg.findings, source, editable=set(pkg.files)):
             title = cand.summary + (f" ({cand.note})" if cand.note else "")
             ok = False
             if verify:

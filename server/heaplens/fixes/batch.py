@@ -65,7 +65,7 @@ def fix_all(
         while True:
             fresh = [
                 c
-                for c in propose(findings, source, kinds)
+                for c in propose(findings, source, kinds, editable=set(pkg.files))
                 if (c.kind, c.file, c.function, c.summary) not in tried
             ]
             if not fresh:

@@ -14,8 +14,12 @@ def propose(
     findings: Sequence[Finding],
     source: Callable[[str], SourceFile | None],
     kinds: Collection[str] = FIX_KINDS,
+    editable: Collection[str] | None = None,
 ) -> list[Candidate]:
-    found = list(findings)
+    """Candidates for ``findings``. Only files in ``editable`` (the package's own files,
+    when given) are ever rewritten: a finding reported in GOROOT, the module cache or
+    another module through inlining is never edited."""
+    found = [f for f in findings if editable is None or f.file in editable]
     out: list[Candidate] = []
     for file in sorted({f.file for f in found}):
         src = source(file)
@@ -27,4 +31,6 @@ def propose(
             out.extend(sync_pool.candidates(found, src))
     if "type-parameter" in kinds:
         out.extend(type_param.candidates(found, source))
+    if editable is not None:
+        out = [c for c in out if c.file in editable]
     return out

@@ -182,7 +182,7 @@ class Analyzer:
         self.apply(result)
         for pkg in result.packages:
             if not pkg.errors:
-                self.server.fixer.schedule(pkg.dir, list(pkg.findings), overlays)
+                self.server.fixer.schedule(pkg.dir, list(pkg.findings), pkg.files, overlays)
 
     def _report_status(self, directory: str) -> None:
         if self._error is not None:

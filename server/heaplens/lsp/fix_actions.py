@@ -68,7 +68,13 @@ class FixVerifier:
         if task is not None:
             task.cancel()
 
-    def schedule(self, directory: str, findings: list[Finding], overlays: dict[str, bytes]) -> None:
+    def schedule(
+        self,
+        directory: str,
+        findings: list[Finding],
+        files: tuple[str, ...],
+        overlays: dict[str, bytes],
+    ) -> None:
         """Verify the fixes of one package's findings, in the background."""
         self.cancel(directory)
         if not findings:
@@ -77,13 +83,14 @@ class FixVerifier:
         self._tokens[directory] = token
         loop = asyncio.get_running_loop()
         self._tasks[directory] = loop.create_task(
-            self._verify(directory, findings, overlays, token)
+            self._verify(directory, findings, frozenset(files), overlays, token)
         )
 
     async def _verify(
         self,
         directory: str,
         findings: list[Finding],
+        files: frozenset[str],
         overlays: dict[str, bytes],
         token: CancelToken,
     ) -> None:
@@ -104,7 +111,7 @@ class FixVerifier:
 
         def work() -> list[fixes.VerifiedFix]:
             done = []
-            for candidate in fixes.propose(findings, source):
+            for candidate in fixes.propose(findings, source, editable=files):
                 if token.cancelled:
                     break
                 fix = fixes.verify(engine, queries[0], overlays, candidate, findings, token)

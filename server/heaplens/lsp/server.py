@@ -121,10 +121,20 @@ class HeaplensServer(LanguageServer):
         )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        # A failing handler must not take the session down or flood the user.
+        # A failing handler must not take the session down or pop up at the user: the
+        # traceback goes to stderr, one line to the client's log.
         log.error(
             "handler error (%s): %s", getattr(source, "__name__", source), error, exc_info=error
         )
+        if self.initialized:
+            try:
+                self.window_log_message(
+                    types.LogMessageParams(
+                        type=types.MessageType.Error, message=f"heaplens: internal error: {error}"
+                    )
+                )
+            except Exception:
+                log.debug("could not report an error", exc_info=True)
 
     def start_watching(self) -> None:
         from .watcher import start
