@@ -96,3 +96,13 @@ def write_big_package(module: Path, name: str, functions: int = 1500) -> Path:
     path = directory / f"{name}.go"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.reliability.harness import TALLY
+
+    if TALLY.cases:
+        terminalreporter.write_line(
+            f"reliability corpus: {TALLY.cases} cases tried, crashes {TALLY.crashes}, "
+            f"hangs {TALLY.hangs}, orphaned processes {TALLY.orphans}"
+        )

@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
     serve.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
+    serve.add_argument("--log-file", metavar="FILE", help="write the log here instead of stderr")
     return parser
 
 
@@ -326,7 +327,7 @@ def run_fix(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from .lsp.server import serve
 
-    return serve(tcp=args.tcp)
+    return serve(tcp=args.tcp, log_file=args.log_file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

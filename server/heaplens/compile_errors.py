@@ -16,7 +16,7 @@ _POS = re.compile(
     r"^(?P<file>[^\s:][^:]*?\.(?:go|s|c|h|cc|cpp|cxx|hh|hpp|m|mod|work|sum|y)|<[^>]+>)"
     r":(?P<line>\d+)(?::(?P<col>\d+))?:\s?(?P<msg>.*)$"
 )
-_NOISE = re.compile(r"^(# |FAIL\s|ok\s|\?\s)")
+_NOISE = re.compile(r"^(# |FAIL\s|ok\s|\?\s|WORK=)")
 
 
 def parse_error_text(text: str, cwd: str, package: str) -> list[CompileError]:

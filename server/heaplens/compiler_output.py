@@ -75,6 +75,8 @@ class RawDiagnostic:
     #: ``relatedInformation`` as decoded JSON; ``related`` types it on demand, because
     #: many records (a parameter's weaker leaks, say) are never shown.
     raw_related: tuple[object, ...] = ()
+    #: The import path of the package whose compile logged it.
+    package: str = ""
 
     @property
     def related(self) -> tuple[RawRelated, ...]:
@@ -130,7 +132,7 @@ def _code_of(line: str) -> str | None:
     return line[i + 8 : j] if j > 0 else None
 
 
-def parse_lines(text: str, out: RawOutput) -> None:
+def parse_lines(text: str, out: RawOutput, package: str = "") -> None:
     """Parse one ``.json`` file of the log into ``out``."""
     header_file: str | None = None
     loads = json.loads
@@ -161,14 +163,16 @@ def parse_lines(text: str, out: RawOutput) -> None:
             else:
                 out.unknown.append(raw_line)
             continue
-        diag = _diagnostic(obj, header_file)
+        diag = _diagnostic(obj, header_file, package)
         if diag is None or diag.code not in _WANTED:
             out.unknown.append(raw_line)
         else:
             out.diagnostics.append(diag)
 
 
-def _diagnostic(obj: dict[str, object], header_file: str | None) -> RawDiagnostic | None:
+def _diagnostic(
+    obj: dict[str, object], header_file: str | None, package: str = ""
+) -> RawDiagnostic | None:
     try:
         start = obj["range"]["start"]  # type: ignore[index]
         line, col = start["line"], start["character"]
@@ -182,19 +186,20 @@ def _diagnostic(obj: dict[str, object], header_file: str | None) -> RawDiagnosti
         return None
     rel = obj.get("relatedInformation")
     related = tuple(rel) if isinstance(rel, list) else ()
-    return RawDiagnostic(header_file, Position(line, col), code, message, related)
+    return RawDiagnostic(header_file, Position(line, col), code, message, related, package)
 
 
 def read_log_dir(directory: str) -> RawOutput:
     """Parse every ``.json`` file below ``directory`` (one subdirectory per package)."""
     out = RawOutput()
     for dirpath, _dirnames, filenames in os.walk(directory):
+        package = unquote(os.path.relpath(dirpath, directory))
         for name in sorted(filenames):
             if not name.endswith(".json"):
                 continue
             try:
                 with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
-                    parse_lines(f.read(), out)
+                    parse_lines(f.read(), out, package)
             except OSError as e:
                 out.unknown.append(f"{name}: {e.strerror}")
     return out

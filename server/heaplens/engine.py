@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from . import compiler_output, findings, keys, packages, toolchain
+from . import cgo_positions, compiler_output, findings, keys, packages, toolchain
 from .cache import ResultCache, UnitResult
 from .compile_errors import parse_error_text
 from .model import CompileError, Finding
@@ -218,6 +218,8 @@ class _Check:
     progress: Progress | None
     result: CheckResult
     sources: _Sources
+    #: TMPDIR of the go runs: their kept work directories (cgo output) land here.
+    go_tmp: str = ""
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -291,9 +293,13 @@ class Engine:
         with tempfile.TemporaryDirectory(prefix="heaplens-") as tmp:
             os.chmod(tmp, 0o700)
             data = dict(overlays or {})
+            go_tmp = os.path.join(tmp, "go")
+            os.mkdir(go_tmp, 0o700)
+            env = self.base_env()
+            env["TMPDIR"] = go_tmp
             check = _Check(
                 go=go,
-                env=self.base_env(),
+                env=env,
                 overlays=data,
                 overlay_file=_write_overlay(tmp, data) if data else None,
                 tmp=tmp,
@@ -302,6 +308,7 @@ class Engine:
                 progress=progress,
                 result=result,
                 sources=_Sources(data),
+                go_tmp=go_tmp,
             )
             try:
                 for query in queries:
@@ -550,7 +557,7 @@ class Engine:
                 check.env,
                 overlay=check.overlay_file,
                 build_flags=self._non_gc_flags(),
-                gcflags=self._gcflags(log_dir),
+                gcflags=(*self._gcflags(log_dir), "-work"),
                 compile_targets=True,
                 timeout=check.remaining(),
                 cancel=check.cancel,
@@ -558,6 +565,8 @@ class Engine:
         prefetch.join()
         raw = compiler_output.read_log_dir(log_dir)
         shutil.rmtree(log_dir, ignore_errors=True)
+        dirs = {p.dir: p.import_path for p in listing.targets}
+        cgo_positions.remap(raw, check.go_tmp, dirs.get)
         files = [f for p in listing.targets for f in p.go_files]
         classified = findings.classify(
             raw, files, check.sources.get, check.sources.package_vars_for(files)
@@ -576,7 +585,7 @@ class Engine:
 
     def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
         log_dir = tempfile.mkdtemp(prefix=f"log-test{index}-", dir=check.tmp)
-        argv = [check.go.binary, "test", "-c", "-vet=off", "-o", os.devnull]
+        argv = [check.go.binary, "test", "-c", "-vet=off", "-work", "-o", os.devnull]
         argv += self._gcflags(log_dir)
         if check.overlay_file:
             argv.append(f"-overlay={check.overlay_file}")
@@ -589,6 +598,7 @@ class Engine:
         )
         raw = compiler_output.read_log_dir(log_dir)
         shutil.rmtree(log_dir, ignore_errors=True)
+        cgo_positions.remap(raw, check.go_tmp, {unit.package.dir: unit.package.import_path}.get)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
             text = run.stderr.decode("utf-8", "replace")

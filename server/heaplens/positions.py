@@ -89,6 +89,24 @@ def line_at(text: bytes, line: int) -> bytes:
     return chunk[:-1] if chunk.endswith(b"\r") else chunk
 
 
+class LineIndex:
+    """The lines of one text, found once, so each lookup is O(1): a file with thousands
+    of findings is converted in linear time, not quadratic."""
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        self.starts = line_offsets(text)
+
+    def __call__(self, line: int) -> bytes:
+        """Bytes of 1-based ``line`` without its line ending; empty past the end."""
+        if line < 1 or line > len(self.starts):
+            return b""
+        start = self.starts[line - 1]
+        end = self.starts[line] - 1 if line < len(self.starts) else len(self.text)
+        chunk = self.text[start:end]
+        return chunk[:-1] if chunk.endswith(b"\r") else chunk
+
+
 def line_offsets(text: bytes) -> list[int]:
     """Byte offset of the start of every line; ``offsets[i]`` is the start of line ``i + 1``."""
     offsets = [0]

@@ -15,7 +15,7 @@ from typing import Any
 from . import __version__
 from .engine import CheckResult
 from .model import Finding, Kind, Location, Position
-from .positions import byte_to_units, line_at
+from .positions import LineIndex, byte_to_units
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -44,21 +44,21 @@ _RULES: dict[Kind, tuple[str, str]] = {
 
 
 class _Columns:
-    """Byte columns → UTF-16 columns, reading each file once."""
+    """Byte columns → UTF-16 columns, reading and indexing each file once."""
 
     def __init__(self) -> None:
-        self._texts: dict[str, bytes | None] = {}
+        self._lines: dict[str, LineIndex | None] = {}
 
     def utf16(self, file: str, pos: Position) -> int:
-        if file not in self._texts:
+        if file not in self._lines:
             try:
-                self._texts[file] = Path(file).read_bytes()
+                self._lines[file] = LineIndex(Path(file).read_bytes())
             except OSError:
-                self._texts[file] = None
-        text = self._texts[file]
-        if text is None:
+                self._lines[file] = None
+        lines = self._lines[file]
+        if lines is None:
             return pos.column
-        return byte_to_units(line_at(text, pos.line), pos.column - 1, "utf-16") + 1
+        return byte_to_units(lines(pos.line), pos.column - 1, "utf-16") + 1
 
 
 def _uri(path: str) -> str:

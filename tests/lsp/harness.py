@@ -27,6 +27,7 @@ async def session(
     configuration: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     cache_dir: Path | None = None,
+    server_args: tuple[str, ...] = (),
 ) -> AsyncIterator[LanguageClient]:
     lsp = make_test_lsp_client()
     if configuration is not None:
@@ -34,7 +35,7 @@ async def session(
     server_env = dict(os.environ if env is None else env)
     if cache_dir is not None:
         server_env["HEAPLENS_CACHE_DIR"] = str(cache_dir)
-    await lsp.start_io(sys.executable, "-m", "heaplens", "serve", env=server_env)
+    await lsp.start_io(sys.executable, "-m", "heaplens", "serve", *server_args, env=server_env)
     try:
         await lsp.initialize_session(
             types.InitializeParams(

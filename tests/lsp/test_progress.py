@@ -73,3 +73,13 @@ async def test_analyze_workspace_can_be_cancelled(tmp_path: Path) -> None:
     assert result["cancelled"]
     end = lsp.progress_reports[token][-1]
     assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "cancelled"
+
+
+async def test_analyze_workspace_accepts_empty_arguments(tmp_path: Path) -> None:
+    # VS Code and Neovim send `arguments: []`; the command must not care.
+    mod = copy_module("corpus", tmp_path)
+    async with session(mod, cache_dir=tmp_path / "c") as lsp:
+        result = await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="heaplens.analyzeWorkspace", arguments=[])
+        )
+    assert result["packages"] == 2

@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from .convert import uri_to_path
 
-if TYPE_CHECKING:
-    from .server import HeaplensServer
+# Imported at run time, not only for type checking: pygls reads the command handler's
+# annotations to convert its arguments, so every name in them must exist.
+from .server import HeaplensServer
 
 ANALYZE_WORKSPACE = "heaplens.analyzeWorkspace"
 

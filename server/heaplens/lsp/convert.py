@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 
 from ..model import Position, Range
-from ..positions import Encoding, byte_to_units, line_at, units_to_byte
+from ..positions import Encoding, LineIndex, byte_to_units, units_to_byte
 
 LineLookup = Callable[[int], bytes]
 
@@ -40,7 +40,7 @@ def path_to_uri(path: str) -> str:
 
 def lines_of(text: bytes) -> LineLookup:
     """1-based line lookup over a text, without its line ending."""
-    return lambda line: line_at(text, line)
+    return LineIndex(text)
 
 
 def to_lsp_position(lines: LineLookup, pos: Position, encoding: Encoding) -> types.Position:

@@ -168,12 +168,14 @@ def create_server() -> HeaplensServer:
     return server
 
 
-def serve(tcp: str | None = None) -> int:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+def serve(tcp: str | None = None, log_file: str | None = None) -> int:
+    fmt = "%(asctime)s %(name)s %(levelname)s %(message)s"
+    if log_file:
+        logging.basicConfig(filename=log_file, level=logging.INFO, format=fmt)
+    else:
+        # Clients file a server's stderr under errors (Neovim's lsp.log does): keep it for
+        # warnings and errors. The running commentary goes to window/logMessage.
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=fmt)
     # pygls logs every message it sends at INFO; that is a trace, not a log.
     logging.getLogger("pygls").setLevel(logging.WARNING)
     server = create_server()

@@ -1,0 +1,146 @@
+"""Odd inputs: type errors, build tags, cgo, a 50,000-line file, invalid UTF-8, CRLF
+line endings, an empty file. Each through the CLI and the server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from tests.reliability.harness import analysed, cli, server
+
+ESCAPE = "func Esc() *int {\n\tv := 1\n\treturn &v\n}\n"
+
+
+def _module(tmp_path: Path, files: dict[str, bytes | str]) -> Path:
+    mod = tmp_path / "m"
+    mod.mkdir()
+    (mod / "go.mod").write_text("module example.com/m\n\ngo 1.21\n")
+    for name, content in files.items():
+        path = mod / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            path.write_bytes(content)
+    return mod
+
+
+def _findings(proc) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    return json.loads(proc.stdout)["findings"]
+
+
+async def _open_all(mod: Path, options: dict[str, object] | None = None) -> None:
+    async with server(mod, init_options=options) as lsp:
+        files = sorted(mod.rglob("*.go"))
+        for path in files:
+            lsp.text_document_did_open(
+                types.DidOpenTextDocumentParams(
+                    text_document=types.TextDocumentItem(
+                        uri=path.as_uri(),
+                        language_id="go",
+                        version=1,
+                        text=path.read_bytes().decode("utf-8", "replace"),
+                    )
+                )
+            )
+        await analysed(lsp, 1)
+
+
+CASES: dict[str, dict[str, bytes | str]] = {
+    "type_error": {"p.go": "package p\n\n" + ESCAPE + '\nvar bad int = "nope"\n'},
+    "excluded_by_build_tag": {
+        "p.go": "package p\n\n" + ESCAPE,
+        "skip.go": "//go:build never\n\npackage p\n\nfunc Skipped() *int { x := 2; return &x }\n",
+    },
+    "invalid_utf8_in_string": {
+        "p.go": b'package p\n\nvar S = "\xff\xfe bad"\n\n' + ESCAPE.encode()
+    },
+    "crlf_line_endings": {"p.go": ("package p\n\n" + ESCAPE).replace("\n", "\r\n")},
+    "empty_file": {"p.go": "package p\n\n" + ESCAPE, "empty.go": ""},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_cli(name: str, tmp_path: Path) -> None:
+    mod = _module(tmp_path, CASES[name])
+    proc = cli("check", "--format", "json", "./...", cwd=mod)
+    found = _findings(proc)
+    if name in ("type_error", "empty_file", "invalid_utf8_in_string"):
+        # Go source must be valid UTF-8: the compiler says so, and so does heaplens.
+        assert proc.returncode == 2
+        assert json.loads(proc.stdout)["errors"]
+    else:
+        assert proc.returncode == 0, proc.stderr
+        esc = [f for f in found if f["message"] == "moved to heap: v"]
+        assert len(esc) == 1
+        line = (mod / "p.go").read_bytes().splitlines()[esc[0]["line"] - 1]
+        assert line[esc[0]["column"] - 1 : esc[0]["end_column"] - 1] == b"v"
+    assert not any("Skipped" in f["function"] for f in found)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_server(name: str, tmp_path: Path) -> None:
+    await _open_all(_module(tmp_path, CASES[name]))
+
+
+def _cgo(tmp_path: Path) -> Path:
+    return _module(
+        tmp_path,
+        {
+            "c.go": 'package p\n\n// int twice(int x) { return 2 * x; }\nimport "C"\n\n'
+            "func Twice(n int) int { return int(C.twice(C.int(n))) }\n\n" + ESCAPE,
+        },
+    )
+
+
+@pytest.mark.parametrize("enabled", ["0", "1"])
+def test_cgo(enabled: str, tmp_path: Path) -> None:
+    if enabled == "1" and not shutil.which("gcc"):
+        pytest.skip("no C compiler")
+    mod = _cgo(tmp_path)
+    proc = cli("check", "--format", "json", ".", cwd=mod, env=dict(os.environ, CGO_ENABLED=enabled))
+    if enabled == "1":
+        assert proc.returncode == 0, proc.stderr
+        assert any(f["message"] == "moved to heap: v" for f in _findings(proc))
+    else:
+        assert proc.returncode == 2  # nothing left to build: a clear error, no crash
+        assert json.loads(proc.stdout)["errors"]
+
+
+@pytest.mark.parametrize("enabled", ["0", "1"])
+async def test_cgo_server(enabled: str, tmp_path: Path) -> None:
+    mod = _cgo(tmp_path)
+    async with server(mod, init_options={"env": {"CGO_ENABLED": enabled}}) as lsp:
+        path = mod / "c.go"
+        lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=path.as_uri(), language_id="go", version=1, text=path.read_text()
+                )
+            )
+        )
+        await analysed(lsp, 1)
+
+
+def _huge(tmp_path: Path) -> Path:
+    lines = ["package p", ""]
+    for i in range(50_000 // 5):
+        lines += [f"func F{i}() *int {{", f"\tv := {i}", "\treturn &v", "}", ""]
+    return _module(tmp_path, {"huge.go": "\n".join(lines) + "\n"})
+
+
+def test_generated_file_of_50000_lines(tmp_path: Path) -> None:
+    mod = _huge(tmp_path)
+    assert (mod / "huge.go").read_text().count("\n") >= 50_000
+    proc = cli("check", "--format", "json", ".", cwd=mod, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert len(_findings(proc)) == 10_000
+
+
+async def test_generated_file_of_50000_lines_server(tmp_path: Path) -> None:
+    await _open_all(_huge(tmp_path))
