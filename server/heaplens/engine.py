@@ -220,6 +220,9 @@ class _Check:
     sources: _Sources
     #: TMPDIR of the go runs: their kept work directories (cgo output) land here.
     go_tmp: str = ""
+    #: When the check began (time.time_ns, less a millisecond): inputs modified after it
+    #: are not trusted to match the results.
+    started_ns: int = 0
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -309,6 +312,7 @@ class Engine:
                 result=result,
                 sources=_Sources(data),
                 go_tmp=go_tmp,
+                started_ns=time.time_ns() - 1_000_000,
             )
             try:
                 for query in queries:
@@ -348,7 +352,7 @@ class Engine:
         for unit in units:
             if unit.variant == "plain" and unit.package.import_path in compiled:
                 unit.result = compiled[unit.package.import_path]
-                self._store(unit.key, unit.result)
+                self._store(unit.key, unit.result, unit.package.all_files, check.started_ns)
                 continue
             unit.result = self.cache.get(unit.key)
             if unit.result is not None:
@@ -370,10 +374,10 @@ class Engine:
                     # The compile refreshed the package's metadata: key it by that.
                     fresh = listing.graph.get(unit.package.import_path, unit.package)
                     unit.key = key(unit.variant, fresh)
-                    self._store(unit.key, unit.result)
+                    self._store(unit.key, unit.result, unit.package.all_files, check.started_ns)
 
         if not listing.errors:
-            fp = packages.fingerprint(query, listing, go.gomodcache)
+            fp = packages.fingerprint(query, listing, go.gomodcache, check.started_ns)
             if fp is not None:
                 self.cache.put_listing(listing_key, fp, listing.to_json())
         self._assemble(query, listing, units, check.result)
@@ -454,7 +458,18 @@ class Engine:
         for path, pkg in extra.graph.items():
             listing.graph.setdefault(path, pkg)
 
-    def _store(self, key: str, result: UnitResult) -> None:
+    def _store(self, key: str, result: UnitResult, files: Sequence[str], since_ns: int) -> None:
+        """Cache a result, unless its inputs moved while it was computed: a key read from
+        the new text must not name what the compiler made of the old one."""
+        for path in files:
+            try:
+                if os.stat(path).st_mtime_ns >= since_ns:
+                    return
+            except OSError:
+                continue
+        self._store_result(key, result)
+
+    def _store_result(self, key: str, result: UnitResult) -> None:
         if any(_ENVIRONMENTAL.search(e.message) for e in result.errors):
             return  # it may be fixed by `go mod download`, which changes no key
         self.cache.put(key, result)

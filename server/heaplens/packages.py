@@ -272,13 +272,17 @@ def _strs(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def fingerprint(query: Query, listing: Listing, gomodcache: str) -> str | None:
+def fingerprint(
+    query: Query, listing: Listing, gomodcache: str, stable_before: int | None = None
+) -> str | None:
     """A digest of what decides a listing's *structure*: which packages and files exist.
 
     That is the modification times of the directories the patterns cover and of every
     local package's directory (adding, removing or renaming a file changes them), plus
     go.mod, go.sum and go.work. File *contents* are not here; cache keys cover them.
-    ``None`` when the query cannot be fingerprinted (an import-path wildcard).
+    ``None`` when the query cannot be fingerprinted (an import-path wildcard), or when
+    something it covers changed at or after ``stable_before`` (nanoseconds): a listing
+    made while files moved may describe neither the old state nor the new one.
     """
     dirs: set[str] = set()
     for pattern in query.patterns:
@@ -310,6 +314,8 @@ def fingerprint(query: Query, listing: Listing, gomodcache: str) -> str | None:
     for path in sorted(dirs | build):
         try:
             st = os.stat(path)
+            if stable_before is not None and st.st_mtime_ns >= stable_before:
+                return None
             h.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\n".encode("utf-8", "surrogateescape"))
         except OSError:
             h.update(f"{path}\0-\n".encode("utf-8", "surrogateescape"))

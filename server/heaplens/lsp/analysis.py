@@ -172,6 +172,15 @@ class Analyzer:
             doc = docs.get(uri)
             if doc is not None and doc.version != version:
                 return  # computed for text the user no longer sees; a newer run is queued
+        if result.errors and not result.packages:
+            # Nothing was analysed: say why (a toolchain line asking for a newer Go, a
+            # module go cannot find without the network...), once.
+            first = result.errors[0]
+            where = f"{first.file}: " if first.file else ""
+            self._error = f"heaplens: {where}{first.message}"
+            self._show_error_once(self._error)
+            self._report_status(directory)
+            return
         self._shown_error = None
         self._error = None
         s = result.stats
