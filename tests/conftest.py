@@ -82,6 +82,25 @@ def line_of(path: Path, needle: str) -> tuple[int, bytes]:
     raise AssertionError(f"{needle!r} not in {path}")
 
 
+def dep_workspace(tmp_path: Path, more_b: str = "") -> Path:
+    """Package b passes &x to a.Keep, which does not keep it (yet): x stays on the stack.
+
+    Tests change a.Keep to keep its argument and expect b's x to move to the heap.
+    """
+    mod = tmp_path / "dep"
+    (mod / "a").mkdir(parents=True)
+    (mod / "b").mkdir()
+    (mod / "go.mod").write_text("module example.com/dep\n\ngo 1.21\n")
+    (mod / "a" / "a.go").write_text(
+        "package a\n\n//go:noinline\nfunc Keep(p *int) int { return *p }\n"
+    )
+    (mod / "b" / "b.go").write_text(
+        'package b\n\nimport "example.com/dep/a"\n\n'
+        "func Use() int {\n\tx := 1\n\treturn a.Keep(&x)\n}\n" + more_b
+    )
+    return mod
+
+
 def write_big_package(module: Path, name: str, functions: int = 1500) -> Path:
     """A package that takes the compiler a second or more: for progress and cancellation."""
     directory = module / name

@@ -5,25 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import check_json
+from conftest import check_json, dep_workspace
 from heaplens.cache import ResultCache
 from heaplens.engine import Engine, Options
 from heaplens.model import HEAP_KINDS
-
-
-def _workspace(tmp_path: Path) -> Path:
-    mod = tmp_path / "dep"
-    (mod / "a").mkdir(parents=True)
-    (mod / "b").mkdir()
-    (mod / "go.mod").write_text("module example.com/dep\n\ngo 1.21\n")
-    (mod / "a" / "a.go").write_text(
-        "package a\n\n//go:noinline\nfunc Keep(p *int) int { return *p }\n"
-    )
-    (mod / "b" / "b.go").write_text(
-        'package b\n\nimport "example.com/dep/a"\n\n'
-        "func Use() int {\n\tx := 1\n\treturn a.Keep(&x)\n}\n"
-    )
-    return mod
 
 
 def _messages(data: dict, file: Path) -> list[str]:  # type: ignore[type-arg]
@@ -39,7 +24,7 @@ def test_repeat_is_answered_from_cache(corpus: Path, cli_env: dict[str, str]) ->
 
 
 def test_dependency_change_invalidates_dependents(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    mod = _workspace(tmp_path)
+    mod = dep_workspace(tmp_path)
     b = mod / "b" / "b.go"
     _, before, _ = check_json("./b", cwd=mod, env=cli_env)
     assert "moved to heap: x" not in _messages(before, b)
@@ -54,7 +39,7 @@ def test_dependency_change_invalidates_dependents(tmp_path: Path, cli_env: dict[
 
 
 def test_flags_are_part_of_the_key(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    mod = _workspace(tmp_path)
+    mod = dep_workspace(tmp_path)
     (mod / "b" / "tagged.go").write_text(
         "//go:build special\n\npackage b\n\nfunc Tagged() *int {\n\ty := 2\n\treturn &y\n}\n"
     )
@@ -65,7 +50,7 @@ def test_flags_are_part_of_the_key(tmp_path: Path, cli_env: dict[str, str]) -> N
 
 
 def test_overlay_is_analysed_instead_of_disk(tmp_path: Path) -> None:
-    mod = _workspace(tmp_path)
+    mod = dep_workspace(tmp_path)
     b = str(mod / "b" / "b.go")
     engine = Engine(Options(tests=False), ResultCache(None))
     disk = engine.check(["./b"], str(mod))

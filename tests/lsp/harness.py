@@ -110,3 +110,42 @@ def record_publishes(lsp: LanguageClient) -> list[types.PublishDiagnosticsParams
 
     lsp.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
     return published
+
+
+def change(
+    lsp: LanguageClient,
+    uri: str,
+    version: int,
+    start: tuple[int, int],
+    end: tuple[int, int],
+    text: str,
+) -> None:
+    """One incremental edit: replace (line, character) ``start`` to ``end`` with ``text``."""
+    lsp.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=start[0], character=start[1]),
+                        end=types.Position(line=end[0], character=end[1]),
+                    ),
+                    text=text,
+                )
+            ],
+        )
+    )
+
+
+async def inlay_hints(lsp: LanguageClient, uri: str) -> list[types.InlayHint]:
+    """Every inlay hint of a document."""
+    hints = await lsp.text_document_inlay_hint_async(
+        types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(
+                start=types.Position(line=0, character=0),
+                end=types.Position(line=1_000_000, character=0),
+            ),
+        )
+    )
+    return list(hints or [])

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import dep_workspace
 from tests.lsp.harness import open_file, session, wait_for_diagnostics
 
-
-def _workspace(tmp_path: Path) -> Path:
-    mod = tmp_path / "dep"
-    (mod / "a").mkdir(parents=True)
-    (mod / "b").mkdir()
-    (mod / "go.mod").write_text("module example.com/dep\n\ngo 1.21\n")
-    (mod / "a" / "a.go").write_text(
-        "package a\n\n//go:noinline\nfunc Keep(p *int) int { return *p }\n"
-    )
-    (mod / "b" / "b.go").write_text(
-        'package b\n\nimport "example.com/dep/a"\n\n'
-        "func Use() int {\n\tx := 1\n\treturn a.Keep(&x)\n}\n\n"
-        "func Other() *int {\n\ty := 2\n\treturn &y\n}\n"
-    )
-    return mod
+# Something b always reports, so the first publish is not empty.
+OTHER = "\nfunc Other() *int {\n\ty := 2\n\treturn &y\n}\n"
 
 
 async def test_a_dependency_changed_on_disk(tmp_path: Path) -> None:
-    mod = _workspace(tmp_path)
+    mod = dep_workspace(tmp_path, OTHER)
     async with session(mod, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, mod / "b" / "b.go")
         first = await wait_for_diagnostics(lsp, uri)
@@ -40,7 +28,7 @@ async def test_a_dependency_changed_on_disk(tmp_path: Path) -> None:
 
 
 async def test_a_new_file_in_an_open_package(tmp_path: Path) -> None:
-    mod = _workspace(tmp_path)
+    mod = dep_workspace(tmp_path, OTHER)
     async with session(mod, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, mod / "b" / "b.go")
         await wait_for_diagnostics(lsp, uri)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from lsprotocol import types
-
 from conftest import copy_module
 from tests.lsp.harness import (
+    change,
     log_lines,
     open_file,
     record_publishes,
@@ -17,23 +16,6 @@ from tests.lsp.harness import (
     wait_for,
     wait_for_diagnostics,
 )
-
-
-def _change(lsp, uri: str, version: int, start: tuple[int, int], end: tuple[int, int], text: str):  # type: ignore[no-untyped-def]
-    lsp.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(
-                        start=types.Position(line=start[0], character=start[1]),
-                        end=types.Position(line=end[0], character=end[1]),
-                    ),
-                    text=text,
-                )
-            ],
-        )
-    )
 
 
 def _line(path: Path, needle: str) -> tuple[int, str]:
@@ -55,7 +37,7 @@ async def test_an_edit_that_removes_an_escape(tmp_path: Path) -> None:
         # `return &Config{Name: "x"}` becomes `return nil`: nothing escapes there any more.
         n, line = _line(esc, 'return &Config{Name: "x"}')
         col = line.index("&Config")
-        _change(lsp, uri, 2, (n, col), (n, col + len('&Config{Name: "x"}')), "nil")
+        change(lsp, uri, 2, (n, col), (n, col + len('&Config{Name: "x"}')), "nil")
         after = await wait_for_diagnostics(
             lsp, uri, lambda ds: not any(d.message.startswith("&Config{...}") for d in ds)
         )
@@ -75,9 +57,9 @@ async def test_findings_follow_edits_before_the_next_analysis(tmp_path: Path) ->
         before = await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
         target = next(d for d in before if d.message.startswith("&Config{...} escapes"))
         # Two new lines above everything, and text typed in front of the expression.
-        _change(lsp, uri, 2, (0, 0), (0, 0), "// one\n// two\n")
+        change(lsp, uri, 2, (0, 0), (0, 0), "// one\n// two\n")
         line = target.range.start.line + 2
-        _change(
+        change(
             lsp,
             uri,
             3,
@@ -108,9 +90,9 @@ async def test_fifty_edits_cost_few_compiles(tmp_path: Path) -> None:
         n, _ = _line(esc, "func Moved() *int {")
         # Type a new function, one character every 40 ms: 50 edits in 2 s.
         source = "func Extra() *int { zz := 7 + 1; return &zz } // typed by hand"
-        _change(lsp, uri, 2, (n, 0), (n, 0), "\n")
+        change(lsp, uri, 2, (n, 0), (n, 0), "\n")
         for col, ch in enumerate(source[:49]):
-            _change(lsp, uri, 3 + col, (n, col), (n, col), ch)
+            change(lsp, uri, 3 + col, (n, col), (n, col), ch)
             await asyncio.sleep(0.04)
         final = await wait_for_diagnostics(
             lsp, uri, lambda ds: any("moved to heap: zz" in d.message for d in ds), timeout=60
@@ -136,9 +118,9 @@ async def test_results_for_old_versions_are_dropped(tmp_path: Path) -> None:
         for version in range(2, 12, 2):
             # Remove the escape, then put it back straight away: the analysis of the text
             # without it may finish, but must never be shown for the text with it.
-            _change(lsp, uri, version, (n, col), (n, col + width), "nil")
+            change(lsp, uri, version, (n, col), (n, col + width), "nil")
             await asyncio.sleep(0.03)
-            _change(lsp, uri, version + 1, (n, col), (n, col + 3), '&Config{Name: "x"}')
+            change(lsp, uri, version + 1, (n, col), (n, col + 3), '&Config{Name: "x"}')
             await asyncio.sleep(0.03)
         await wait_for(lambda: any(p.version == 11 for p in published if p.uri == uri), 30, "v11")
         await asyncio.sleep(1)

@@ -9,6 +9,7 @@ from lsprotocol import types
 
 from conftest import copy_module
 from tests.lsp.harness import (
+    change,
     log_lines,
     open_file,
     record_publishes,
@@ -16,23 +17,6 @@ from tests.lsp.harness import (
     wait_for,
     wait_for_diagnostics,
 )
-
-
-def _edit(lsp, uri: str, version: int, line: int, text: str) -> None:  # type: ignore[no-untyped-def]
-    lsp.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(
-                        start=types.Position(line=line, character=0),
-                        end=types.Position(line=line, character=0),
-                    ),
-                    text=text,
-                )
-            ],
-        )
-    )
 
 
 async def test_on_save_publishes_nothing_on_change_and_everything_on_save(tmp_path: Path) -> None:
@@ -48,7 +32,7 @@ async def test_on_save_publishes_nothing_on_change_and_everything_on_save(tmp_pa
         analyses = len(log_lines(lsp, "analysing"))
         lines = esc.read_text().count("\n")
         for v in range(2, 12):
-            _edit(lsp, uri, v, lines, new_func if v == 2 else "\n")
+            change(lsp, uri, v, (lines, 0), (lines, 0), new_func if v == 2 else "\n")
         await asyncio.sleep(1.5)
         assert len(published) == count, "a change published something in onSave mode"
         assert len(log_lines(lsp, "analysing")) == analyses

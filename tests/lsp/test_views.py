@@ -8,7 +8,7 @@ import pytest
 from lsprotocol import types
 
 from conftest import copy_module
-from tests.lsp.harness import open_file, session, wait_for_diagnostics
+from tests.lsp.harness import inlay_hints, open_file, session, wait_for_diagnostics
 
 
 def _diag(diags: list[types.Diagnostic], prefix: str) -> types.Diagnostic:
@@ -55,15 +55,7 @@ async def test_inlay_hints_follow_heap_findings(client: str, tmp_path: Path) -> 
     async with session(mod, client=client, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, mod / "esc" / "esc.go")
         diags = await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
-        hints = await lsp.text_document_inlay_hint_async(
-            types.InlayHintParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                range=types.Range(
-                    start=types.Position(line=0, character=0),
-                    end=types.Position(line=10_000, character=0),
-                ),
-            )
-        )
+        hints = await inlay_hints(lsp, uri)
     assert hints
     heap = [d for d in diags if d.code in ("moved-to-heap", "escapes-to-heap")]
     assert len(hints) == len(heap)
@@ -84,13 +76,5 @@ async def test_inlay_hints_can_be_turned_off(tmp_path: Path) -> None:
     async with session(mod, init_options={"inlayHints": False}, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, mod / "esc" / "esc.go")
         await wait_for_diagnostics(lsp, uri)
-        hints = await lsp.text_document_inlay_hint_async(
-            types.InlayHintParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                range=types.Range(
-                    start=types.Position(line=0, character=0),
-                    end=types.Position(line=10_000, character=0),
-                ),
-            )
-        )
+        hints = await inlay_hints(lsp, uri)
     assert not hints

@@ -25,7 +25,7 @@ from ..engine import CheckResult, Engine, Options
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
-from .documents import FileFindings
+from .documents import FileFindings, read_disk
 from .presentation import diagnostic, stale_hint
 from .scheduler import Scheduler
 from .settings import Settings
@@ -38,14 +38,6 @@ log = logging.getLogger(__name__)
 # Analyses longer than this get a progress bar.
 PROGRESS_DELAY = 0.5
 MAX_PARALLEL = 2
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
 
 
 class Analyzer:
@@ -126,7 +118,7 @@ class Analyzer:
         """Every open buffer whose text differs from the disk."""
         out: dict[str, bytes] = {}
         for doc in self.server.docs.all():
-            if doc.path and doc.text != _read(doc.path):
+            if doc.path and doc.text != read_disk(doc.path):
                 out[doc.path] = doc.text
         return out
 
@@ -236,7 +228,7 @@ class Analyzer:
                 self._published.discard(path)
                 self.server.publish(uri, [], None)
             return
-        text = doc.text if doc is not None else _read(path)
+        text = docs.text(path)
         diagnostics = self.diagnostics_for(path, text)
         if diagnostics or path in self._published:
             self.server.publish(uri, diagnostics, doc.version if doc is not None else None)
@@ -255,8 +247,7 @@ class Analyzer:
 
         def lines_for(p: str) -> LineLookup:
             if p not in cache:
-                doc = self.server.docs.by_path(p)
-                cache[p] = lines_of(doc.text if doc is not None else _read(p))
+                cache[p] = lines_of(self.server.docs.text(p))
             return cache[p]
 
         out = [

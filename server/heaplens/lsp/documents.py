@@ -128,6 +128,14 @@ def shift_finding(f: Finding, path: str, edit: Edit) -> Finding | None:
     return dataclasses.replace(f, range=rng, flow=flow, point=point)
 
 
+def read_disk(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 @dataclass
 class FileFindings:
     """The findings shown for one file. ``stale`` when they come from the last build that
@@ -174,6 +182,13 @@ class DocumentStore:
     def by_path(self, path: str) -> OpenDocument | None:
         with self._lock:
             return next((d for d in self._docs.values() if d.path == path), None)
+
+    def text(self, path: str) -> bytes:
+        """What the user sees of ``path``: the open buffer, else the file on disk."""
+        doc = self.by_path(path)
+        if doc is not None:
+            return doc.text
+        return read_disk(path)
 
     def all(self) -> list[OpenDocument]:
         with self._lock:

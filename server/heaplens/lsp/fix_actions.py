@@ -51,14 +51,7 @@ class FixVerifier:
         self._verified: dict[str, list[_Verified]] = {}
 
     def _text(self, path: str) -> bytes:
-        doc = self.server.docs.by_path(path)
-        if doc is not None:
-            return doc.text
-        try:
-            with open(path, "rb") as f:
-                return f.read()
-        except OSError:
-            return b""
+        return self.server.docs.text(path)
 
     def cancel(self, directory: str) -> None:
         token = self._tokens.pop(directory, None)

@@ -44,8 +44,7 @@ def register(server: HeaplensServer) -> None:
 
         def lines_for(path: str):  # type: ignore[no-untyped-def]
             if path not in cache:
-                other = ls.docs.by_path(path)
-                cache[path] = lines_of(other.text if other else _read(path))
+                cache[path] = lines_of(ls.docs.text(path))
             return cache[path]
 
         return [
@@ -53,11 +52,3 @@ def register(server: HeaplensServer) -> None:
             for f in ls.docs.findings(doc.path).findings
             if f.kind in kinds and window.start <= f.range.end <= window.end
         ]
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
