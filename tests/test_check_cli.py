@@ -214,3 +214,36 @@ def test_console_script_and_module_agree(corpus: Path, cli_env: dict[str, str]) 
 def test_verbose_counts_unknown_lines(corpus: Path, cli_env: dict[str, str]) -> None:
     proc = run_cli("check", "-v", "./esc", cwd=corpus, env=cli_env)
     assert "unknown compiler lines: 0" in proc.stdout
+
+
+def test_progress_on_a_terminal_only(corpus: Path, cli_env: dict[str, str]) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    main, secondary = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "heaplens", "check", "--no-cache", "./..."],
+        cwd=corpus,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        timeout=300,
+    )
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.returncode == 0
+    assert b"heaplens: compiling ./..." in seen
+    assert b"heaplens: [1/1]" not in seen  # a single unit of work gets no counter
+    piped = run_cli("check", "--no-cache", "./...", cwd=corpus, env=cli_env)
+    assert "heaplens:" not in piped.stderr  # not on a pipe

@@ -164,9 +164,11 @@ class _Progress:
         self._shown = False
 
     def __call__(self, done: int, total: int, label: str) -> None:
-        if not self._active or total < 2:
+        """``total`` 0 means the amount of work is not known yet."""
+        if not self._active or total == 1:
             return
-        text = f"heaplens: [{done}/{total}] {label}"[:100]
+        count = f"[{done}/{total}] " if total else ""
+        text = f"heaplens: {count}{label}"[:100]
         self._stream.write("\r\x1b[K" + text)
         self._stream.flush()
         self._shown = True

@@ -429,6 +429,8 @@ class Engine:
                     cancel=check.cancel,
                 )
             return listing, {}
+        if check.progress is not None:
+            check.progress(0, 0, "compiling " + " ".join(query.patterns))
         return self._compile_plain(query, query.patterns, check)
 
     def _add_test_only_imports(self, query: Query, listing: Listing, check: _Check) -> None:
