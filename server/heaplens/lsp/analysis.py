@@ -138,6 +138,7 @@ class Analyzer:
         )
         progress.start()
         started = time.monotonic()
+        result: CheckResult | None = None
         try:
             engine = self.engine()
             queries = self.queries_for(directory)
@@ -145,19 +146,33 @@ class Analyzer:
                 self.executor, engine.check_queries, queries, overlays, token
             )
         except Cancelled:
-            return
+            pass
         except ToolchainError as e:
             self._show_error_once(str(e))
             self._error = str(e)
-            return
         except TimedOut as e:
             self.server.log_warning(str(e))
             self._error = str(e)
-            return
         finally:
             await progress.end()
             self._running -= 1
+        try:
+            if result is not None:
+                self._finish(directory, result, token, snapshot, overlays, started)
+        finally:
+            # After publishing, so a status bar's count is never behind its "idle".
             self._report_status(directory)
+
+    def _finish(
+        self,
+        directory: str,
+        result: CheckResult,
+        token: CancelToken,
+        snapshot: dict[str, int],
+        overlays: dict[str, bytes],
+        started: float,
+    ) -> None:
+        docs = self.server.docs
         if token.cancelled:
             return
         for uri, version in snapshot.items():
@@ -171,7 +186,6 @@ class Analyzer:
             where = f"{first.file}: " if first.file else ""
             self._error = f"heaplens: {where}{first.message}"
             self._show_error_once(self._error)
-            self._report_status(directory)
             return
         self._shown_error = None
         self._error = None

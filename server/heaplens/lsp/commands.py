@@ -69,7 +69,8 @@ def register(server: HeaplensServer) -> None:
                 )
                 ls.analyzer.apply(result, publish_all=True)
                 packages += len(result.packages)
-                findings += len(result.findings)
+                kinds = ls.settings.kind_set
+                findings += sum(1 for f in result.findings if f.kind in kinds)
         except Cancelled:
             cancelled = True
         except (ToolchainError, TimedOut) as e:

