@@ -27,8 +27,6 @@ from .compiler_output import RawDiagnostic, RawOutput
 from .model import Finding, FlowStep, Kind, Location, Position, Range
 from .syntax import SourceFile
 
-_HEADER = re.compile(r"^\s*flow:\s*(?P<edge>.*?):?\s*$")
-_STEP = re.compile(r"^\s*from\s+(?P<what>.*?)\s+\((?P<why>[^()]*)\)\s*$")
 _ESCAPES = re.compile(r"^(?P<subject>.+) escapes to heap$")
 _LEAK = re.compile(r"^parameter (?P<name>\S+) leaks to (?P<dst>.+?) with derefs=(?P<derefs>-?\d+)$")
 _COST = re.compile(r"^cost: (?P<cost>\d+)")
@@ -44,38 +42,44 @@ class Classified:
 
 
 def parse_flow(diag: RawDiagnostic, unknown: list[str] | None = None) -> tuple[FlowStep, ...]:
-    """The escape explanation attached to ``diag``, as steps."""
+    """The escape explanation attached to ``diag``, as steps.
+
+    String operations rather than regular expressions: a large package has thousands of
+    these lines, and this runs while the user waits.
+    """
     steps: list[FlowStep] = []
     dst = ""
     pending_header: tuple[Location | None, str, str] | None = None
     for rel in diag.related:
         message = rel.message
-        if message == "inlineLoc" or message.startswith("inlineLoc"):
-            if steps and rel.location is not None:
+        location = rel.location
+        if message.startswith("inlineLoc"):
+            if steps and location is not None:
                 last = steps[-1]
                 if last.inlined_from is None:
-                    steps[-1] = FlowStep(last.location, last.what, last.why, last.dst, rel.location)
+                    steps[-1] = FlowStep(last.location, last.what, last.why, last.dst, location)
             continue
         if not message.startswith("escflow:"):
             if unknown is not None:
                 unknown.append(message)
             continue
-        body = message[len("escflow:") :]
-        header = _HEADER.match(body)
-        if header:
+        body = message[len("escflow:") :].strip()
+        if body.startswith("flow:"):
             if pending_header is not None:
                 steps.append(FlowStep(pending_header[0], pending_header[2], "", pending_header[1]))
-            dst, src = _split_edge(header.group("edge"))
-            pending_header = (rel.location, dst, src)
+            edge = body[len("flow:") :].strip()
+            dst, src = _split_edge(edge[:-1] if edge.endswith(":") else edge)
+            pending_header = (location, dst, src)
             continue
-        step = _STEP.match(body)
-        if step:
-            pending_header = None
-            steps.append(FlowStep(rel.location, step.group("what"), step.group("why"), dst))
-            continue
-        text = body.strip()
-        if text:
-            steps.append(FlowStep(rel.location, text, "", dst))
+        if body.startswith("from ") and body.endswith(")"):
+            cut = body.rfind(" (")
+            why = body[cut + 2 : -1] if cut > 0 else ""
+            if cut > 0 and "(" not in why and ")" not in why:
+                pending_header = None
+                steps.append(FlowStep(location, body[len("from ") : cut].strip(), why, dst))
+                continue
+        if body:
+            steps.append(FlowStep(location, body, "", dst))
     if pending_header is not None:
         steps.append(FlowStep(pending_header[0], pending_header[2], "", pending_header[1]))
     return tuple(steps)
