@@ -28,7 +28,7 @@ cleanup() {
   local pid
   for environ in /proc/[0-9]*/environ; do
     pid=${environ#/proc/}; pid=${pid%/environ}
-    if tr '\0' '\n' < "$environ" 2>/dev/null | grep -qx "HEAPLENS_E2E_RUN=$HEAPLENS_E2E_TAG"; then
+    if { tr '\0' '\n' < "$environ"; } 2>/dev/null | grep -qx "HEAPLENS_E2E_RUN=$HEAPLENS_E2E_TAG"; then
       kill -9 "$pid" 2>/dev/null || true
     fi
   done
