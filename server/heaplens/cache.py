@@ -18,9 +18,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from .model import CompileError, Finding, FlowStep, Kind, Location, Position, Range
+from .model import CompileError, Finding, Fix, FlowStep, Kind, Location, Position, Range
 
-SCHEMA = 3
+SCHEMA = 4
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
 
@@ -204,6 +204,7 @@ def _encode_finding(f: Finding) -> dict[str, Any]:
         "p": None if f.point is None else [f.point.line, f.point.column],
         "s": f.subject,
         "flow": [[_loc(s.location), s.what, s.why, s.dst, _loc(s.inlined_from)] for s in f.flow],
+        "fixes": [[x.kind, x.title, x.verified] for x in f.fixes],
     }
 
 
@@ -222,4 +223,5 @@ def _decode_finding(d: dict[str, Any]) -> Finding:
         ),
         point=None if p is None else Position(p[0], p[1]),
         subject=d.get("s", ""),
+        fixes=tuple(Fix(*x) for x in d.get("fixes", ())),
     )

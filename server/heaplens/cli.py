@@ -202,7 +202,8 @@ def run_check(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
-    result = _with_fixes(engine, result, args.verify_fixes)
+    if args.verify_fixes:
+        result = _verify_fixes(engine, result)
 
     if args.format == "json":
         from . import report_json
@@ -242,11 +243,12 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _with_fixes(engine: Engine, result: CheckResult, verify: bool) -> CheckResult:
-    """Attach to each finding the fixes that apply to it (verified if asked)."""
+def _verify_fixes(engine: Engine, result: CheckResult) -> CheckResult:
+    """Replace each finding's candidate fixes by those the compiler verifies."""
     import dataclasses
 
     from . import fixes
+    from .fixes.verify import verify
     from .model import Fix
     from .syntax import SourceFile
     from .workspace import plan
@@ -260,21 +262,16 @@ def _with_fixes(engine: Engine, result: CheckResult, verify: bool) -> CheckResul
 
     packages = []
     for pkg in result.packages:
-        if pkg.errors or not pkg.findings:
+        if pkg.errors or not any(f.fixes for f in pkg.findings):
             packages.append(pkg)
             continue
+        queries = plan([pkg.dir], pkg.dir, engine.base_env())
         attached: dict[tuple[str, object], list[Fix]] = {}
         for cand in fixes.propose(pkg.findings, source, editable=set(pkg.files)):
-            title = cand.summary + (f" ({cand.note})" if cand.note else "")
-            ok = False
-            if verify:
-                queries = plan([pkg.dir], pkg.dir, engine.base_env())
-                done = fixes.verify(engine, queries[0], {}, cand, pkg.findings) if queries else None
-                if done is None:
-                    continue
-                title, ok = done.title, True
-            for anchor in cand.anchors:
-                attached.setdefault(anchor, []).append(Fix(cand.kind, title, ok))
+            done = verify(engine, queries[0], {}, cand, pkg.findings) if queries else None
+            if done is not None:
+                for anchor in cand.anchors:
+                    attached.setdefault(anchor, []).append(Fix(cand.kind, done.title, True))
         found = tuple(
             dataclasses.replace(f, fixes=tuple(attached.get((f.file, f.range), ())))
             for f in pkg.findings

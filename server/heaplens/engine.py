@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from . import cgo_positions, compiler_output, findings, keys, packages, toolchain
 from .cache import ResultCache, UnitResult
 from .compile_errors import parse_error_text
+from .fixes.propose import attach_candidates
 from .model import CompileError, Finding
 from .packages import Listing, Package
 from .syntax import SourceFile
@@ -536,7 +537,10 @@ class Engine:
                     value = value.split("=", 1)[1]  # "pattern=flags": keep the flags
                 user.append(value)
             i += 1
-        return (f"-gcflags={' '.join([*user, f'-json=0,file://{log_dir}'])}",)
+        # -dwarf=false: debug information is back-end work the findings do not need
+        # (measured: about 6% off a compile of encoding/xml).
+        log = f"-json=0,file://{log_dir}"
+        return (f"-gcflags={' '.join([*user, '-dwarf=false', log])}",)
 
     def _non_gc_flags(self) -> tuple[str, ...]:
         out: list[str] = []
@@ -592,12 +596,11 @@ class Engine:
         by_file: dict[str, list[Finding]] = {}
         for f in classified.findings:
             by_file.setdefault(f.file, []).append(f)
-        results = {
-            pkg.import_path: UnitResult(
-                tuple(f for path in pkg.go_files for f in by_file.get(path, ())), pkg.errors
-            )
-            for pkg in listing.targets
-        }
+        results = {}
+        for pkg in listing.targets:
+            found = [f for path in pkg.go_files for f in by_file.get(path, ())]
+            found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
+            results[pkg.import_path] = UnitResult(tuple(found), pkg.errors)
         return listing, results
 
     def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
@@ -632,7 +635,10 @@ class Engine:
             raw, unit.wanted, check.sources.get, check.sources.package_vars_for(files)
         )
         check.result.unknown.extend(classified.unknown)
-        unit.result = UnitResult(tuple(classified.findings), errors)
+        found = attach_candidates(
+            classified.findings, check.sources.get, editable=set(unit.package.all_files)
+        )
+        unit.result = UnitResult(tuple(found), errors)
 
     def _assemble(
         self, query: Query, listing: Listing, units: list[_Unit], result: CheckResult

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _parser: Parser | None = None
-_literal_query: Query | None = None
 
 
 def _get_parser() -> Parser:
@@ -326,15 +325,17 @@ def _candidates(leaf: Node) -> list[Node]:
     return out
 
 
-def _direct_literals(container: Node) -> list[Node]:
-    """Function literals inside ``container`` that are not nested in another literal.
+def nodes_of_type(node: Node, type_name: str) -> list[Node]:
+    """Every node of a type below ``node``, in source order, found by a tree-sitter query
+    (in C: a Python walk of a large file costs milliseconds per call)."""
+    found = _query_cursor(type_name).captures(node).get("n", [])
+    return sorted(found, key=lambda n: n.start_byte)
 
-    The search runs as a tree-sitter query, in C; a Python walk of a large file costs
-    milliseconds per call.
-    """
-    found = _literal_query_cursor().captures(container).get("f", [])
+
+def _direct_literals(container: Node) -> list[Node]:
+    """Function literals inside ``container`` that are not nested in another literal."""
     direct: list[Node] = []
-    for node in sorted(found, key=lambda n: n.start_byte):
+    for node in nodes_of_type(container, "func_literal"):
         if node.id == container.id:
             continue
         cur = node.parent
@@ -349,16 +350,20 @@ def _direct_literals(container: Node) -> list[Node]:
     return direct
 
 
-def _literal_query_cursor() -> QueryCursor:
+_queries: dict[str, Query] = {}
+
+
+def _query_cursor(type_name: str) -> QueryCursor:
     import tree_sitter
     import tree_sitter_go
 
-    global _literal_query
     with _lock:
-        if _literal_query is None:
+        query = _queries.get(type_name)
+        if query is None:
             language = tree_sitter.Language(tree_sitter_go.language())
-            _literal_query = tree_sitter.Query(language, "(func_literal) @f")
-        return tree_sitter.QueryCursor(_literal_query)
+            query = tree_sitter.Query(language, f"({type_name}) @n")
+            _queries[type_name] = query
+        return tree_sitter.QueryCursor(query)
 
 
 def _descendants_of_type(node: Node, type_name: str) -> list[Node]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from heaplens.cache import ResultCache
 from heaplens.engine import Engine, Options
-from heaplens.fixes import VerifiedFix, propose, verify
+from heaplens.fixes import VerifiedFix, propose
+from heaplens.fixes.verify import verify
 from heaplens.model import HEAP_KINDS
 from heaplens.syntax import SourceFile
 from heaplens.workspace import plan

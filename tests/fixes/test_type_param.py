@@ -156,7 +156,8 @@ def test_a_fix_that_gains_nothing_is_dropped_by_verification(tmp_path: Path) -> 
     at the call site: the rewrite builds, but the compiler shows no escape removed."""
     from heaplens.cache import ResultCache
     from heaplens.engine import Engine, Options
-    from heaplens.fixes import propose, verify
+    from heaplens.fixes import propose
+    from heaplens.fixes.verify import verify
     from heaplens.syntax import SourceFile
     from heaplens.workspace import plan
 

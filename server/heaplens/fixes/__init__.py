@@ -10,8 +10,11 @@ LSP or the command line.
 from __future__ import annotations
 
 from .model import FIX_KINDS, PREALLOCATE, SYNC_POOL, TYPE_PARAMETER, Candidate, VerifiedFix
-from .propose import propose
-from .verify import verify
+from .propose import attach_candidates, propose
+
+# ``verify`` (heaplens.fixes.verify) needs the engine, which needs ``propose``: import it
+# from its module, so the package itself stays below the engine.
+
 
 __all__ = [
     "FIX_KINDS",
@@ -20,6 +23,6 @@ __all__ = [
     "TYPE_PARAMETER",
     "Candidate",
     "VerifiedFix",
+    "attach_candidates",
     "propose",
-    "verify",
 ]

@@ -26,7 +26,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..model import Finding, Kind
-from ..syntax import SourceFile
+from ..syntax import SourceFile, nodes_of_type
 from .edits import Edit
 from .model import PREALLOCATE, Alternative, Candidate
 from .treeutil import ancestor, identifiers, line_indent, line_start, text, walk
@@ -44,9 +44,7 @@ def candidates(findings: list[Finding], src: SourceFile) -> list[Candidate]:
     if not heap:
         return []
     out: list[Candidate] = []
-    for loop in walk(src.tree.root_node):
-        if loop.type != "for_statement":
-            continue
+    for loop in nodes_of_type(src.tree.root_node, "for_statement"):
         body = loop.child_by_field_name("body")
         if body is None or _leaves_early(body):
             continue

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
-from ..model import Finding
+from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from . import preallocate, sync_pool, type_param
 from .model import FIX_KINDS, Candidate
@@ -34,3 +35,25 @@ def propose(
     if editable is not None:
         out = [c for c in out if c.file in editable]
     return out
+
+
+def attach_candidates(
+    findings: Sequence[Finding],
+    source: Callable[[str], SourceFile | None],
+    editable: Collection[str],
+) -> list[Finding]:
+    """The findings, each with the fixes that could apply to it (not yet verified)."""
+    found = list(findings)
+    attached: dict[tuple[str, Range], list[Fix]] = {}
+    for cand in propose(found, source, editable=editable):
+        title = cand.summary + (f" ({cand.note})" if cand.note else "")
+        for anchor in cand.anchors:
+            attached.setdefault(anchor, []).append(Fix(cand.kind, title, False))
+    if not attached:
+        return found
+    return [
+        replace(f, fixes=tuple(attached.get((f.file, f.range), ())))
+        if (f.file, f.range) in attached
+        else f
+        for f in found
+    ]

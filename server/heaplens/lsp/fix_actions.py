@@ -19,6 +19,7 @@ from lsprotocol import types
 
 from .. import fixes
 from ..fixes.edits import to_range
+from ..fixes.verify import verify
 from ..model import Finding, Fix
 from ..syntax import SourceFile
 from ..toolchain import Cancelled, CancelToken
@@ -107,7 +108,7 @@ class FixVerifier:
             for candidate in fixes.propose(findings, source, editable=files):
                 if token.cancelled:
                     break
-                fix = fixes.verify(engine, queries[0], overlays, candidate, findings, token)
+                fix = verify(engine, queries[0], overlays, candidate, findings, token)
                 if fix is not None:
                     done.append(fix)
             return done
