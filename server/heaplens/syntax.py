@@ -301,6 +301,16 @@ class SourceFile:
             cur = cur.parent
         return False
 
+    @cached_property
+    def declared_types(self) -> frozenset[str]:
+        """Names of the types this file declares."""
+        names = set()
+        for spec in nodes_of_type(self.tree.root_node, "type_spec"):
+            name = spec.child_by_field_name("name")
+            if name is not None and name.text:
+                names.add(name.text.decode("utf-8", "replace"))
+        return frozenset(names)
+
     def package_vars(self) -> frozenset[str]:
         """Names declared by top-level ``var`` declarations."""
         names: set[str] = set()

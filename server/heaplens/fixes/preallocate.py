@@ -45,13 +45,20 @@ def candidates(findings: list[Finding], src: SourceFile) -> list[Candidate]:
         return []
     out: list[Candidate] = []
     for loop in nodes_of_type(src.tree.root_node, "for_statement"):
+        # Cheap tests first: most loops append to nothing and fill no map.
+        text_of_loop = src.source[loop.start_byte : loop.end_byte]
+        if b"append(" not in text_of_loop and b"] =" not in text_of_loop:
+            continue
         body = loop.child_by_field_name("body")
-        if body is None or _leaves_early(body):
+        if body is None:
+            continue
+        sites = _single_sites(body)
+        if not sites or _leaves_early(body):
             continue
         trip = _trip_count(loop, src)
         if trip is None:
             continue
-        for name, site in _single_sites(body).items():
+        for name, site in sites.items():
             cand = _candidate(name, site, loop, trip, heap, src)
             if cand is not None:
                 out.append(cand)

@@ -58,6 +58,8 @@ def _parameters_kept(findings: list[Finding]) -> set[str]:
 
 
 def _candidate(f: Finding, src: SourceFile, keepers: set[str]) -> Candidate | None:
+    if not f.subject.startswith(("&", "new(", "make(")):
+        return None  # only allocations can come from a pool
     if not (f.reason.startswith("converted to an interface") or f.reason.startswith("passed to")):
         return None
     # A result of this function ends the chain, or a return statement of its own (not of
@@ -158,12 +160,7 @@ def _shape(expr: Node, src: SourceFile) -> _Shape | None:
 
 
 def _is_user_type(name: str, src: SourceFile) -> bool:
-    if not re.match(r"^[A-Za-z_]\w*$", name):
-        return False
-    for n in walk(src.tree.root_node):
-        if n.type == "type_spec" and text(n.child_by_field_name("name")) == name:
-            return True
-    return False
+    return bool(re.match(r"^[A-Za-z_]\w*$", name)) and name in src.declared_types
 
 
 def _is_constant(name: str, src: SourceFile) -> bool:
