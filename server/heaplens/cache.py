@@ -10,13 +10,14 @@ a private directory on disk (one small JSON file each, written atomically).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from .model import CompileError, Finding, Fix, FlowStep, Kind, Location, Position, Range
 
@@ -62,8 +63,8 @@ class ResultCache:
             return None
         path = self._path(key)
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            with open(path, "rb") as f:
+                data = orjson.loads(f.read())
             result = _decode_unit(data)
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -89,8 +90,8 @@ class ResultCache:
         if hit is not None or self._dir is None:
             return hit
         try:
-            with open(self._listing_path(key), encoding="utf-8") as f:
-                data = json.load(f)
+            with open(self._listing_path(key), "rb") as f:
+                data = orjson.loads(f.read())
             stored = (str(data["fingerprint"]), dict(data["listing"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -115,10 +116,10 @@ class ResultCache:
     def _write(self, path: str, data: object) -> bool:
         try:
             _private_dirs(os.path.dirname(path))
-            text = json.dumps(data, separators=(",", ":"))  # dumps: the C encoder
+            blob = orjson.dumps(data)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
             os.replace(tmp, path)
         except OSError:
             return False  # a cache that cannot be written is only a slower cache

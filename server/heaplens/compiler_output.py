@@ -18,10 +18,11 @@ would break the model later.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
+
+import orjson
 
 from .model import Location, Position
 
@@ -135,7 +136,7 @@ def _code_of(line: str) -> str | None:
 def parse_lines(text: str, out: RawOutput, package: str = "") -> None:
     """Parse one ``.json`` file of the log into ``out``."""
     header_file: str | None = None
-    loads = json.loads
+    loads = orjson.loads  # a third of json's time, in the loop a user waits on
     for raw_line in text.splitlines():
         line = raw_line.strip()
         if not line:
@@ -147,7 +148,7 @@ def parse_lines(text: str, out: RawOutput, package: str = "") -> None:
             continue
         try:
             obj = loads(line)
-        except ValueError:
+        except ValueError:  # orjson.JSONDecodeError is one
             out.unknown.append(raw_line)
             continue
         if not isinstance(obj, dict):
