@@ -16,6 +16,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -415,19 +416,13 @@ def _squash(text: bytes) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _subject_pattern(subject: str) -> re.Pattern[str]:
+def _subject_matcher(subject: str) -> Callable[[str], bool]:
+    squashed = _squash(subject.encode())
+    if "{...}" not in squashed:
+        # Most subjects are plain text; comparing strings spares a regex compile each
+        # (a first check meets hundreds of distinct subjects).
+        return squashed.__eq__
     # The compiler abbreviates composite literal bodies as {...}; anything may stand there.
-    parts = [re.escape(p) for p in _squash(subject.encode()).split("{...}")]
-    return re.compile(r"\{.*\}".join(parts), re.DOTALL)
-
-
-def _subject_matcher(subject: str) -> _Matcher:
-    return _Matcher(_subject_pattern(subject))
-
-
-@dataclass(frozen=True)
-class _Matcher:
-    pattern: re.Pattern[str]
-
-    def __call__(self, text: str) -> bool:
-        return self.pattern.fullmatch(text) is not None
+    parts = [re.escape(p) for p in squashed.split("{...}")]
+    pattern = re.compile(r"\{.*\}".join(parts), re.DOTALL)
+    return lambda text: pattern.fullmatch(text) is not None
