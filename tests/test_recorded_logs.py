@@ -102,3 +102,21 @@ def test_mutated_compiler_lines_never_raise(text: str) -> None:
     src = SourceFile("/nonexistent/x.go", b"package x\n\nfunc F() *int { x := 1; return &x }\n")
     findings.classify(raw, files, lambda _p: src, lambda _p: frozenset())
     findings.classify(raw, files, lambda _p: None, lambda _p: frozenset())
+
+
+def test_malformed_uris_are_placeholders_not_crashes() -> None:
+    """hypothesis once found ``file://[x``: urlsplit raises on a bad IPv6 host."""
+    header = (
+        '{"version":0,"package":"p","goos":"linux","goarch":"amd64",'
+        '"gc_version":"go1.26","file":"/m/p.go"}'
+    )
+    diag = (
+        '{"range":{"start":{"line":3,"character":2},"end":{"line":3,"character":2}},'
+        '"severity":3,"code":"escape","source":"go compiler","message":"escape",'
+        '"relatedInformation":[{"location":{"uri":"file://[x","range":{"start":'
+        '{"line":3,"character":2},"end":{"line":3,"character":2}}},"message":"escflow: x"}]}'
+    )
+    raw = compiler_output.RawOutput()
+    compiler_output.parse_lines(header + "\n" + diag, raw)
+    assert len(raw.diagnostics) == 1
+    assert [r.file for r in raw.diagnostics[0].related] == [None]

@@ -418,21 +418,24 @@ class Engine:
                 and packages.fingerprint(query, listing, check.go.gomodcache) == fp
             ):
                 return listing, {}
-            with check.timed_go():
-                listing = packages.list_packages(
-                    query,
-                    query.patterns,
-                    check.go,
-                    check.env,
-                    overlay=check.overlay_file,
-                    build_flags=self._non_gc_flags(),
-                    timeout=check.remaining(),
-                    cancel=check.cancel,
-                )
-            return listing, {}
+            return self._list(query, query.patterns, check), {}
         if check.progress is not None:
             check.progress(0, 0, "compiling " + " ".join(query.patterns))
         return self._compile_plain(query, query.patterns, check)
+
+    def _list(self, query: Query, patterns: tuple[str, ...], check: _Check) -> Listing:
+        """``go list`` alone: the package graph, no compile."""
+        with check.timed_go():
+            return packages.list_packages(
+                query,
+                patterns,
+                check.go,
+                check.env,
+                overlay=check.overlay_file,
+                build_flags=self._non_gc_flags(),
+                timeout=check.remaining(),
+                cancel=check.cancel,
+            )
 
     def _add_test_only_imports(self, query: Query, listing: Listing, check: _Check) -> None:
         """List local packages that only tests import, so their changes reach test keys."""
@@ -447,17 +450,7 @@ class Engine:
         )
         if not missing:
             return
-        with check.timed_go():
-            extra = packages.list_packages(
-                query,
-                tuple(missing),
-                check.go,
-                check.env,
-                overlay=check.overlay_file,
-                build_flags=self._non_gc_flags(),
-                timeout=check.remaining(),
-                cancel=check.cancel,
-            )
+        extra = self._list(query, tuple(missing), check)
         for path, pkg in extra.graph.items():
             listing.graph.setdefault(path, pkg)
 
