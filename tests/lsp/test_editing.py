@@ -9,6 +9,7 @@ from pathlib import Path
 from conftest import copy_module
 from tests.lsp.harness import (
     change,
+    heaplens_diagnostics,
     log_lines,
     open_file,
     record_publishes,
@@ -131,3 +132,51 @@ async def test_results_for_old_versions_are_dropped(tmp_path: Path) -> None:
             assert has_config, f"version {p.version} shown without the escape it has"
     assert mine[-1].version == 11
     assert any(d.message.startswith("&Config{...}") for d in mine[-1].diagnostics)
+
+
+async def test_an_edit_republishes_only_files_whose_diagnostics_changed(tmp_path: Path) -> None:
+    mod = tmp_path / "three"
+    (mod / "p").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/three\n\ngo 1.21\n")
+    keep = mod / "p" / "keep.go"
+    keep.write_text(
+        "package p\n\nvar kept []*int\n\nfunc Keep(p *int) { kept = append(kept, p) }\n"
+    )
+    use = mod / "p" / "use.go"
+    use.write_text("package p\n\nfunc Use() {\n\tx := 1\n\tKeep(&x)\n}\n")
+    alone = mod / "p" / "alone.go"
+    alone.write_text("package p\n\nfunc Alone() *int {\n\ty := 2\n\treturn &y\n}\n")
+    async with session(mod, init_options={"debounceMs": 0}, cache_dir=tmp_path / "c") as lsp:
+        published = record_publishes(lsp)
+        keep_uri = open_file(lsp, keep)
+        use_uri = open_file(lsp, use)
+        alone_uri = open_file(lsp, alone)
+        for uri, name in ((use_uri, "x"), (alone_uri, "y")):
+            await wait_for_diagnostics(
+                lsp, uri, lambda ds, n=name: any(f"moved to heap: {n}" in d.message for d in ds)
+            )
+        await asyncio.sleep(0.5)
+
+        def count(uri: str) -> int:
+            return sum(1 for p in published if p.uri == uri)
+
+        # A comment in use.go: use.go is published with its new version; alone.go's
+        # diagnostics are what the client already holds, so they are not sent again.
+        alone_before = count(alone_uri)
+        change(lsp, use_uri, 2, (0, 0), (0, 0), "// a comment\n")
+        await wait_for(lambda: any(p.version == 2 for p in published if p.uri == use_uri), 30, "v2")
+        await asyncio.sleep(0.5)
+        assert count(alone_uri) == alone_before
+        assert any("moved to heap: x" in d.message for d in heaplens_diagnostics(lsp, use_uri))
+
+        # Keep stops keeping its argument: an edit to keep.go changes use.go's findings,
+        # so use.go is republished.
+        change(lsp, keep_uri, 2, (4, 0), (5, 0), "func Keep(p *int) { _ = p }\n")
+        await wait_for(
+            lambda: (
+                not any("moved to heap: x" in d.message for d in heaplens_diagnostics(lsp, use_uri))
+            ),
+            30,
+            "use.go without its escape",
+        )
+        assert any("moved to heap: y" in d.message for d in heaplens_diagnostics(lsp, alone_uri))
