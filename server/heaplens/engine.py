@@ -423,8 +423,12 @@ class Engine:
             check.progress(0, 0, "compiling " + " ".join(query.patterns))
         return self._compile_plain(query, query.patterns, check)
 
-    def _list(self, query: Query, patterns: tuple[str, ...], check: _Check) -> Listing:
-        """``go list`` alone: the package graph, no compile."""
+    def _list(
+        self, query: Query, patterns: tuple[str, ...], check: _Check, log_dir: str | None = None
+    ) -> Listing:
+        """``go list``: the package graph; with ``log_dir``, the targets are compiled too
+        and the compiler's log is written there."""
+        compile_flags = (*self._gcflags(log_dir), "-work") if log_dir is not None else ()
         with check.timed_go():
             return packages.list_packages(
                 query,
@@ -433,6 +437,8 @@ class Engine:
                 check.env,
                 overlay=check.overlay_file,
                 build_flags=self._non_gc_flags(),
+                gcflags=compile_flags,
+                compile_targets=log_dir is not None,
                 timeout=check.remaining(),
                 cancel=check.cancel,
             )
@@ -563,19 +569,7 @@ class Engine:
         """
         log_dir = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
         prefetch = check.sources.prefetch(expected_files)
-        with check.timed_go():
-            listing = packages.list_packages(
-                query,
-                patterns,
-                check.go,
-                check.env,
-                overlay=check.overlay_file,
-                build_flags=self._non_gc_flags(),
-                gcflags=(*self._gcflags(log_dir), "-work"),
-                compile_targets=True,
-                timeout=check.remaining(),
-                cancel=check.cancel,
-            )
+        listing = self._list(query, patterns, check, log_dir)
         prefetch.join()
         raw = compiler_output.read_log_dir(log_dir)
         shutil.rmtree(log_dir, ignore_errors=True)
