@@ -7,8 +7,10 @@ error above them. Lines that name no position become errors with an empty file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+from collections.abc import Iterable, Mapping
 
 from .model import CompileError
 
@@ -54,3 +56,13 @@ def parse_error_text(text: str, cwd: str, package: str) -> list[CompileError]:
         else:
             errors.append(CompileError("", 0, 0, line.strip(), current_pkg))
     return errors
+
+
+def name_real_files(
+    errors: Iterable[CompileError], buffers: Mapping[str, str]
+) -> tuple[CompileError, ...]:
+    """Errors in an unsaved buffer name the buffer's temporary copy (the type checker
+    ignores ``-trimpath``); give them the real file's name. ``buffers`` maps each real
+    file to its copy."""
+    real = {copy: path for path, copy in buffers.items()}
+    return tuple(dataclasses.replace(e, file=real[e.file]) if e.file in real else e for e in errors)

@@ -43,12 +43,13 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
-from . import cgo_positions, compiler_output, findings, keys, packages, toolchain
+from . import cgo_positions, compile_direct, compiler_output, findings, keys, packages, toolchain
 from .cache import ResultCache, UnitResult
-from .compile_errors import parse_error_text
+from .compile_errors import name_real_files, parse_error_text
 from .fixes.propose import attach_candidates
 from .model import CompileError, Finding
 from .packages import Listing, Package
@@ -95,6 +96,10 @@ class Stats:
     #: Wall time of heaplens's own work: everything but waiting for ``go``.
     engine_seconds: float = 0.0
     go_runs: int = 0
+    #: Units compiled by running the compiler without the go command.
+    direct_units: int = 0
+    #: Why units that could have been compiled directly were not ("pkg: reason").
+    direct_refusals: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -213,6 +218,8 @@ class _Check:
     env: dict[str, str]
     overlays: dict[str, bytes]
     overlay_file: str | None
+    #: Each unsaved buffer's temporary copy, by the real path it stands for.
+    buffers: dict[str, str]
     tmp: str
     deadline: float | None
     cancel: toolchain.CancelToken | None
@@ -224,26 +231,44 @@ class _Check:
     #: When the check began (time.time_ns, less a millisecond): inputs modified after it
     #: are not trusted to match the results.
     started_ns: int = 0
+    clock: _GoClock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = _GoClock(self.result.stats)
 
     def remaining(self) -> float | None:
         if self.deadline is None:
             return None
         return max(0.1, self.deadline - time.monotonic())
 
-    def timed_go(self) -> _GoTimer:
-        return _GoTimer(self.result.stats)
+    def timed_go(self) -> AbstractContextManager[None]:
+        return self.clock.running()
 
 
-class _GoTimer:
+class _GoClock:
+    """Wall time during which at least one ``go`` or compiler process runs: runs in
+    parallel threads overlap, and overlapping time is counted once."""
+
     def __init__(self, stats: Stats) -> None:
         self._stats = stats
+        self._lock = threading.Lock()
+        self._active = 0
+        self._since = 0.0
 
-    def __enter__(self) -> None:
-        self._t0 = time.monotonic()
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stats.go_seconds += time.monotonic() - self._t0
-        self._stats.go_runs += 1
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        with self._lock:
+            if self._active == 0:
+                self._since = time.monotonic()
+            self._active += 1
+            self._stats.go_runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._stats.go_seconds += time.monotonic() - self._since
 
 
 class Engine:
@@ -301,11 +326,13 @@ class Engine:
             os.mkdir(go_tmp, 0o700)
             env = self.base_env()
             env["TMPDIR"] = go_tmp
+            overlay_file, buffers = _write_overlay(tmp, data) if data else (None, {})
             check = _Check(
                 go=go,
                 env=env,
                 overlays=data,
-                overlay_file=_write_overlay(tmp, data) if data else None,
+                overlay_file=overlay_file,
+                buffers=buffers,
                 tmp=tmp,
                 deadline=None if self.options.timeout is None else started + self.options.timeout,
                 cancel=cancel,
@@ -430,7 +457,7 @@ class Engine:
         and the compiler's log is written there."""
         compile_flags = (*self._gcflags(log_dir), "-work") if log_dir is not None else ()
         with check.timed_go():
-            return packages.list_packages(
+            listing = packages.list_packages(
                 query,
                 patterns,
                 check.go,
@@ -442,6 +469,8 @@ class Engine:
                 timeout=check.remaining(),
                 cancel=check.cancel,
             )
+        listing.name_real_files(check.buffers)
+        return listing
 
     def _add_test_only_imports(self, query: Query, listing: Listing, check: _Check) -> None:
         """List local packages that only tests import, so their changes reach test keys."""
@@ -463,13 +492,8 @@ class Engine:
     def _store(self, key: str, result: UnitResult, files: Sequence[str], since_ns: int) -> None:
         """Cache a result, unless its inputs moved while it was computed: a key read from
         the new text must not name what the compiler made of the old one."""
-        for path in files:
-            try:
-                if os.stat(path).st_mtime_ns >= since_ns:
-                    return
-            except OSError:
-                continue
-        self._store_result(key, result)
+        if _unmoved(files, since_ns):
+            self._store_result(key, result)
 
     def _store_result(self, key: str, result: UnitResult) -> None:
         if any(_ENVIRONMENTAL.search(e.message) for e in result.errors):
@@ -493,6 +517,9 @@ class Engine:
         if check.progress is not None:
             check.progress(0, total, "compiling")
         if plain:
+            plain = self._compile_directly(query, listing, plain, check)
+            report("compiled directly", len(misses) - len(tests) - len(plain))
+        if plain:
             patterns = (
                 query.patterns if query.adhoc else tuple(u.package.import_path for u in plain)
             )
@@ -509,7 +536,7 @@ class Engine:
         if tests:
             from concurrent.futures import ThreadPoolExecutor
 
-            with check.timed_go(), ThreadPoolExecutor(max(1, self.options.jobs)) as pool:
+            with ThreadPoolExecutor(max(1, self.options.jobs)) as pool:
                 futures = [
                     pool.submit(self._compile_test, query, i, unit, check)
                     for i, unit in enumerate(tests)
@@ -517,6 +544,135 @@ class Engine:
                 for unit, future in zip(tests, futures, strict=True):
                     future.result()
                     report(unit.package.import_path + " (tests)")
+
+    def _compile_directly(
+        self, query: Query, listing: Listing, units: list[_Unit], check: _Check
+    ) -> list[_Unit]:
+        """Compile what can be compiled without the go command (see ``compile_direct``).
+
+        Returns the units left for the go command."""
+        if query.adhoc:
+            return units
+        run_env = {**check.env, **dict(query.env)}
+        flags_neutral = not any(f.startswith("-gcflags") for f in self.options.build_flags) and (
+            compile_direct.neutral_flags(self._non_gc_flags())
+            and compile_direct.neutral_flags(dict(check.go.build_env).get("GOFLAGS", "").split())
+            and compile_direct.neutral_flags(run_env.get("GOFLAGS", "").split())
+        )
+
+        def fresh(dep: Package) -> bool:
+            if not dep.is_local(check.go.gomodcache):
+                return True  # the toolchain or a module version pins it, and both are keyed
+            digest = keys.source_digest(dep, self._hasher, check.overlays)
+            return listing.export_state.get(dep.import_path) == digest
+
+        plans: list[tuple[_Unit, compile_direct.Plan]] = []
+        left: list[_Unit] = []
+        for unit in units:
+            p = compile_direct.plan(
+                unit.package, listing, check.go, fresh=fresh, flags_neutral=flags_neutral
+            )
+            if isinstance(p, str):
+                check.result.stats.direct_refusals.append(f"{unit.package.import_path}: {p}")
+                left.append(unit)
+            else:
+                plans.append((unit, p))
+        if not plans:
+            return left
+        jobs = max(1, min(self.options.jobs, len(plans)))
+        concurrency = max(1, (os.cpu_count() or 1) // jobs)
+        env = compile_direct.env(run_env, check.go)
+
+        def compile_one(unit: _Unit, p: compile_direct.Plan) -> bool:
+            return self._compile_direct(query, unit, p, check, env, concurrency)
+
+        if jobs == 1:
+            done = [compile_one(u, p) for u, p in plans]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(jobs) as pool:
+                done = list(pool.map(lambda up: compile_one(*up), plans))
+        for (unit, _p), ok in zip(plans, done, strict=True):
+            if ok:
+                check.result.stats.direct_units += 1
+            else:
+                left.append(unit)
+        return left
+
+    def _compile_direct(
+        self,
+        query: Query,
+        unit: _Unit,
+        p: compile_direct.Plan,
+        check: _Check,
+        env: dict[str, str],
+        concurrency: int,
+    ) -> bool:
+        """Run the compiler on one package. False when the failure was not the sources'
+        (stale or missing export data): the go command should try instead."""
+        pkg = unit.package
+        log_dir = tempfile.mkdtemp(prefix="log-direct-", dir=check.tmp)
+        importcfg = log_dir + ".importcfg"
+        with open(importcfg, "w", encoding="utf-8") as f:
+            f.write(p.importcfg)
+        argv = compile_direct.argv(
+            p,
+            check.go,
+            importcfg_file=importcfg,
+            object_file=log_dir + ".o",
+            log_dir=log_dir,
+            buffers=check.buffers,
+            concurrency=concurrency,
+        )
+        prefetch = check.sources.prefetch(pkg.go_files)
+        with check.timed_go():
+            run = toolchain.run(
+                argv, cwd=pkg.dir, env=env, timeout=check.remaining(), cancel=check.cancel
+            )
+        prefetch.join()
+        raw = compiler_output.read_log_dir(log_dir)
+        shutil.rmtree(log_dir, ignore_errors=True)
+        errors: tuple[CompileError, ...] = ()
+        if run.returncode != 0:
+            text = (run.stderr + run.stdout).decode("utf-8", "replace")
+            errors = name_real_files(
+                dict.fromkeys(parse_error_text(text, query.root, pkg.import_path)), check.buffers
+            )
+            if not any(e.file for e in errors) or compile_direct.environmental(
+                [e.message for e in errors]
+            ):
+                return False
+        found = self._classify(raw, pkg.go_files, pkg.go_files, check)
+        found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
+        unit.result = UnitResult(tuple(found), errors)
+        return True
+
+    def _classify(
+        self,
+        raw: compiler_output.RawOutput,
+        wanted: Sequence[str],
+        files: Sequence[str],
+        check: _Check,
+    ) -> list[Finding]:
+        """Findings in ``wanted`` from a compile of the package made of ``files``."""
+        classified = findings.classify(
+            raw, wanted, check.sources.get, check.sources.package_vars_for(files)
+        )
+        check.result.unknown.extend(classified.unknown)
+        return list(classified.findings)
+
+    def _record_exports(self, listing: Listing, check: _Check) -> None:
+        """Remember what local packages' sources were when their export data was built,
+        so a later direct compile can tell whether that data is still theirs."""
+        for pkg in listing.graph.values():
+            if (
+                pkg.export
+                and pkg.is_local(check.go.gomodcache)
+                and _unmoved(pkg.go_files, check.started_ns)
+            ):
+                digest = keys.source_digest(pkg, self._hasher, check.overlays)
+                listing.export_state[pkg.import_path] = digest
 
     def _gcflags(self, log_dir: str) -> tuple[str, ...]:
         """Our ``-gcflags``: the user's own compiler flags, plus the log destination."""
@@ -570,18 +726,15 @@ class Engine:
         log_dir = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
         prefetch = check.sources.prefetch(expected_files)
         listing = self._list(query, patterns, check, log_dir)
+        self._record_exports(listing, check)
         prefetch.join()
         raw = compiler_output.read_log_dir(log_dir)
         shutil.rmtree(log_dir, ignore_errors=True)
         dirs = {p.dir: p.import_path for p in listing.targets}
         cgo_positions.remap(raw, check.go_tmp, dirs.get)
         files = [f for p in listing.targets for f in p.go_files]
-        classified = findings.classify(
-            raw, files, check.sources.get, check.sources.package_vars_for(files)
-        )
-        check.result.unknown.extend(classified.unknown)
         by_file: dict[str, list[Finding]] = {}
-        for f in classified.findings:
+        for f in self._classify(raw, files, files, check):
             by_file.setdefault(f.file, []).append(f)
         results = {}
         for pkg in listing.targets:
@@ -600,17 +753,19 @@ class Engine:
         argv.append(unit.package.import_path)
         env = dict(check.env)
         env.update(dict(query.env))
-        run = toolchain.run(
-            argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
-        )
+        with check.timed_go():
+            run = toolchain.run(
+                argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
+            )
         raw = compiler_output.read_log_dir(log_dir)
         shutil.rmtree(log_dir, ignore_errors=True)
         cgo_positions.remap(raw, check.go_tmp, {unit.package.dir: unit.package.import_path}.get)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
             text = run.stderr.decode("utf-8", "replace")
-            errors = tuple(
-                dict.fromkeys(parse_error_text(text, query.root, unit.package.import_path))
+            errors = name_real_files(
+                dict.fromkeys(parse_error_text(text, query.root, unit.package.import_path)),
+                check.buffers,
             )
             if not any(e.file for e in errors):
                 # Not a compile error: the command itself failed. Report it, do not cache.
@@ -618,13 +773,8 @@ class Engine:
                 unit.cacheable = False
                 return
         files = unit.package.all_files
-        classified = findings.classify(
-            raw, unit.wanted, check.sources.get, check.sources.package_vars_for(files)
-        )
-        check.result.unknown.extend(classified.unknown)
-        found = attach_candidates(
-            classified.findings, check.sources.get, editable=set(unit.package.all_files)
-        )
+        found = self._classify(raw, unit.wanted, files, check)
+        found = attach_candidates(found, check.sources.get, editable=set(files))
         unit.result = UnitResult(tuple(found), errors)
 
     def _assemble(
@@ -658,8 +808,21 @@ class Engine:
             )
 
 
-def _write_overlay(tmp: str, overlays: Mapping[str, bytes]) -> str:
-    """Write unsaved buffers and the ``-overlay`` map, readable by the user only."""
+def _unmoved(paths: Iterable[str], since_ns: int) -> bool:
+    """True when none of ``paths`` was modified at or after ``since_ns``."""
+    for path in paths:
+        try:
+            if os.stat(path).st_mtime_ns >= since_ns:
+                return False
+        except OSError:
+            continue
+    return True
+
+
+def _write_overlay(tmp: str, overlays: Mapping[str, bytes]) -> tuple[str, dict[str, str]]:
+    """Write unsaved buffers and the ``-overlay`` map, readable by the user only.
+
+    Returns the map's file, and the map itself."""
     directory = os.path.join(tmp, "overlay")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     replace: dict[str, str] = {}
@@ -673,4 +836,4 @@ def _write_overlay(tmp: str, overlays: Mapping[str, bytes]) -> str:
     fd = os.open(overlay, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump({"Replace": replace}, f)
-    return overlay
+    return overlay, replace

@@ -130,3 +130,11 @@ def unit_key(
         else:
             add("module", dep_path, dep.module_path, dep.module_version)
     return h.hexdigest()
+
+
+def source_digest(pkg: Package, hasher: FileHasher, overlays: Mapping[str, bytes]) -> str:
+    """A digest of a package's Go sources as the compiler would read them now."""
+    h = hashlib.sha256()
+    for path in pkg.go_files:
+        h.update(f"{path}\0{hasher.digest(path, overlays)}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()

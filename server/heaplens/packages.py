@@ -13,17 +13,32 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from . import toolchain
-from .compile_errors import parse_error_text
+from .compile_errors import name_real_files, parse_error_text
 from .model import CompileError
 from .workspace import SKIP_DIRS, Query, find_up
 
 _LIST_FIELDS = (
     "ImportPath,Name,Dir,GoFiles,CgoFiles,TestGoFiles,XTestGoFiles,TestImports,XTestImports,"
-    "Module,Standard,DepOnly,Error,DepsErrors,Deps,Incomplete"
+    "Module,Standard,DepOnly,Error,DepsErrors,Deps,Incomplete,Export,ImportMap,EmbedPatterns,"
+    "CFiles,CXXFiles,MFiles,FFiles,SFiles,SysoFiles,SwigFiles,SwigCXXFiles"
+)
+# Inputs of a package other than its Go files. A package with any of them needs the go
+# command (cgo, assembly, embedding) to be compiled.
+_NON_GO_INPUTS = (
+    "CgoFiles",
+    "CFiles",
+    "CXXFiles",
+    "MFiles",
+    "FFiles",
+    "SFiles",
+    "SysoFiles",
+    "SwigFiles",
+    "SwigCXXFiles",
+    "EmbedPatterns",
 )
 
 
@@ -46,6 +61,14 @@ class Package:
     standard: bool
     deps: tuple[str, ...]
     errors: tuple[CompileError, ...] = ()
+    #: The ``go`` directive of the package's module ("1.22"); "" outside a module.
+    go_version: str = ""
+    #: True when its Go files are all the compiler needs: no cgo, assembly or embedding.
+    go_only: bool = False
+    #: Export data from the build that listed it (only ``go list -export`` says).
+    export: str = ""
+    #: Imports that resolve to another path (vendoring), as (written, resolved) pairs.
+    import_map: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_tests(self) -> bool:
@@ -72,6 +95,9 @@ class Listing:
     graph: dict[str, Package] = field(default_factory=dict)
     #: Errors that belong to no package (go.mod asks for a newer Go, say).
     errors: list[CompileError] = field(default_factory=list)
+    #: For local packages with export data: a digest of the sources that data was built
+    #: from (``keys.source_digest``). Export data is only trusted while it still matches.
+    export_state: dict[str, str] = field(default_factory=dict)
 
     def test_deps(self, pkg: Package) -> tuple[str, ...]:
         """Everything the package's test binary depends on, as far as the graph knows."""
@@ -88,8 +114,21 @@ class Listing:
     def merge(self, fresher: Listing) -> None:
         """Take newer metadata for the packages ``fresher`` knows about."""
         self.graph.update(fresher.graph)
+        for path in fresher.graph:
+            self.export_state.pop(path, None)
+        self.export_state.update(fresher.export_state)
         replaced = {p.import_path: p for p in fresher.targets}
         self.targets = [replaced.get(p.import_path, p) for p in self.targets]
+
+    def name_real_files(self, buffers: Mapping[str, str]) -> None:
+        """Make errors in unsaved buffers name the real files (``name_real_files``)."""
+        if not buffers:
+            return
+        for path, pkg in self.graph.items():
+            if pkg.errors:
+                self.graph[path] = replace(pkg, errors=name_real_files(pkg.errors, buffers))
+        self.targets = [self.graph.get(p.import_path, p) for p in self.targets]
+        self.errors = list(name_real_files(self.errors, buffers))
 
     # -- storage -----------------------------------------------------------------------
 
@@ -97,12 +136,14 @@ class Listing:
         return {
             "targets": [p.import_path for p in self.targets],
             "graph": [_package_to_json(p) for p in self.graph.values()],
+            "export_state": self.export_state,
         }
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Listing:
         graph = {d["import_path"]: _package_from_json(d) for d in data["graph"]}
-        return Listing(targets=[graph[t] for t in data["targets"]], graph=graph)
+        state = {str(k): str(v) for k, v in dict(data.get("export_state", {})).items()}
+        return Listing(targets=[graph[t] for t in data["targets"]], graph=graph, export_state=state)
 
 
 def _package_to_json(p: Package) -> dict[str, Any]:
@@ -113,6 +154,7 @@ def _package_to_json(p: Package) -> dict[str, Any]:
 
 def _package_from_json(d: dict[str, Any]) -> Package:
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    values["import_map"] = tuple((str(a), str(b)) for a, b in values.get("import_map", ()))
     return Package(**values)
 
 
@@ -219,8 +261,9 @@ def _package_from(
         return None  # a pattern that matched nothing: its Error is all there is
     directory = str(obj.get("Dir", "") or "")
     module = obj.get("Module")
-    module_path = module_dir = module_version = gomod = ""
+    module_path = module_dir = module_version = gomod = go_version = ""
     if isinstance(module, dict):
+        go_version = str(module.get("GoVersion", "") or "")
         replace = module.get("Replace")
         src = replace if isinstance(replace, dict) else module
         module_path = str(module.get("Path", ""))
@@ -265,7 +308,15 @@ def _package_from(
         standard=bool(obj.get("Standard")),
         deps=tuple(str(d) for d in deps) if isinstance(deps, list) else (),
         errors=tuple(dict.fromkeys(errors)),
+        go_version=go_version,
+        go_only=not any(obj.get(k) for k in _NON_GO_INPUTS),
+        export=str(obj.get("Export", "") or ""),
+        import_map=tuple(sorted((str(k), str(v)) for k, v in _dict(obj.get("ImportMap")).items())),
     )
+
+
+def _dict(value: object) -> dict[object, object]:
+    return value if isinstance(value, dict) else {}
 
 
 def _strs(value: object) -> list[str]:

@@ -41,6 +41,11 @@ _BUILD_ENV = (
     "GOARM",
     "GOARM64",
     "GO386",
+    "GOMIPS",
+    "GOMIPS64",
+    "GOPPC64",
+    "GORISCV64",
+    "GOWASM",
     "GOEXPERIMENT",
     "GOFLAGS",
     "CGO_ENABLED",
@@ -129,6 +134,8 @@ class GoEnv:
     goos: str
     goarch: str
     build_env: tuple[tuple[str, str], ...]
+    #: Where the compiler and the other tools live; "" if ``go env`` did not say.
+    tooldir: str = ""
 
     @property
     def version_tuple(self) -> tuple[int, int]:
@@ -287,7 +294,16 @@ def run(
     return RunResult(tuple(argv), proc.returncode, stdout, stderr, time.monotonic() - started)
 
 
-_ENV_VARS = ("GOVERSION", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPATH", "GOOS", "GOARCH")
+_ENV_VARS = (
+    "GOVERSION",
+    "GOROOT",
+    "GOCACHE",
+    "GOMODCACHE",
+    "GOPATH",
+    "GOOS",
+    "GOARCH",
+    "GOTOOLDIR",
+)
 
 
 def go_env(
@@ -330,6 +346,7 @@ def go_env(
         goos=str(values.get("GOOS", "")),
         goarch=str(values.get("GOARCH", "")),
         build_env=build_env,
+        tooldir=str(values.get("GOTOOLDIR", "")),
     )
 
 

@@ -1,0 +1,168 @@
+"""A changed package is compiled by the compiler alone, and the answer is the one the go
+command gives: same findings, same errors, and never built on stale export data."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from conftest import copy_module, dep_workspace
+from heaplens import compile_direct
+from heaplens.cache import ResultCache
+from heaplens.engine import CheckResult, Engine, Options
+from heaplens.model import HEAP_KINDS
+from heaplens.packages import Listing, Package
+
+
+def _engine(cache: Path) -> Engine:
+    return Engine(Options(tests=False), ResultCache(str(cache)))
+
+
+def _via_go_command(root: Path, overlays: dict[str, bytes], *args: str) -> CheckResult:
+    """The reference: a fresh engine with no cache, so the go command compiles."""
+    result = Engine(Options(tests=False), ResultCache(None)).check(
+        list(args), str(root), overlays=overlays
+    )
+    assert result.stats.direct_units == 0
+    return result
+
+
+def test_an_edited_package_is_compiled_directly_with_the_go_commands_answer(
+    tmp_path: Path,
+) -> None:
+    mod = copy_module("hotpath", tmp_path)
+    engine = _engine(tmp_path / "cache")
+    first = engine.check(["./..."], str(mod))
+    assert first.stats.direct_units == 0 and first.findings
+    (source,) = mod.glob("*.go")
+    edited = source.read_bytes() + b"\nfunc Leak() *[64]byte {\n\tvar b [64]byte\n\treturn &b\n}\n"
+    overlays = {str(source): edited}
+
+    direct = engine.check(["./..."], str(mod), overlays=overlays)
+
+    assert direct.stats.direct_units == 1, direct.stats.direct_refusals
+    assert direct.stats.compiled_units == 1
+    reference = _via_go_command(mod, overlays, "./...")
+    assert direct.findings == reference.findings
+    assert "moved to heap: b" in [f.message for f in direct.findings]
+    # Positions name the real file, not the buffer's temporary copy.
+    assert {f.file for f in direct.findings} <= {str(source)}
+
+
+def test_compile_errors_match_the_go_command_and_touch_nothing_outside(tmp_path: Path) -> None:
+    mod = dep_workspace(tmp_path)
+    engine = _engine(tmp_path / "cache")
+    engine.check(["./b"], str(mod))
+    b = str(mod / "b" / "b.go")
+    broken = (
+        b'package b\n\nimport "example.com/dep/a"\n\nfunc Use() int {\n\treturn a.Keep(nope)\n}\n'
+    )
+
+    direct = engine.check(["./b"], str(mod), overlays={b: broken})
+
+    assert direct.stats.direct_units == 1, direct.stats.direct_refusals
+    reference = _via_go_command(mod, {b: broken}, "./b")
+    assert direct.all_errors == reference.all_errors
+    assert [(e.file, e.line, e.column) for e in direct.all_errors] == [(b, 6, 16)]
+    assert "undefined: nope" in direct.all_errors[0].message
+    # A failed compile deletes its output file; ours must be private, never /dev/null.
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_a_changed_dependency_is_rebuilt_by_the_go_command(tmp_path: Path) -> None:
+    mod = dep_workspace(tmp_path)
+    engine = _engine(tmp_path / "cache")
+    b = str(mod / "b" / "b.go")
+    before = engine.check(["./b"], str(mod))
+    assert not [f for f in before.findings if f.file == b and f.kind in HEAP_KINDS]
+    # a now keeps its argument, in an unsaved buffer: the export data the listing knows
+    # for a is stale, and b's x must move to the heap.
+    keeps = (
+        b"package a\n\nvar kept *int\n\n"
+        b"//go:noinline\nfunc Keep(p *int) int { kept = p; return *p }\n"
+    )
+
+    after = engine.check(["./b"], str(mod), overlays={str(mod / "a" / "a.go"): keeps})
+
+    assert after.stats.direct_units == 0
+    assert any("example.com/dep/a changed" in r for r in after.stats.direct_refusals)
+    assert "moved to heap: x" in [f.message for f in after.findings if f.file == b]
+
+
+def test_export_data_removed_from_the_build_cache_falls_back(tmp_path: Path) -> None:
+    mod = dep_workspace(tmp_path)
+    engine = _engine(tmp_path / "cache")
+    engine.check(["./b"], str(mod))
+    listing = _stored_listing(tmp_path / "cache")
+    export = listing.graph["example.com/dep/a"].export
+    assert os.path.exists(export)
+    os.rename(export, export + ".moved")
+    try:
+        b = str(mod / "b" / "b.go")
+        text = (mod / "b" / "b.go").read_bytes() + b"\n// edited\n"
+        result = engine.check(["./b"], str(mod), overlays={b: text})
+    finally:
+        if os.path.exists(export + ".moved") and not os.path.exists(export):
+            os.rename(export + ".moved", export)
+    assert result.stats.direct_units == 0
+    assert any("removed from the build cache" in r for r in result.stats.direct_refusals)
+    assert result.stats.compiled_units == 1 and not result.all_errors
+
+
+def _stored_listing(cache: Path) -> Listing:
+    (stored,) = cache.rglob("listings/*.json")
+    return Listing.from_json(json.loads(stored.read_text())["listing"])
+
+
+def _package(**changes: object) -> Package:
+    fields: dict[str, object] = {
+        "import_path": "example.com/m/p",
+        "name": "p",
+        "dir": "/src/p",
+        "go_files": ("/src/p/p.go",),
+        "test_files": (),
+        "xtest_files": (),
+        "test_imports": (),
+        "module_path": "example.com/m",
+        "module_dir": "/src",
+        "module_version": "",
+        "build_files": (),
+        "standard": False,
+        "deps": (),
+        "go_version": "1.22",
+        "go_only": True,
+    }
+    fields.update(changes)
+    return Package(**fields)  # type: ignore[arg-type]
+
+
+def test_plan_names_why_the_go_command_is_needed(tmp_path: Path) -> None:
+    from heaplens.toolchain import GoEnv
+
+    go = GoEnv("go", "go1.26.0", "/goroot", "", "", "", "linux", "amd64", (), tooldir="/t")
+    listing = Listing()
+
+    def plan(pkg: Package, neutral: bool = True) -> object:
+        return compile_direct.plan(pkg, listing, go, fresh=lambda _: True, flags_neutral=neutral)
+
+    assert plan(_package(go_only=False)) == "cgo, assembly or embedded files"
+    assert plan(_package(standard=True)) == "standard library"
+    assert plan(_package(go_version="")) == "no go version in go.mod"
+    assert plan(_package(), neutral=False) == "build flags change compilation"
+    assert plan(_package(deps=("fmt",))) == "no export data for fmt"
+    ok = plan(_package(deps=("unsafe",), import_map=(("x/y", "v/x/y"),)))
+    assert isinstance(ok, compile_direct.Plan)
+    assert ok.lang == "go1.22"
+    assert ok.importcfg == "importmap x/y=v/x/y\n"
+
+
+def test_only_flags_that_leave_compilation_alone_are_neutral() -> None:
+    neutral = compile_direct.neutral_flags
+    assert neutral([])
+    assert neutral(["-tags", "a,b", "-mod=readonly", "-modcacherw", "-pgo=off", "-v"])
+    assert neutral(["--tags=x", "-ldflags", "-s -w"])
+    for flags in (["-race"], ["-cover"], ["-trimpath"], ["-pgo=auto"], ["-toolexec", "x"]):
+        assert not neutral(flags), flags
+    assert not neutral(["-asan"]) and not neutral(["-buildmode=pie"])
