@@ -631,7 +631,7 @@ class Engine:
                 argv, cwd=pkg.dir, env=env, timeout=check.remaining(), cancel=check.cancel
             )
         prefetch.join()
-        raw = compiler_output.read_log_dir(log_dir)
+        raw = compiler_output.read_log_dir(log_dir, only=set(pkg.go_files))
         shutil.rmtree(log_dir, ignore_errors=True)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
@@ -728,11 +728,13 @@ class Engine:
         listing = self._list(query, patterns, check, log_dir)
         self._record_exports(listing, check)
         prefetch.join()
-        raw = compiler_output.read_log_dir(log_dir)
+        files = [f for p in listing.targets for f in p.go_files]
+        # cgo's generated files are renamed to the real ones below: read their logs too.
+        only = set(files) if all(p.go_only for p in listing.targets) else None
+        raw = compiler_output.read_log_dir(log_dir, only=only)
         shutil.rmtree(log_dir, ignore_errors=True)
         dirs = {p.dir: p.import_path for p in listing.targets}
         cgo_positions.remap(raw, check.go_tmp, dirs.get)
-        files = [f for p in listing.targets for f in p.go_files]
         by_file: dict[str, list[Finding]] = {}
         for f in self._classify(raw, files, files, check):
             by_file.setdefault(f.file, []).append(f)
@@ -757,9 +759,10 @@ class Engine:
             run = toolchain.run(
                 argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
             )
-        raw = compiler_output.read_log_dir(log_dir)
+        # Test files cannot use cgo: no generated file stands for one, so the logs of
+        # other files (the package itself, compiled again) can go unread.
+        raw = compiler_output.read_log_dir(log_dir, only=set(unit.wanted))
         shutil.rmtree(log_dir, ignore_errors=True)
-        cgo_positions.remap(raw, check.go_tmp, {unit.package.dir: unit.package.import_path}.get)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
             text = run.stderr.decode("utf-8", "replace")

@@ -212,9 +212,12 @@ class _Site:
 def _single_sites(body: Node) -> dict[str, _Site]:
     """Variables appended to (or map-written) exactly once, not inside an inner loop."""
     sites: dict[str, list[_Site]] = {}
-    for n in walk(body, into_closures=False):
-        if n.type != "assignment_statement" or text(n.child_by_field_name("operator")) != "=":
+    for n in nodes_of_type(body, "assignment_statement"):
+        if text(n.child_by_field_name("operator")) != "=":
             continue
+        closure = ancestor(n, ("func_literal",))
+        if closure is not None and closure.start_byte >= body.start_byte:
+            continue  # inside a closure: it may run any number of times
         owner = ancestor(n, ("for_statement",))
         if owner is None or body.parent is None or owner.id != body.parent.id:
             continue  # inside an inner loop: the count multiplies

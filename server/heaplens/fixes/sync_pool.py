@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from .. import reasons
 from ..model import Finding, Kind
-from ..syntax import SourceFile
+from ..syntax import SourceFile, nodes_of_type
 from .edits import Edit
 from .imports import ensure_import
 from .model import SYNC_POOL, Alternative, Candidate
@@ -164,12 +164,11 @@ def _is_user_type(name: str, src: SourceFile) -> bool:
 
 
 def _is_constant(name: str, src: SourceFile) -> bool:
-    for n in walk(src.tree.root_node):
-        if n.type == "const_spec" and any(
-            text(c) == name for c in n.children_by_field_name("name")
-        ):
-            return True
-    return False
+    return any(
+        text(c) == name
+        for n in nodes_of_type(src.tree.root_node, "const_spec")
+        for c in n.children_by_field_name("name")
+    )
 
 
 def _only_borrowed(var: str, decl: Node, body: Node) -> bool:
@@ -195,11 +194,9 @@ def _only_borrowed(var: str, decl: Node, body: Node) -> bool:
 
 def _pool_name(var: str, src: SourceFile) -> str:
     taken = set(src.package_vars())
-    for n in walk(src.tree.root_node):
-        if n.type in ("function_declaration", "type_spec", "const_spec"):
-            declared = n.child_by_field_name("name")
-            if declared is not None:
-                taken.add(text(declared))
+    for kind in ("function_declaration", "type_spec", "const_spec"):
+        for n in nodes_of_type(src.tree.root_node, kind):
+            taken.update(text(c) for c in n.children_by_field_name("name"))
     base = f"{var}Pool"
     name, i = base, 2
     while name in taken:
