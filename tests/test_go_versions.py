@@ -60,3 +60,31 @@ def test_check_with_another_toolchain(version: str, corpus: Path, cli_env: dict[
     assert data["go_version"] == f"go{version}"
     check_esc_facts(data["findings"], corpus)
     check_test_facts(data["findings"], corpus)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_direct_compile_agrees_with_the_go_command(
+    version: str, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiler run without the go command (an edit's path) must take the flags this
+    toolchain's go command would pass, and find what the go command finds."""
+    from heaplens.cache import ResultCache
+    from heaplens.engine import Engine, Options
+
+    go = _toolchain(version)
+    monkeypatch.setenv("GOFLAGS", "")
+    options = Options(go_binary=str(go), tests=False)
+    engine = Engine(options, ResultCache(str(tmp_path / "cache")))
+    engine.check(["./esc"], str(corpus))
+    esc = corpus / "esc" / "esc.go"
+    edited = esc.read_bytes() + b"\nfunc Later() *[8]int {\n\tvar a [8]int\n\treturn &a\n}\n"
+
+    direct = engine.check(["./esc"], str(corpus), overlays={str(esc): edited})
+    reference = Engine(options, ResultCache(None)).check(
+        ["./esc"], str(corpus), overlays={str(esc): edited}
+    )
+
+    assert direct.stats.direct_units == 1, direct.stats.direct_refusals
+    assert reference.stats.direct_units == 0
+    assert direct.findings == reference.findings
+    assert "moved to heap: a" in [f.message for f in direct.findings]

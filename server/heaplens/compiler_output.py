@@ -110,6 +110,45 @@ def _path_of(uri: str) -> str | None:
     return path
 
 
+# Locations by (uri, line, column): flows repeat the same few places, and model objects
+# are immutable, so one object per place serves every flow of every check.
+_places: dict[tuple[str, int, int], Location | None] = {}
+
+
+def related_entries(diag: RawDiagnostic) -> list[tuple[Location | None, str]]:
+    """``diag``'s related information as (location, message) pairs: what ``related``
+    says, without a record per entry. Flow parsing runs on thousands of these."""
+    out: list[tuple[Location | None, str]] = []
+    for item in diag.raw_related:
+        try:
+            message = item["message"]  # type: ignore[index]
+            loc = item.get("location")  # type: ignore[attr-defined]
+            if not isinstance(message, str):
+                continue
+            if loc is None:
+                out.append((None, message))
+                continue
+            start = loc["range"]["start"]
+            key = (loc["uri"], start["line"], start["character"])
+        except (KeyError, TypeError, AttributeError):
+            continue
+        try:
+            place = _places[key]
+        except KeyError:
+            uri, line, col = key
+            place = None
+            if type(line) is int and type(col) is int and isinstance(uri, str) and line > 0:
+                path = _path_of(uri)
+                place = Location(path, Position(line, col)) if path is not None else None
+            if len(_places) > 50_000:
+                _places.clear()
+            _places[key] = place
+        except TypeError:  # an unhashable uri: garbage
+            place = None
+        out.append((place, message))
+    return out
+
+
 def _related(item: object) -> RawRelated | None:
     try:
         message = item["message"]  # type: ignore[index]
@@ -128,35 +167,44 @@ def _related(item: object) -> RawRelated | None:
     return RawRelated(_path_of(uri), line, col, message)
 
 
-def _code_of(line: str) -> str | None:
+def _code_of(line: bytes) -> bytes | None:
     """The ``code`` of a diagnostic line, found without decoding the whole line."""
-    i = line.find('"code":"')
+    i = line.find(b'"code":"')
     if i < 0:
         return None
-    j = line.find('"', i + 8)
+    j = line.find(b'"', i + 8)
     return line[i + 8 : j] if j > 0 else None
 
 
-def parse_lines(text: str, out: RawOutput, package: str = "") -> None:
-    """Parse one ``.json`` file of the log into ``out``."""
+_WANTED_BYTES = frozenset(c.encode() for c in _WANTED)
+_OTHER_KNOWN_BYTES = frozenset(c.encode() for c in OTHER_KNOWN_CODES)
+
+
+def parse_lines(text: str | bytes, out: RawOutput, package: str = "") -> None:
+    """Parse one ``.json`` file of the log into ``out``.
+
+    Bytes are the fast way in: orjson reads them as they are, where a ``str`` holding
+    any non-ASCII (every flow line has an arrow) must be encoded again first.
+    """
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     header_file: str | None = None
     loads = orjson.loads  # a third of json's time, in the loop a user waits on
-    for raw_line in text.splitlines():
+    for raw_line in data.splitlines():
         line = raw_line.strip()
         if not line:
             continue
         code = _code_of(line)
-        if code is not None and code not in _WANTED and line.endswith("}"):
-            if code not in OTHER_KNOWN_CODES:
-                out.unknown.append(raw_line)
+        if code is not None and code not in _WANTED_BYTES and line.endswith(b"}"):
+            if code not in _OTHER_KNOWN_BYTES:
+                out.unknown.append(_text(raw_line))
             continue
         try:
             obj = loads(line)
-        except ValueError:  # orjson.JSONDecodeError is one
-            out.unknown.append(raw_line)
+        except ValueError:  # orjson.JSONDecodeError is one; so is invalid UTF-8
+            out.unknown.append(_text(raw_line))
             continue
         if not isinstance(obj, dict):
-            out.unknown.append(raw_line)
+            out.unknown.append(_text(raw_line))
             continue
         if "range" not in obj:
             file = obj.get("file")
@@ -166,13 +214,17 @@ def parse_lines(text: str, out: RawOutput, package: str = "") -> None:
                 if isinstance(version, str) and not out.go_version:
                     out.go_version = version
             else:
-                out.unknown.append(raw_line)
+                out.unknown.append(_text(raw_line))
             continue
         diag = _diagnostic(obj, header_file, package)
         if diag is None or diag.code not in _WANTED:
-            out.unknown.append(raw_line)
+            out.unknown.append(_text(raw_line))
         else:
             out.diagnostics.append(diag)
+
+
+def _text(line: bytes) -> str:
+    return line.decode("utf-8", "replace")
 
 
 def _diagnostic(
@@ -208,7 +260,7 @@ def read_log_dir(directory: str, only: Collection[str] | None = None) -> RawOutp
             if not name.endswith(".json"):
                 continue
             try:
-                with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
+                with open(os.path.join(dirpath, name), "rb") as f:
                     header = f.readline()
                     if only is not None and _header_file(header) not in only:
                         continue
@@ -218,7 +270,7 @@ def read_log_dir(directory: str, only: Collection[str] | None = None) -> RawOutp
     return out
 
 
-def _header_file(line: str) -> str | None:
+def _header_file(line: bytes) -> str | None:
     try:
         obj = orjson.loads(line)
     except ValueError:

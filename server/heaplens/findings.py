@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from . import reasons, suppress
-from .compiler_output import RawDiagnostic, RawOutput
+from .compiler_output import RawDiagnostic, RawOutput, related_entries
 from .model import Finding, FlowStep, Kind, Location, Position, Range
 from .syntax import SourceFile
 
@@ -50,9 +50,7 @@ def parse_flow(diag: RawDiagnostic, unknown: list[str] | None = None) -> tuple[F
     steps: list[FlowStep] = []
     dst = ""
     pending_header: tuple[Location | None, str, str] | None = None
-    for rel in diag.related:
-        message = rel.message
-        location = rel.location
+    for location, message in related_entries(diag):
         if message.startswith("inlineLoc"):
             if steps and location is not None:
                 last = steps[-1]
