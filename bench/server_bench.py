@@ -1,6 +1,6 @@
 """Benchmark ``heaplens serve``: edit → diagnostics latency, revert latency, peak memory.
 
-    python bench/server_bench.py [--package encoding/xml] [--runs N]
+    python bench/server_bench.py [--package encoding/xml] [--runs N] [--tests]
 
 Copies a real standard-library package (its non-test files) into a scratch module,
 starts the real server over stdio, opens a file of the package and then, per round:
@@ -9,6 +9,11 @@ starts the real server over stdio, opens a file of the package and then, per rou
   come from the analysis) and times didChange → publishDiagnostics for that version;
 * reverts to the previous text and times the same (this should come from the cache);
 * runs a fresh ``go build -gcflags=-m=2`` of the same package, to compare with.
+
+With ``--tests`` the package's test files are copied too and the server analyses them
+(its default): an edit then also rebuilds the test binary, and the latency measured is
+still that of the edited file's diagnostics. Only for packages whose tests import no
+``internal/`` package, such as encoding/xml.
 
 The debounce is set to 0, so the latency is the analysis itself. Figures are medians,
 and the edit latency is given as a ratio to the raw ``-m=2`` build of the same round.
@@ -142,18 +147,21 @@ class RawClient:
             self.proc.kill()
 
 
-def run(package: str, runs: int) -> None:
+def run(package: str, runs: int, tests: bool = False) -> None:
     root = Path(tempfile.mkdtemp(prefix="heaplens-server-bench-"))
     module = root / "module"
     module.mkdir()
-    make_module(module)
+    make_module(module, with_tests=tests)
     env = dict(os.environ, GOFLAGS="", HEAPLENS_CACHE_DIR=str(root / "cache"))
     subprocess.run(["go", "build", "./..."], cwd=module, env=env, check=True)
     # The raw compiler works on a copy the server does not watch, so its edits to disk
     # do not look like a `git checkout` to the server.
     raw_module = root / "raw"
     shutil.copytree(module, raw_module)
-    target = sorted((module / package).glob("*.go"), key=lambda p: -p.stat().st_size)[0]
+    target = sorted(
+        (p for p in (module / package).glob("*.go") if not p.name.endswith("_test.go")),
+        key=lambda p: -p.stat().st_size,
+    )[0]
     raw_target = raw_module / target.relative_to(module)
     uri = target.as_uri()
     client = RawClient(
@@ -172,7 +180,7 @@ def run(package: str, runs: int) -> None:
             "processId": os.getpid(),
             "rootUri": module.as_uri(),
             "capabilities": {"textDocument": {"publishDiagnostics": {"relatedInformation": True}}},
-            "initializationOptions": {"debounceMs": 0, "tests": False},
+            "initializationOptions": {"debounceMs": 0, "tests": tests},
         },
         request=True,
     )
@@ -237,7 +245,8 @@ def run(package: str, runs: int) -> None:
     raw = statistics.median(raws)
     edit = statistics.median(edits)
     revert = statistics.median(reverts)
-    print(f"heaplens serve benchmark — {package}, median of {runs} rounds, {os.cpu_count()} cores")
+    what = f"{package}{' with its tests' if tests else ''}"
+    print(f"heaplens serve benchmark — {what}, median of {runs} rounds, {os.cpu_count()} cores")
     print(f"go build -gcflags=-m=2 (fresh):   {raw:.3f} s")
     print(f"edit → publishDiagnostics:        {edit:.3f} s  = {edit / raw:.2f}x the raw -m=2 build")
     if go_parts:
@@ -255,8 +264,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", default="compress/flate")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--tests", action="store_true", help="copy and analyse the tests too")
     args = parser.parse_args()
-    run(args.package, args.runs)
+    run(args.package, args.runs, args.tests)
     return 0
 
 

@@ -43,7 +43,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
@@ -96,6 +96,9 @@ class Stats:
     #: Wall time of heaplens's own work: everything but waiting for ``go``.
     engine_seconds: float = 0.0
     go_runs: int = 0
+    #: Of ``engine_seconds``: reading the compiler's log and turning it into findings
+    #: with their ranges and reasons (parse + model + ranges), summed over compiles.
+    parse_seconds: float = 0.0
     #: Units compiled by running the compiler without the go command.
     direct_units: int = 0
     #: Why units that could have been compiled directly were not ("pkg: reason").
@@ -110,6 +113,9 @@ class CheckResult:
     errors: list[CompileError] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
+    #: True for the early result of a check still compiling tests: packages then cover
+    #: their non-test files only.
+    partial: bool = False
 
     @property
     def findings(self) -> list[Finding]:
@@ -224,6 +230,8 @@ class _Check:
     deadline: float | None
     cancel: toolchain.CancelToken | None
     progress: Progress | None
+    #: Called with the plain units' results while test binaries are still compiling.
+    early: Callable[[CheckResult], None] | None
     result: CheckResult
     sources: _Sources
     #: TMPDIR of the go runs: their kept work directories (cgo output) land here.
@@ -244,6 +252,15 @@ class _Check:
     def timed_go(self) -> AbstractContextManager[None]:
         return self.clock.running()
 
+    @contextmanager
+    def timed_parse(self) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            with self.clock.lock:
+                self.result.stats.parse_seconds += time.monotonic() - start
+
 
 class _GoClock:
     """Wall time during which at least one ``go`` or compiler process runs: runs in
@@ -251,13 +268,13 @@ class _GoClock:
 
     def __init__(self, stats: Stats) -> None:
         self._stats = stats
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._active = 0
         self._since = 0.0
 
     @contextmanager
     def running(self) -> Iterator[None]:
-        with self._lock:
+        with self.lock:
             if self._active == 0:
                 self._since = time.monotonic()
             self._active += 1
@@ -265,7 +282,7 @@ class _GoClock:
         try:
             yield
         finally:
-            with self._lock:
+            with self.lock:
                 self._active -= 1
                 if self._active == 0:
                     self._stats.go_seconds += time.monotonic() - self._since
@@ -315,7 +332,10 @@ class Engine:
         overlays: Mapping[str, bytes] | None = None,
         cancel: toolchain.CancelToken | None = None,
         progress: Progress | None = None,
+        early: Callable[[CheckResult], None] | None = None,
     ) -> CheckResult:
+        """Analyse ``queries``. ``early``, if given, may be called (from this thread) with
+        a partial result while test binaries compile: see ``CheckResult.partial``."""
         started = time.monotonic()
         go = self.go_env(queries[0].root if queries else None)
         result = CheckResult(go.version)
@@ -337,6 +357,7 @@ class Engine:
                 deadline=None if self.options.timeout is None else started + self.options.timeout,
                 cancel=cancel,
                 progress=progress,
+                early=early,
                 result=result,
                 sources=_Sources(data),
                 go_tmp=go_tmp,
@@ -392,8 +413,15 @@ class Engine:
                 misses.append(unit)
         check.result.stats.compiled_units += len(compiled)
 
+        def plain_done() -> None:
+            if check.early is None:
+                return
+            partial = CheckResult(check.result.go_version, partial=True)
+            self._assemble(query, listing, units, partial, plain_only=True)
+            check.early(partial)
+
         if misses:
-            self._compile_misses(query, listing, misses, check)
+            self._compile_misses(query, listing, misses, check, plain_done)
             for unit in misses:
                 if unit.result is None:
                     continue
@@ -501,7 +529,12 @@ class Engine:
         self.cache.put(key, result)
 
     def _compile_misses(
-        self, query: Query, listing: Listing, misses: list[_Unit], check: _Check
+        self,
+        query: Query,
+        listing: Listing,
+        misses: list[_Unit],
+        check: _Check,
+        plain_done: Callable[[], None],
     ) -> None:
         plain = [u for u in misses if u.variant == "plain"]
         tests = [u for u in misses if u.variant == "test"]
@@ -533,6 +566,10 @@ class Engine:
                     unit.result = UnitResult((), tuple(refreshed.errors))
                     unit.cacheable = False
             report(plain[-1].package.import_path, len(plain))
+        if tests and len(tests) < len(misses):
+            # Test binaries take the longest (the package again, its tests, a link):
+            # whoever waits can have the non-test files' findings now.
+            plain_done()
         if tests:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -631,7 +668,7 @@ class Engine:
                 argv, cwd=pkg.dir, env=env, timeout=check.remaining(), cancel=check.cancel
             )
         prefetch.join()
-        raw = compiler_output.read_log_dir(log_dir, only=set(pkg.go_files))
+        raw = self._read_log(log_dir, check, only=set(pkg.go_files))
         shutil.rmtree(log_dir, ignore_errors=True)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
@@ -648,6 +685,12 @@ class Engine:
         unit.result = UnitResult(tuple(found), errors)
         return True
 
+    def _read_log(
+        self, log_dir: str, check: _Check, only: Collection[str] | None
+    ) -> compiler_output.RawOutput:
+        with check.timed_parse():
+            return compiler_output.read_log_dir(log_dir, only=only)
+
     def _classify(
         self,
         raw: compiler_output.RawOutput,
@@ -656,9 +699,10 @@ class Engine:
         check: _Check,
     ) -> list[Finding]:
         """Findings in ``wanted`` from a compile of the package made of ``files``."""
-        classified = findings.classify(
-            raw, wanted, check.sources.get, check.sources.package_vars_for(files)
-        )
+        with check.timed_parse():
+            classified = findings.classify(
+                raw, wanted, check.sources.get, check.sources.package_vars_for(files)
+            )
         check.result.unknown.extend(classified.unknown)
         return list(classified.findings)
 
@@ -731,7 +775,7 @@ class Engine:
         files = [f for p in listing.targets for f in p.go_files]
         # cgo's generated files are renamed to the real ones below: read their logs too.
         only = set(files) if all(p.go_only for p in listing.targets) else None
-        raw = compiler_output.read_log_dir(log_dir, only=only)
+        raw = self._read_log(log_dir, check, only=only)
         shutil.rmtree(log_dir, ignore_errors=True)
         dirs = {p.dir: p.import_path for p in listing.targets}
         cgo_positions.remap(raw, check.go_tmp, dirs.get)
@@ -760,9 +804,11 @@ class Engine:
                 argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
             )
         # Test files cannot use cgo: no generated file stands for one, so the logs of
-        # other files (the package itself, compiled again) can go unread.
-        raw = compiler_output.read_log_dir(log_dir, only=set(unit.wanted))
+        # other files (the package itself, compiled again) can go unread. Flow steps of
+        # test files can still pass through cgo's generated code: remap those.
+        raw = self._read_log(log_dir, check, only=set(unit.wanted))
         shutil.rmtree(log_dir, ignore_errors=True)
+        cgo_positions.remap(raw, check.go_tmp, {unit.package.dir: unit.package.import_path}.get)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
             text = run.stderr.decode("utf-8", "replace")
@@ -781,10 +827,19 @@ class Engine:
         unit.result = UnitResult(tuple(found), errors)
 
     def _assemble(
-        self, query: Query, listing: Listing, units: list[_Unit], result: CheckResult
+        self,
+        query: Query,
+        listing: Listing,
+        units: list[_Unit],
+        result: CheckResult,
+        plain_only: bool = False,
     ) -> None:
+        """Package results from units. ``plain_only``: from the plain units alone, each
+        package covering its non-test files only."""
         by_package: dict[str, list[_Unit]] = {}
         for unit in units:
+            if plain_only and unit.variant != "plain":
+                continue
             by_package.setdefault(unit.package.import_path, []).append(unit)
         for pkg in listing.targets:
             pkg_units = by_package.get(pkg.import_path, [])
@@ -803,7 +858,7 @@ class Engine:
                 PackageResult(
                     import_path=pkg.import_path,
                     dir=pkg.dir,
-                    files=pkg.all_files,
+                    files=pkg.go_files if plain_only else pkg.all_files,
                     findings=tuple(found),
                     errors=tuple(errors),
                     cached=bool(pkg_units) and all(u.cached for u in pkg_units),

@@ -180,3 +180,62 @@ async def test_an_edit_republishes_only_files_whose_diagnostics_changed(tmp_path
             "use.go without its escape",
         )
         assert any("moved to heap: y" in d.message for d in heaplens_diagnostics(lsp, alone_uri))
+
+
+async def test_non_test_files_are_published_before_the_test_binary_is_built(
+    tmp_path: Path,
+) -> None:
+    """A test binary takes longest to build (the package again, its tests, a link); the
+    file being edited must not wait for it."""
+    mod = tmp_path / "withtests"
+    (mod / "p").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/withtests\n\ngo 1.21\n")
+    code = mod / "p" / "p.go"
+    code.write_text("package p\n\nfunc New() *int {\n\tx := 1\n\treturn &x\n}\n")
+    (mod / "p" / "p_test.go").write_text(
+        'package p\n\nimport "testing"\n\nvar sink *int\n\n'
+        "func TestNew(t *testing.T) {\n\ty := 2\n\tsink = &y\n}\n"
+    )
+    async with session(mod, init_options={"debounceMs": 0}, cache_dir=tmp_path / "c") as lsp:
+        uri = open_file(lsp, code)
+        await wait_for_diagnostics(lsp, uri, lambda ds: any("x" in d.message for d in ds))
+        await wait_for(lambda: log_lines(lsp, " compiled, "), 30, "the first analysis")
+        # One timeline of publishes and log lines, in the order the client got them.
+        events: list[tuple[str, object]] = []
+        features = lsp.protocol.fm.features
+        for method, label in (
+            ("textDocument/publishDiagnostics", "publish"),
+            ("window/logMessage", "log"),
+        ):
+            original = features[method]
+
+            def record(params: object, original: object = original, label: str = label) -> None:
+                events.append((label, params))
+                original(params)  # type: ignore[operator]
+
+            features[method] = record
+
+        change(lsp, uri, 2, (6, 0), (6, 0), "func Two() *int {\n\tz := 3\n\treturn &z\n}\n")
+        await wait_for(
+            lambda: any(
+                kind == "log" and " compiled, " in p.message  # type: ignore[attr-defined]
+                for kind, p in events
+            ),
+            60,
+            "the analysis of the edit",
+        )
+        order = [
+            "publish-v2"
+            if kind == "publish"
+            and p.uri == uri  # type: ignore[attr-defined]
+            and p.version == 2  # type: ignore[attr-defined]
+            and any("moved to heap: z" in d.message for d in p.diagnostics)  # type: ignore[attr-defined]
+            else "done"
+            if kind == "log" and " compiled, " in p.message  # type: ignore[attr-defined]
+            else ""
+            for kind, p in events
+        ]
+        order = [o for o in order if o]
+        assert order[:2] == ["publish-v2", "done"], order
+        done = next(p.message for kind, p in events if kind == "log" and " compiled, " in p.message)  # type: ignore[attr-defined]
+        assert ": 2 compiled, " in done, done  # the plain package and its test binary

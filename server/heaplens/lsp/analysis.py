@@ -145,8 +145,12 @@ class Analyzer:
         try:
             engine = self.engine()
             queries = self.queries_for(directory)
+
+            def early(partial: CheckResult) -> None:
+                loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
+
             result = await loop.run_in_executor(
-                self.executor, engine.check_queries, queries, overlays, token
+                self.executor, engine.check_queries, queries, overlays, token, None, early
             )
         except Cancelled:
             pass
@@ -175,13 +179,8 @@ class Analyzer:
         overlays: dict[str, bytes],
         started: float,
     ) -> None:
-        docs = self.server.docs
-        if token.cancelled:
+        if not self._current(token, snapshot):
             return
-        for uri, version in snapshot.items():
-            doc = docs.get(uri)
-            if doc is not None and doc.version != version:
-                return  # computed for text the user no longer sees; a newer run is queued
         if result.errors and not result.packages:
             # Nothing was analysed: say why (a toolchain line asking for a newer Go, a
             # module go cannot find without the network...), once.
@@ -203,6 +202,24 @@ class Analyzer:
             if not pkg.errors:
                 self.server.fixer.schedule(pkg.dir, list(pkg.findings), pkg.files, overlays)
 
+    def _finish_early(
+        self, partial: CheckResult, token: CancelToken, snapshot: dict[str, int]
+    ) -> None:
+        """Publish the non-test files' findings while the test binaries still compile."""
+        if self._current(token, snapshot) and partial.packages:
+            self.apply(partial)
+
+    def _current(self, token: CancelToken, snapshot: dict[str, int]) -> bool:
+        """False when a result was computed for text the user no longer sees (a newer
+        analysis is then already queued)."""
+        if token.cancelled:
+            return False
+        for uri, version in snapshot.items():
+            doc = self.server.docs.get(uri)
+            if doc is not None and doc.version != version:
+                return False
+        return True
+
     def _report_status(self, directory: str) -> None:
         if self._error is not None:
             self.server.send_status("error", directory, self._error)
@@ -223,10 +240,11 @@ class Analyzer:
         for pkg in result.packages:
             why = _stale_reason(pkg.errors)
             files = set(pkg.files)
-            for gone in self._package_files.get(pkg.dir, set()) - files:
-                docs.forget(gone)
-                self.publish(gone)
-            self._package_files[pkg.dir] = files
+            if not result.partial:  # a partial result covers some files; none went away
+                for gone in self._package_files.get(pkg.dir, set()) - files:
+                    docs.forget(gone)
+                    self.publish(gone)
+                self._package_files[pkg.dir] = files
             for path in pkg.files:
                 fresh = tuple(f for f in pkg.findings if f.file == path)
                 previous = docs.findings(path)
