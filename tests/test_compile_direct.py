@@ -166,3 +166,30 @@ def test_only_flags_that_leave_compilation_alone_are_neutral() -> None:
     for flags in (["-race"], ["-cover"], ["-trimpath"], ["-pgo=auto"], ["-toolexec", "x"]):
         assert not neutral(flags), flags
     assert not neutral(["-asan"]) and not neutral(["-buildmode=pie"])
+
+
+def test_unchanged_files_keep_their_findings_and_changed_ones_are_redone(tmp_path: Path) -> None:
+    """After an edit, a file whose text and compiler log are unchanged is not classified
+    again; one whose log changed (an inlined callee kept its argument) is."""
+    mod = tmp_path / "two"
+    (mod / "p").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/two\n\ngo 1.21\n")
+    keep = mod / "p" / "keep.go"
+    # The package's variables stay the same: reasons name them, so they are in the key.
+    keep.write_text("package p\n\nvar kept *int\n\nfunc Keep(p *int) int { return *p }\n")
+    use = mod / "p" / "use.go"
+    use.write_text("package p\n\nfunc Use() int {\n\tx := 1\n\treturn Keep(&x)\n}\n")
+    alone = mod / "p" / "alone.go"
+    alone.write_text("package p\n\nfunc Alone() *int {\n\ty := 2\n\treturn &y\n}\n")
+    engine = _engine(tmp_path / "cache")
+    engine.check(["./p"], str(mod))
+
+    keeps = b"package p\n\nvar kept *int\n\nfunc Keep(p *int) int { kept = p; return *p }\n"
+    after = engine.check(["./p"], str(mod), overlays={str(keep): keeps})
+
+    assert after.stats.direct_units == 1
+    assert after.stats.reused_files == 1  # alone.go; use.go's log changed with Keep
+    assert after.findings == _via_go_command(mod, {str(keep): keeps}, "./p").findings
+    messages = {(f.file, f.message) for f in after.findings}
+    assert (str(use), "moved to heap: x") in messages
+    assert (str(alone), "moved to heap: y") in messages

@@ -58,6 +58,9 @@ from .workspace import Query, plan
 
 Progress = Callable[[int, int, str], None]
 
+# Files whose findings an engine remembers for reuse (a few packages' worth).
+_MEMO_FILES = 500
+
 # Errors that depend on the module cache or the network, not on the sources: never cache.
 _ENVIRONMENTAL = re.compile(
     r"module|go\.sum|GOPROXY|GOFLAGS|cannot find package|is not in std|toolchain|GOROOT"
@@ -99,6 +102,8 @@ class Stats:
     #: Of ``engine_seconds``: reading the compiler's log and turning it into findings
     #: with their ranges and reasons (parse + model + ranges), summed over compiles.
     parse_seconds: float = 0.0
+    #: Files whose findings were those of an earlier compile (text and log unchanged).
+    reused_files: int = 0
     #: Units compiled by running the compiler without the go command.
     direct_units: int = 0
     #: Why units that could have been compiled directly were not ("pkg: reason").
@@ -295,6 +300,9 @@ class Engine:
         self._go: toolchain.GoEnv | None = None
         self._go_lock = threading.Lock()
         self._hasher = keys.FileHasher()
+        #: Findings per file, by ``_classification_key``: see ``_classify``.
+        self._memo: dict[bytes, tuple[tuple[Finding, ...], tuple[str, ...]]] = {}
+        self._memo_lock = threading.Lock()
 
     # -- toolchain ---------------------------------------------------------------------
 
@@ -668,7 +676,7 @@ class Engine:
                 argv, cwd=pkg.dir, env=env, timeout=check.remaining(), cancel=check.cancel
             )
         prefetch.join()
-        raw = self._read_log(log_dir, check, only=set(pkg.go_files))
+        log = self._read_log(log_dir, check, only=set(pkg.go_files))
         shutil.rmtree(log_dir, ignore_errors=True)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
@@ -680,31 +688,78 @@ class Engine:
                 [e.message for e in errors]
             ):
                 return False
-        found = self._classify(raw, pkg.go_files, pkg.go_files, check)
+        found = self._classify(log, pkg.go_files, pkg.go_files, check)
         found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
         unit.result = UnitResult(tuple(found), errors)
         return True
 
     def _read_log(
         self, log_dir: str, check: _Check, only: Collection[str] | None
-    ) -> compiler_output.RawOutput:
+    ) -> compiler_output.RawLog:
         with check.timed_parse():
-            return compiler_output.read_log_dir(log_dir, only=only)
+            return compiler_output.read_log_files(log_dir, only=only)
 
     def _classify(
         self,
-        raw: compiler_output.RawOutput,
+        log: compiler_output.RawLog,
         wanted: Sequence[str],
         files: Sequence[str],
         check: _Check,
+        remap: Callable[[compiler_output.RawOutput], None] | None = None,
     ) -> list[Finding]:
-        """Findings in ``wanted`` from a compile of the package made of ``files``."""
+        """Findings in ``wanted`` from a compile of the package made of ``files``.
+
+        ``remap`` fixes positions in cgo's generated files. Without it, a file whose text
+        and log are those of an earlier compile gets that compile's findings again,
+        unparsed: an edit changes one file, and the others log the same as before.
+        """
         with check.timed_parse():
-            classified = findings.classify(
-                raw, wanted, check.sources.get, check.sources.package_vars_for(files)
-            )
-        check.result.unknown.extend(classified.unknown)
-        return list(classified.findings)
+            check.result.unknown.extend(log.unreadable)
+            package_vars = check.sources.package_vars_for(files)
+            if remap is not None:
+                raw = log.parse()
+                remap(raw)
+                classified = findings.classify(raw, wanted, check.sources.get, package_vars)
+                check.result.unknown.extend(classified.unknown)
+                return list(classified.findings)
+            logs_of: dict[str, list[bytes]] = {}
+            for one in log.files:
+                if one.header is not None:
+                    logs_of.setdefault(one.header, []).append(one.data)
+            out: list[Finding] = []
+            for file in wanted:
+                if file not in logs_of:
+                    continue  # the compiler had nothing to say about it
+                key = self._classification_key(file, logs_of[file], package_vars(file), check)
+                with self._memo_lock:
+                    known = self._memo.get(key)
+                    if known is not None:
+                        check.result.stats.reused_files += 1
+                if known is None:
+                    raw = log.parse(only_about={file})
+                    classified = findings.classify(raw, [file], check.sources.get, package_vars)
+                    known = (tuple(classified.findings), tuple(classified.unknown))
+                    with self._memo_lock:
+                        self._memo[key] = known
+                        while len(self._memo) > _MEMO_FILES:
+                            del self._memo[next(iter(self._memo))]
+                out.extend(known[0])
+                check.result.unknown.extend(known[1])
+            return out
+
+    def _classification_key(
+        self, file: str, logs: list[bytes], package_vars: Collection[str], check: _Check
+    ) -> bytes:
+        """Everything a file's findings are computed from: its text, what the compiler
+        logged about it, and the package's variables (reasons name them)."""
+        h = hashlib.blake2b(digest_size=32)
+        h.update(file.encode("utf-8", "surrogateescape") + b"\0")
+        h.update(self._hasher.digest(file, check.overlays).encode() + b"\0")
+        h.update("\0".join(sorted(package_vars)).encode("utf-8", "surrogateescape") + b"\0")
+        for data in logs:
+            h.update(len(data).to_bytes(8, "little"))
+            h.update(data)
+        return h.digest()
 
     def _record_exports(self, listing: Listing, check: _Check) -> None:
         """Remember what local packages' sources were when their export data was built,
@@ -775,12 +830,15 @@ class Engine:
         files = [f for p in listing.targets for f in p.go_files]
         # cgo's generated files are renamed to the real ones below: read their logs too.
         only = set(files) if all(p.go_only for p in listing.targets) else None
-        raw = self._read_log(log_dir, check, only=only)
+        log = self._read_log(log_dir, check, only=only)
         shutil.rmtree(log_dir, ignore_errors=True)
         dirs = {p.dir: p.import_path for p in listing.targets}
-        cgo_positions.remap(raw, check.go_tmp, dirs.get)
+
+        def remap(raw: compiler_output.RawOutput) -> None:
+            cgo_positions.remap(raw, check.go_tmp, dirs.get)
+
         by_file: dict[str, list[Finding]] = {}
-        for f in self._classify(raw, files, files, check):
+        for f in self._classify(log, files, files, check, remap if only is None else None):
             by_file.setdefault(f.file, []).append(f)
         results = {}
         for pkg in listing.targets:
@@ -806,9 +864,13 @@ class Engine:
         # Test files cannot use cgo: no generated file stands for one, so the logs of
         # other files (the package itself, compiled again) can go unread. Flow steps of
         # test files can still pass through cgo's generated code: remap those.
-        raw = self._read_log(log_dir, check, only=set(unit.wanted))
+        log = self._read_log(log_dir, check, only=set(unit.wanted))
         shutil.rmtree(log_dir, ignore_errors=True)
-        cgo_positions.remap(raw, check.go_tmp, {unit.package.dir: unit.package.import_path}.get)
+        dirs = {unit.package.dir: unit.package.import_path}
+
+        def remap(raw: compiler_output.RawOutput) -> None:
+            cgo_positions.remap(raw, check.go_tmp, dirs.get)
+
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
             text = run.stderr.decode("utf-8", "replace")
@@ -822,7 +884,9 @@ class Engine:
                 unit.cacheable = False
                 return
         files = unit.package.all_files
-        found = self._classify(raw, unit.wanted, files, check)
+        found = self._classify(
+            log, unit.wanted, files, check, None if unit.package.go_only else remap
+        )
         found = attach_candidates(found, check.sources.get, editable=set(files))
         unit.result = UnitResult(tuple(found), errors)
 

@@ -312,16 +312,37 @@ class SourceFile:
                 names.add(name.text.decode("utf-8", "replace"))
         return frozenset(names)
 
+    @cached_property
+    def declared_names(self) -> frozenset[str]:
+        """Names of the functions, types and constants declared anywhere in this file."""
+        names: set[str] = set()
+        for kind in ("function_declaration", "type_spec", "const_spec"):
+            for n in nodes_of_type(self.tree.root_node, kind):
+                for c in n.children_by_field_name("name"):
+                    if c.text:
+                        names.add(c.text.decode("utf-8", "replace"))
+        return frozenset(names)
+
     def package_vars(self) -> frozenset[str]:
         """Names declared by top-level ``var`` declarations."""
+        return self._package_vars
+
+    @cached_property
+    def _package_vars(self) -> frozenset[str]:
         names: set[str] = set()
         for decl in self.tree.root_node.named_children:
             if decl.type != "var_declaration":
                 continue
-            for spec in _descendants_of_type(decl, "var_spec"):
-                for child in spec.children_by_field_name("name"):
-                    if child.text:
-                        names.add(child.text.decode("utf-8", "replace"))
+            # `var x = ...` holds a var_spec; `var ( ... )` a var_spec_list of them. Only
+            # those levels: the values below can be table literals of thousands of nodes.
+            for spec in decl.named_children:
+                specs = spec.named_children if spec.type == "var_spec_list" else [spec]
+                for one in specs:
+                    if one.type != "var_spec":
+                        continue
+                    for child in one.children_by_field_name("name"):
+                        if child.text:
+                            names.add(child.text.decode("utf-8", "replace"))
         return frozenset(names)
 
 
@@ -375,17 +396,6 @@ def _query_cursor(type_name: str) -> QueryCursor:
             query = tree_sitter.Query(language, f"({type_name}) @n")
             _queries[type_name] = query
         return tree_sitter.QueryCursor(query)
-
-
-def _descendants_of_type(node: Node, type_name: str) -> list[Node]:
-    found: list[Node] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == type_name:
-            found.append(n)
-        stack.extend(n.children)
-    return found
 
 
 def _declared_name(decl: Node) -> str:

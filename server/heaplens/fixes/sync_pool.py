@@ -193,10 +193,7 @@ def _only_borrowed(var: str, decl: Node, body: Node) -> bool:
 
 
 def _pool_name(var: str, src: SourceFile) -> str:
-    taken = set(src.package_vars())
-    for kind in ("function_declaration", "type_spec", "const_spec"):
-        for n in nodes_of_type(src.tree.root_node, kind):
-            taken.update(text(c) for c in n.children_by_field_name("name"))
+    taken = set(src.package_vars()) | src.declared_names
     base = f"{var}Pool"
     name, i = base, 2
     while name in taken:

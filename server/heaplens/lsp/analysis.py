@@ -195,7 +195,8 @@ class Analyzer:
         self.server.log_info(
             f"{directory}: {s.compiled_units} compiled, {s.cached_units} from cache, "
             f"{time.monotonic() - started:.3f}s (go {s.go_seconds:.3f}s, "
-            f"heaplens {s.engine_seconds:.3f}s)"
+            f"heaplens {s.engine_seconds:.3f}s); {s.direct_units} compiled without the go "
+            f"command, {s.reused_files} file(s) unchanged in the compiler's log"
         )
         self.apply(result)
         for pkg in result.packages:

@@ -142,21 +142,24 @@ class FixVerifier:
         """Put the fixes on the findings, so diagnostics carry them in ``data``."""
         docs = self.server.docs
         state = docs.findings(path)
+        current = self.current(path)  # reads and hashes the text: once, not per finding
         found = []
         for f in state.findings:
             titles = tuple(
-                (e.fix.kind, e.fix.title)
-                for e in self.current(path)
-                if (f.file, f.range) in e.fix.anchors
+                (e.fix.kind, e.fix.title) for e in current if (f.file, f.range) in e.fix.anchors
             )
             found.append(replace(f, fixes=tuple(Fix(k, t, True) for k, t in titles)))
         state.findings = tuple(found)
 
     def current(self, path: str) -> list[_Verified]:
         """Verified fixes for findings in ``path`` whose text is still the verified text."""
+        digests: dict[str, str] = {}
         out = []
         for entry in self._verified.get(path, []):
-            if _digest(self._text(entry.fix.file)) == entry.digest:
+            file = entry.fix.file
+            if file not in digests:
+                digests[file] = _digest(self._text(file))
+            if digests[file] == entry.digest:
                 out.append(entry)
         return out
 
