@@ -3,6 +3,7 @@ command gives: same findings, same errors, and never built on stale export data.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -141,13 +142,21 @@ def _package(**changes: object) -> Package:
 def test_plan_names_why_the_go_command_is_needed(tmp_path: Path) -> None:
     from heaplens.toolchain import GoEnv
 
-    go = GoEnv("go", "go1.26.0", "/goroot", "", "", "", "linux", "amd64", (), tooldir="/t")
+    tooldir = tmp_path / "tool"
+    tooldir.mkdir()
+    (tooldir / "compile").write_text("")
+    go = GoEnv("go", "go1.26.0", "/goroot", "", "", "", "linux", "amd64", (), tooldir=str(tooldir))
     listing = Listing()
 
     def plan(pkg: Package, neutral: bool = True) -> object:
         return compile_direct.plan(pkg, listing, go, fresh=lambda _: True, flags_neutral=neutral)
 
     assert plan(_package(go_only=False)) == "cgo, assembly or embedded files"
+    missing = dataclasses.replace(go, tooldir=str(tmp_path / "nowhere"))
+    assert (
+        compile_direct.plan(_package(), listing, missing, fresh=lambda _: True, flags_neutral=True)
+        == "no compiler in GOTOOLDIR"
+    )
     assert plan(_package(standard=True)) == "standard library"
     assert plan(_package(go_version="")) == "no go version in go.mod"
     assert plan(_package(), neutral=False) == "build flags change compilation"

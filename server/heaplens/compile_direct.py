@@ -30,29 +30,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .packages import Listing, Package
-from .toolchain import GoEnv
+from .toolchain import COMPILER_ENV, GoEnv
 
 # Build flags that do not change how a package is compiled (they choose files, which the
 # listing already did, or act at link time).
 _NEUTRAL_VALUE_FLAGS = frozenset({"tags", "mod", "modfile", "ldflags", "p"})
 _NEUTRAL_BOOL_FLAGS = frozenset({"modcacherw", "v", "x", "buildvcs"})
-
-# Environment the compiler reads through internal/buildcfg. The go command sets these
-# from `go env` (which includes `go env -w` settings) before it starts a tool; so do we.
-_COMPILER_ENV = (
-    "GOOS",
-    "GOARCH",
-    "GOAMD64",
-    "GOARM",
-    "GOARM64",
-    "GO386",
-    "GOMIPS",
-    "GOMIPS64",
-    "GOPPC64",
-    "GORISCV64",
-    "GOWASM",
-    "GOEXPERIMENT",
-)
 
 # Compiler messages that mean the export data, not the source, is the problem.
 _ENVIRONMENTAL = re.compile(
@@ -101,8 +84,8 @@ def plan(
     """A plan to compile ``pkg`` directly, or the reason the go command must do it."""
     if not flags_neutral:
         return "build flags change compilation"
-    if not go.tooldir:
-        return "go env has no GOTOOLDIR"
+    if not go.tooldir or not os.path.exists(compiler(go)):
+        return "no compiler in GOTOOLDIR"
     if pkg.standard:
         return "standard library"
     if not pkg.go_only:
@@ -176,9 +159,11 @@ def argv(
 
 
 def env(base: Mapping[str, str], go: GoEnv) -> dict[str, str]:
+    """The compile's environment: the go command sets what `go env` says (which includes
+    `go env -w` settings) before it starts a tool, and so do we."""
     out = dict(base)
     for name, value in go.build_env:
-        if name in _COMPILER_ENV and value:
+        if name in COMPILER_ENV and value:
             out[name] = value
     if go.goroot:
         out["GOROOT"] = go.goroot

@@ -31,6 +31,10 @@ Three ways through a query
 2. A listing that went stale (files added or removed): ``go list -deps`` (no compile)
    first, then compile what the keys say changed.
 3. Nothing stored: list and compile in one ``go`` invocation.
+
+A package compiled in the first two ways is, where it can be, compiled by the compiler
+alone with the export data the listing recorded (``compile_direct``): that is every edit
+of an ordinary package, at about half the cost of going through the go command.
 """
 
 from __future__ import annotations
@@ -673,7 +677,7 @@ class Engine:
         prefetch = check.sources.prefetch(pkg.go_files)
         with check.timed_go():
             run = toolchain.run(
-                argv, cwd=pkg.dir, env=env, timeout=check.remaining(), cancel=check.cancel
+                argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
             )
         prefetch.join()
         log = self._read_log(log_dir, check, only=set(pkg.go_files))

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 MIN_GO = (1, 21)
 
-# Environment variables that change what the compiler produces. They go into cache keys.
-_BUILD_ENV = (
+# The environment the compiler itself reads (through internal/buildcfg).
+COMPILER_ENV = (
     "GOOS",
     "GOARCH",
     "GOAMD64",
@@ -47,6 +47,10 @@ _BUILD_ENV = (
     "GORISCV64",
     "GOWASM",
     "GOEXPERIMENT",
+)
+# Environment variables that change what the compiler produces. They go into cache keys.
+_BUILD_ENV = (
+    *COMPILER_ENV,
     "GOFLAGS",
     "CGO_ENABLED",
     "GOWORK",
