@@ -202,3 +202,38 @@ def test_unchanged_files_keep_their_findings_and_changed_ones_are_redone(tmp_pat
     messages = {(f.file, f.message) for f in after.findings}
     assert (str(use), "moved to heap: x") in messages
     assert (str(alone), "moved to heap: y") in messages
+
+
+def test_a_main_package_is_compiled_directly_as_main(tmp_path: Path) -> None:
+    mod = tmp_path / "cmd"
+    mod.mkdir()
+    (mod / "go.mod").write_text("module example.com/cmd\n\ngo 1.21\n")
+    main = mod / "main.go"
+    main.write_text('package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println(1)\n}\n')
+    engine = _engine(tmp_path / "cache")
+    engine.check(["."], str(mod))
+    edited = main.read_bytes() + b"\nvar sink *int\n\nfunc keep() {\n\tv := 2\n\tsink = &v\n}\n"
+
+    direct = engine.check(["."], str(mod), overlays={str(main): edited})
+
+    assert direct.stats.direct_units == 1, direct.stats.direct_refusals
+    assert direct.findings == _via_go_command(mod, {str(main): edited}, ".").findings
+    assert "moved to heap: v" in [f.message for f in direct.findings]
+
+
+def test_an_unsaved_go_mod_leaves_compiling_to_the_go_command(tmp_path: Path) -> None:
+    mod = dep_workspace(tmp_path)
+    engine = _engine(tmp_path / "cache")
+    engine.check(["./b"], str(mod))
+    gomod = mod / "go.mod"
+    b = mod / "b" / "b.go"
+    overlays = {
+        str(gomod): gomod.read_bytes() + b"\n// unsaved\n",
+        str(b): b.read_bytes() + b"\n// edited\n",
+    }
+
+    result = engine.check(["./b"], str(mod), overlays=overlays)
+
+    assert result.stats.direct_units == 0
+    assert "an unsaved file that is not Go source" in result.stats.direct_refusals
+    assert result.stats.compiled_units == 1 and not result.all_errors

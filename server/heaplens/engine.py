@@ -602,6 +602,10 @@ class Engine:
         Returns the units left for the go command."""
         if query.adhoc:
             return units
+        if any(not path.endswith(".go") for path in check.overlays):
+            # An unsaved go.mod or go.work changes the module graph the listing recorded.
+            check.result.stats.direct_refusals.append("an unsaved file that is not Go source")
+            return units
         run_env = {**check.env, **dict(query.env)}
         flags_neutral = not any(f.startswith("-gcflags") for f in self.options.build_flags) and (
             compile_direct.neutral_flags(self._non_gc_flags())

@@ -287,14 +287,18 @@ class Analyzer:
         encoding, and the text of every file a position is converted in."""
         docs = self.server.docs
         state = docs.findings(path)
-        others = sorted(
-            {
-                step.location.file
-                for f in state.findings
-                for step in f.flow
-                if step.location is not None and step.location.file != path
-            }
-        )
+        # Positions in other files are converted line by line (columns in UTF-16...):
+        # only the lines they are on matter, so an edit elsewhere in those files does not
+        # resend every diagnostic whose flow passes through them.
+        elsewhere: dict[str, set[int]] = {}
+        for f in state.findings:
+            for step in f.flow:
+                if step.location is not None and step.location.file != path:
+                    elsewhere.setdefault(step.location.file, set()).add(step.location.position.line)
+        lines_elsewhere = []
+        for other in sorted(elsewhere):
+            lookup = lines_of(docs.text(other))
+            lines_elsewhere.append((other, tuple((n, lookup(n)) for n in sorted(elsewhere[other]))))
         return (
             version,
             # The parts, not the object: FileFindings is updated in place (edits move
@@ -306,7 +310,7 @@ class Analyzer:
             self.server.workspace.position_encoding,
             self.server.supports_related_information(),
             text,
-            tuple((p, docs.text(p)) for p in others),
+            tuple(lines_elsewhere),
         )
 
     def diagnostics_for(self, path: str, text: bytes) -> list[types.Diagnostic]:
