@@ -10,6 +10,7 @@ stale, with one hint at the package clause saying why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -147,7 +148,8 @@ class Analyzer:
             queries = self.queries_for(directory)
 
             def early(partial: CheckResult) -> None:
-                loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
+                with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
+                    loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
 
             result = await loop.run_in_executor(
                 self.executor, engine.check_queries, queries, overlays, token, None, early
