@@ -255,6 +255,7 @@ class Analyzer:
                     docs.set_findings(path, FileFindings(previous.findings, True, why))
                 else:
                     docs.set_findings(path, FileFindings(fresh))
+                    self.server.fixer.reattach(path)
                 self.publish(path, force=publish_all)
         self.server.refresh_inlay_hints()
 

@@ -20,7 +20,7 @@ from lsprotocol import types
 from .. import fixes
 from ..fixes.edits import to_range
 from ..fixes.verify import verify
-from ..model import Finding, Fix
+from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from ..toolchain import Cancelled, CancelToken
 from .convert import encoding_of, lines_of, path_to_uri, to_lsp_range
@@ -138,16 +138,25 @@ class FixVerifier:
             self._attach(path)
             analyzer.publish(path)
 
+    def reattach(self, path: str) -> None:
+        """New findings for ``path``: give them the fixes verified earlier that still hold,
+        as the last verification did, so an unchanged file is not republished twice (once
+        without them, once with them when verification ends)."""
+        if self._verified.get(path):
+            self._attach(path)
+
     def _attach(self, path: str) -> None:
         """Put the fixes on the findings, so diagnostics carry them in ``data``."""
         docs = self.server.docs
         state = docs.findings(path)
-        current = self.current(path)  # reads and hashes the text: once, not per finding
+        # By anchor, once: a package can have thousands of findings and of anchors.
+        titles_at: dict[tuple[str, Range], list[tuple[str, str]]] = {}
+        for e in self.current(path):
+            for anchor in dict.fromkeys(e.fix.anchors):
+                titles_at.setdefault(anchor, []).append((e.fix.kind, e.fix.title))
         found = []
         for f in state.findings:
-            titles = tuple(
-                (e.fix.kind, e.fix.title) for e in current if (f.file, f.range) in e.fix.anchors
-            )
+            titles = titles_at.get((f.file, f.range), ())
             found.append(replace(f, fixes=tuple(Fix(k, t, True) for k, t in titles)))
         state.findings = tuple(found)
 
