@@ -173,8 +173,21 @@ def _loc(loc: Location | None) -> list[Any] | None:
     return None if loc is None else [loc.file, loc.position.line, loc.position.column]
 
 
+# Decoded places, shared: flows repeat a few places many times, and model objects are
+# immutable. Bounded, since a server decodes for as long as it runs.
+_places: dict[tuple[str, int, int], Location] = {}
+
+
 def _unloc(data: list[Any] | None) -> Location | None:
-    return None if data is None else Location(data[0], Position(data[1], data[2]))
+    if data is None:
+        return None
+    key = (data[0], data[1], data[2])
+    place = _places.get(key)
+    if place is None:
+        if len(_places) > 50_000:
+            _places.clear()
+        place = _places[key] = Location(data[0], Position(data[1], data[2]))
+    return place
 
 
 def _encode_unit(result: UnitResult) -> dict[str, Any]:

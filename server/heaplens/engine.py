@@ -62,9 +62,6 @@ from .workspace import Query, plan
 
 Progress = Callable[[int, int, str], None]
 
-# Files whose findings an engine remembers for reuse (a few packages' worth).
-_MEMO_FILES = 500
-
 # Errors that depend on the module cache or the network, not on the sources: never cache.
 _ENVIRONMENTAL = re.compile(
     r"module|go\.sum|GOPROXY|GOFLAGS|cannot find package|is not in std|toolchain|GOROOT"
@@ -304,9 +301,6 @@ class Engine:
         self._go: toolchain.GoEnv | None = None
         self._go_lock = threading.Lock()
         self._hasher = keys.FileHasher()
-        #: Findings per file, by ``_classification_key``: see ``_classify``.
-        self._memo: dict[bytes, tuple[tuple[Finding, ...], tuple[str, ...]]] = {}
-        self._memo_lock = threading.Lock()
 
     # -- toolchain ---------------------------------------------------------------------
 
@@ -718,8 +712,8 @@ class Engine:
         """Findings in ``wanted`` from a compile of the package made of ``files``.
 
         ``remap`` fixes positions in cgo's generated files. Without it, a file whose text
-        and log are those of an earlier compile gets that compile's findings again,
-        unparsed: an edit changes one file, and the others log the same as before.
+        and log are those of an earlier compile gets that compile's findings again from
+        the cache, unparsed: an edit changes one file, and the others log the same again.
         """
         with check.timed_parse():
             check.result.unknown.extend(log.unreadable)
@@ -738,36 +732,41 @@ class Engine:
             for file in wanted:
                 if file not in logs_of:
                     continue  # the compiler had nothing to say about it
-                key = self._classification_key(file, logs_of[file], package_vars(file), check)
-                with self._memo_lock:
-                    known = self._memo.get(key)
-                    if known is not None:
-                        check.result.stats.reused_files += 1
-                if known is None:
+                src = check.sources.get(file)
+                key = self._classification_key(file, src, logs_of[file], package_vars(file))
+                known = self.cache.get(key)
+                if known is not None:
+                    check.result.stats.reused_files += 1
+                else:
                     raw = log.parse(only_about={file})
                     classified = findings.classify(raw, [file], check.sources.get, package_vars)
-                    known = (tuple(classified.findings), tuple(classified.unknown))
-                    with self._memo_lock:
-                        self._memo[key] = known
-                        while len(self._memo) > _MEMO_FILES:
-                            del self._memo[next(iter(self._memo))]
-                out.extend(known[0])
-                check.result.unknown.extend(known[1])
+                    known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
+                    self.cache.put(key, known)
+                out.extend(known.findings)
+                check.result.unknown.extend(known.unknown)
             return out
 
     def _classification_key(
-        self, file: str, logs: list[bytes], package_vars: Collection[str], check: _Check
-    ) -> bytes:
+        self,
+        file: str,
+        src: SourceFile | None,
+        logs: list[bytes],
+        package_vars: Collection[str],
+    ) -> str:
         """Everything a file's findings are computed from: its text, what the compiler
-        logged about it, and the package's variables (reasons name them)."""
+        logged about it, the package's variables (reasons name them) and heaplens itself.
+        """
         h = hashlib.blake2b(digest_size=32)
+        h.update(b"classification\0" + keys.CODE.encode() + b"\0")
         h.update(file.encode("utf-8", "surrogateescape") + b"\0")
-        h.update(self._hasher.digest(file, check.overlays).encode() + b"\0")
+        # The text the findings' ranges were computed on, as read for this check.
+        source = src.source if src is not None else b""
+        h.update(len(source).to_bytes(8, "little") + source)
         h.update("\0".join(sorted(package_vars)).encode("utf-8", "surrogateescape") + b"\0")
         for data in logs:
             h.update(len(data).to_bytes(8, "little"))
             h.update(data)
-        return h.digest()
+        return h.hexdigest()
 
     def _record_exports(self, listing: Listing, check: _Check) -> None:
         """Remember what local packages' sources were when their export data was built,

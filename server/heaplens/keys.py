@@ -68,7 +68,7 @@ def _code_fingerprint() -> str:
     return hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()
 
 
-_CODE = _code_fingerprint()
+CODE = _code_fingerprint()
 
 
 def toolchain_identity(go: GoEnv, build_flags: Iterable[str], env: Mapping[str, str]) -> str:
@@ -79,7 +79,7 @@ def toolchain_identity(go: GoEnv, build_flags: Iterable[str], env: Mapping[str, 
     except OSError:
         stamp = "?"
     parts = [
-        f"heaplens {__version__} schema {SCHEMA} code {_CODE}",
+        f"heaplens {__version__} schema {SCHEMA} code {CODE}",
         go.binary,
         stamp,
         go.version,
