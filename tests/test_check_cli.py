@@ -247,3 +247,16 @@ def test_progress_on_a_terminal_only(corpus: Path, cli_env: dict[str, str]) -> N
     assert b"heaplens: [1/1]" not in seen  # a single unit of work gets no counter
     piped = run_cli("check", "--no-cache", "./...", cwd=corpus, env=cli_env)
     assert "heaplens:" not in piped.stderr  # not on a pipe
+
+
+def test_verbose_says_how_a_changed_package_was_compiled(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    mod = copy_module("hotpath", tmp_path)
+    first = run_cli("check", "-v", "--no-tests", ".", cwd=mod, env=cli_env)
+    assert "(0 without the go command)" in first.stdout, first.stdout
+    (source,) = mod.glob("*.go")
+    source.write_text(source.read_text() + "\n// an edit\n")
+    second = run_cli("check", "-v", "--no-tests", ".", cwd=mod, env=cli_env)
+    assert "1 compiled (1 without the go command)" in second.stdout, second.stdout
+    assert "file(s) unchanged in the compiler's log" in second.stdout

@@ -72,9 +72,12 @@ def render(
     if verbose:
         s = result.stats
         lines.append(
-            f"units: {s.compiled_units} compiled, {s.cached_units} from cache; "
-            f"go {s.go_seconds:.2f}s, heaplens {s.engine_seconds:.2f}s"
+            f"units: {s.compiled_units} compiled ({s.direct_units} without the go command), "
+            f"{s.cached_units} from cache; go {s.go_seconds:.2f}s, heaplens "
+            f"{s.engine_seconds:.2f}s (parse {s.parse_seconds:.2f}s); "
+            f"{s.reused_files} file(s) unchanged in the compiler's log"
         )
+        lines.extend(f"  go command needed: {why}" for why in s.direct_refusals)
         lines.append(f"unknown compiler lines: {len(result.unknown)}")
         lines.extend(f"  ? {u}" for u in result.unknown)
     return "\n".join(lines) + "\n"
