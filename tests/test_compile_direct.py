@@ -235,5 +235,99 @@ def test_an_unsaved_go_mod_leaves_compiling_to_the_go_command(tmp_path: Path) ->
     result = engine.check(["./b"], str(mod), overlays=overlays)
 
     assert result.stats.direct_units == 0
-    assert "an unsaved file that is not Go source" in result.stats.direct_refusals
+    assert any("an unsaved file that is not Go source" in r for r in result.stats.direct_refusals)
     assert result.stats.compiled_units == 1 and not result.all_errors
+
+
+def _tested_module(tmp_path: Path, more: dict[str, str] | None = None) -> Path:
+    """p with in-package tests (one exporting a helper, export_test.go style) and
+    external tests that use that helper."""
+    mod = tmp_path / "tested"
+    (mod / "p").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/tested\n\ngo 1.21\n")
+    files = {
+        "p/p.go": "package p\n\nfunc New() *int {\n\tx := 1\n\treturn &x\n}\n\n"
+        "func helper(n int) []int { return make([]int, n) }\n",
+        "p/export_test.go": "package p\n\nvar Helper = helper\n",
+        "p/p_test.go": 'package p\n\nimport "testing"\n\nvar sink *int\n\n'
+        "func TestNew(t *testing.T) {\n\ty := 2\n\tsink = &y\n}\n",
+        "p/x_test.go": 'package p_test\n\nimport (\n\t"fmt"\n\t"testing"\n\n'
+        '\t"example.com/tested/p"\n)\n\nfunc TestHelper(t *testing.T) {\n'
+        "\tz := p.Helper(3)\n\tfmt.Println(z, p.New())\n}\n",
+        **(more or {}),
+    }
+    for name, text in files.items():
+        (mod / name).parent.mkdir(parents=True, exist_ok=True)
+        (mod / name).write_text(text)
+    return mod
+
+
+def _with_tests(root: Path, overlays: dict[str, bytes], *args: str) -> CheckResult:
+    result = Engine(Options(tests=True), ResultCache(None)).check(
+        list(args), str(root), overlays=overlays
+    )
+    assert result.stats.direct_units == 0
+    return result
+
+
+def test_tests_are_compiled_directly_with_the_go_commands_answer(tmp_path: Path) -> None:
+    mod = _tested_module(tmp_path)
+    engine = Engine(Options(tests=True), ResultCache(str(tmp_path / "cache")))
+    first = engine.check(["./p"], str(mod))
+    assert first.stats.direct_units == 0
+    code = mod / "p" / "p.go"
+    edited = code.read_bytes() + b"\nfunc Two() *int {\n\tw := 3\n\treturn &w\n}\n"
+
+    direct = engine.check(["./p"], str(mod), overlays={str(code): edited})
+
+    assert direct.stats.direct_units == 2, direct.stats.direct_refusals  # p, and its tests
+    reference = _with_tests(mod, {str(code): edited}, "./p")
+    assert direct.findings == reference.findings
+    messages = {(Path(f.file).name, f.message) for f in direct.findings}
+    assert ("p_test.go", "moved to heap: y") in messages
+    assert ("p.go", "moved to heap: w") in messages
+    assert any(name == "x_test.go" for name, _ in messages)
+
+
+def test_a_test_that_does_not_compile_gives_the_go_commands_errors(tmp_path: Path) -> None:
+    mod = _tested_module(tmp_path)
+    engine = Engine(Options(tests=True), ResultCache(str(tmp_path / "cache")))
+    engine.check(["./p"], str(mod))
+    xtest = mod / "p" / "x_test.go"
+    broken = xtest.read_bytes().replace(b"p.Helper(3)", b"p.Helper(nope)")
+
+    direct = engine.check(["./p"], str(mod), overlays={str(xtest): broken})
+
+    assert direct.stats.direct_units == 1, direct.stats.direct_refusals  # the tests
+    reference = _with_tests(mod, {str(xtest): broken}, "./p")
+    assert [(e.file, e.line, e.column, e.message) for e in direct.all_errors] == [
+        (e.file, e.line, e.column, e.message) for e in reference.all_errors
+    ]
+    assert direct.all_errors and direct.all_errors[0].file == str(xtest)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_tests_whose_dependency_imports_the_package_need_the_go_command(
+    tmp_path: Path,
+) -> None:
+    # q imports p, and p's external tests import q: the go command rebuilds q against the
+    # test variant of p, which a direct compile would not.
+    mod = _tested_module(
+        tmp_path,
+        {
+            "q/q.go": 'package q\n\nimport "example.com/tested/p"\n\n'
+            "func Q() *int { return p.New() }\n",
+            "p/y_test.go": 'package p_test\n\nimport (\n\t"testing"\n\n'
+            '\t"example.com/tested/q"\n)\n\nfunc TestQ(t *testing.T) { _ = q.Q() }\n',
+        },
+    )
+    engine = Engine(Options(tests=True), ResultCache(str(tmp_path / "cache")))
+    engine.check(["./p"], str(mod))
+    code = mod / "p" / "p.go"
+    edited = code.read_bytes() + b"\n// edited\n"
+
+    result = engine.check(["./p"], str(mod), overlays={str(code): edited})
+
+    assert result.stats.direct_units == 1  # p itself; its tests went to the go command
+    assert any("imports the package itself" in r for r in result.stats.direct_refusals)
+    assert result.findings == _with_tests(mod, {str(code): edited}, "./p").findings

@@ -46,11 +46,16 @@ _ENVIRONMENTAL = re.compile(
 
 @dataclass(frozen=True)
 class Plan:
-    """How to compile one package directly."""
+    """How to compile one package directly (or, from ``plan_test``, its tests)."""
 
     package: Package
     importcfg: str
     lang: str
+
+    @property
+    def pkgpath(self) -> str:
+        """``-p``: "main" for a main package (its test variant uses the import path)."""
+        return "main" if self.package.name == "main" else self.package.import_path
 
 
 def neutral_flags(flags: Sequence[str]) -> bool:
@@ -112,6 +117,45 @@ def plan(
     return Plan(pkg, "\n".join(lines) + "\n", lang)
 
 
+def plan_test(
+    pkg: Package,
+    listing: Listing,
+    go: GoEnv,
+    *,
+    fresh: Callable[[Package], bool],
+    flags_neutral: bool,
+) -> Plan | str:
+    """A plan to compile ``pkg``'s tests directly: the package with its in-package test
+    files (``p [p.test]``, as an archive), then its external test package (``p_test``)
+    against that archive. No test binary is linked; nothing needs one.
+
+    The go command recompiles a dependency of the tests that itself imports ``p`` against
+    the test variant of ``p``; that case, like embedded files in tests, is left to it.
+    """
+    base = plan(pkg, listing, go, fresh=fresh, flags_neutral=flags_neutral)
+    if isinstance(base, str):
+        return base
+    if not pkg.tests_go_only:
+        return "embedded files in tests"
+    lines = [base.importcfg.rstrip("\n")] if base.importcfg.strip() else []
+    known = set(pkg.deps) | {"unsafe", pkg.import_path}
+    for path in listing.test_deps(pkg):
+        if path in known:
+            continue
+        known.add(path)
+        dep = listing.graph.get(path)
+        if dep is None or not dep.export:
+            return f"no export data for {path}"
+        if pkg.import_path in dep.deps:
+            return f"{path}, which the tests import, imports the package itself"
+        if not os.path.exists(dep.export):
+            return f"export data for {path} was removed from the build cache"
+        if not fresh(dep):
+            return f"{path} changed since it was built"
+        lines.append(f"packagefile {path}={dep.export}")
+    return Plan(pkg, "\n".join(lines) + "\n", base.lang)
+
+
 def _lang(go_version: str) -> str | None:
     m = re.match(r"(\d+)\.(\d+)", go_version)
     return f"go{m.group(1)}.{m.group(2)}" if m else None
@@ -122,17 +166,20 @@ def compiler(go: GoEnv) -> str:
 
 
 def argv(
-    p: Plan,
     go: GoEnv,
     *,
+    pkgpath: str,
+    lang: str,
+    files: Sequence[str],
     importcfg_file: str,
     object_file: str,
     log_dir: str,
     buffers: Mapping[str, str],
     concurrency: int,
+    pack: bool = False,
 ) -> list[str]:
-    """The compile command line. ``buffers`` maps a real file to its unsaved copy."""
-    pkg = p.package
+    """The compile command line. ``buffers`` maps a real file to its unsaved copy;
+    ``pack`` writes an archive that a later compile can import."""
     args = [
         compiler(go),
         # Never a shared path such as /dev/null: a compile that fails removes its output
@@ -140,8 +187,8 @@ def argv(
         "-o",
         object_file,
         "-p",
-        "main" if pkg.name == "main" else pkg.import_path,
-        f"-lang={p.lang}",
+        pkgpath,
+        f"-lang={lang}",
         "-complete",
         f"-c={max(1, concurrency)}",
         "-nolocalimports",
@@ -151,10 +198,12 @@ def argv(
         "-dwarf=false",
         f"-json=0,file://{log_dir}",
     ]
-    rewrites = [f"{buffers[f]}=>{f}" for f in pkg.go_files if f in buffers]
+    if pack:
+        args.append("-pack")
+    rewrites = [f"{buffers[f]}=>{f}" for f in files if f in buffers]
     if rewrites:
         args += ["-trimpath", ";".join(rewrites)]
-    args += [buffers.get(f, f) for f in pkg.go_files]
+    args += [buffers.get(f, f) for f in files]
     return args
 
 

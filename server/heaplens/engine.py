@@ -485,10 +485,16 @@ class Engine:
         return self._compile_plain(query, query.patterns, check)
 
     def _list(
-        self, query: Query, patterns: tuple[str, ...], check: _Check, log_dir: str | None = None
+        self,
+        query: Query,
+        patterns: tuple[str, ...],
+        check: _Check,
+        log_dir: str | None = None,
+        export: bool = False,
     ) -> Listing:
         """``go list``: the package graph; with ``log_dir``, the targets are compiled too
-        and the compiler's log is written there."""
+        and the compiler's log is written there; with ``export``, where every package's
+        export data is (built as ``go build`` would, so from the build cache)."""
         compile_flags = (*self._gcflags(log_dir), "-work") if log_dir is not None else ()
         with check.timed_go():
             listing = packages.list_packages(
@@ -499,7 +505,7 @@ class Engine:
                 overlay=check.overlay_file,
                 build_flags=self._non_gc_flags(),
                 gcflags=compile_flags,
-                compile_targets=log_dir is not None,
+                compile_targets=log_dir is not None or export,
                 timeout=check.remaining(),
                 cancel=check.cancel,
             )
@@ -579,14 +585,149 @@ class Engine:
         if tests:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max(1, self.options.jobs)) as pool:
+            jobs = max(1, self.options.jobs)
+            with ThreadPoolExecutor(jobs) as pool:
                 futures = [
-                    pool.submit(self._compile_test, query, i, unit, check)
+                    pool.submit(self._compile_test_unit, query, listing, i, unit, check, jobs)
                     for i, unit in enumerate(tests)
                 ]
                 for unit, future in zip(tests, futures, strict=True):
                     future.result()
                     report(unit.package.import_path + " (tests)")
+            self._export_test_imports(query, listing, tests, check)
+
+    def _compile_test_unit(
+        self, query: Query, listing: Listing, index: int, unit: _Unit, check: _Check, jobs: int
+    ) -> None:
+        p = self._direct_plan(query, listing, unit, check)
+        if p is not None:
+            concurrency = max(1, (os.cpu_count() or 1) // jobs)
+            if self._compile_test_direct(query, index, unit, p, check, concurrency):
+                with check.clock.lock:
+                    check.result.stats.direct_units += 1
+                return
+        self._compile_test(query, index, unit, check)
+
+    def _export_test_imports(
+        self, query: Query, listing: Listing, tests: list[_Unit], check: _Check
+    ) -> None:
+        """Find the export data of what the tests import (the test binaries just built
+        it, so this is the build cache answering): the next change to these packages
+        compiles their tests without the go command."""
+        missing = sorted(
+            {
+                path
+                for unit in tests
+                if unit.result is not None and unit.cacheable
+                for path in listing.test_deps(unit.package)
+                if path not in ("unsafe", unit.package.import_path)
+                and not (path in listing.graph and listing.graph[path].export)
+            }
+        )
+        if not missing or query.adhoc:
+            return
+        extra = self._list(query, tuple(missing), check, export=True)
+        if extra.errors or any(p.errors for p in extra.graph.values()):
+            return  # not worth a message: the tests just keep using the go command
+        self._record_exports(extra, check)
+        for path, pkg in extra.graph.items():
+            if path not in listing.graph or not listing.graph[path].export:
+                listing.graph[path] = pkg
+                if path in extra.export_state:
+                    listing.export_state[path] = extra.export_state[path]
+
+    def _compile_test_direct(
+        self,
+        query: Query,
+        index: int,
+        unit: _Unit,
+        p: compile_direct.Plan,
+        check: _Check,
+        concurrency: int,
+    ) -> bool:
+        """Compile a package's tests with the compiler alone (``compile_direct.plan_test``).
+        False when a failure was not the sources': the go command should try instead."""
+        pkg = unit.package
+        work = tempfile.mkdtemp(prefix=f"test-direct{index}-", dir=check.tmp)
+        archive = os.path.join(work, "internal.a")
+        test_binary = f"{pkg.import_path}.test"
+        # (label for errors, -p, files, importcfg, output, archive?, files whose log we read)
+        steps = [
+            (
+                f"{pkg.import_path} [{test_binary}]",
+                pkg.import_path,  # a main package's test variant is a library
+                pkg.go_files + pkg.test_files,
+                p.importcfg,
+                archive,
+                True,
+                set(pkg.test_files),
+            )
+        ]
+        if pkg.xtest_files:
+            steps.append(
+                (
+                    f"{pkg.import_path}_test [{test_binary}]",
+                    pkg.import_path + "_test",
+                    pkg.xtest_files,
+                    p.importcfg + f"packagefile {pkg.import_path}={archive}\n",
+                    os.path.join(work, "external.o"),
+                    False,
+                    set(pkg.xtest_files),
+                )
+            )
+        env = self._direct_env(query, check)
+        logs = compiler_output.RawLog()
+        errors: list[CompileError] = []
+        prefetch = check.sources.prefetch(unit.wanted)
+        try:
+            for i, (label, pkgpath, files, importcfg, out, pack, wanted) in enumerate(steps):
+                log_dir = os.path.join(work, f"log{i}")
+                os.mkdir(log_dir)
+                importcfg_file = os.path.join(work, f"importcfg{i}")
+                with open(importcfg_file, "w", encoding="utf-8") as f:
+                    f.write(importcfg)
+                argv = compile_direct.argv(
+                    check.go,
+                    pkgpath=pkgpath,
+                    lang=p.lang,
+                    files=files,
+                    importcfg_file=importcfg_file,
+                    object_file=out,
+                    log_dir=log_dir,
+                    buffers=check.buffers,
+                    concurrency=concurrency,
+                    pack=pack,
+                )
+                with check.timed_go():
+                    run = toolchain.run(
+                        argv,
+                        cwd=query.root,
+                        env=env,
+                        timeout=check.remaining(),
+                        cancel=check.cancel,
+                    )
+                log = self._read_log(log_dir, check, only=wanted)
+                logs.files.extend(log.files)
+                logs.unreadable.extend(log.unreadable)
+                if run.returncode != 0:
+                    text = (run.stderr + run.stdout).decode("utf-8", "replace")
+                    found_errors = name_real_files(
+                        dict.fromkeys(parse_error_text(text, query.root, label)), check.buffers
+                    )
+                    if not any(e.file for e in found_errors) or compile_direct.environmental(
+                        [e.message for e in found_errors]
+                    ):
+                        return False
+                    errors.extend(found_errors)
+                    break  # what depends on a package that failed is not compiled either
+        finally:
+            prefetch.join()
+            shutil.rmtree(work, ignore_errors=True)
+        files = pkg.all_files
+        found = self._classify(logs, unit.wanted, files, check)
+        found = attach_candidates(found, check.sources.get, editable=set(files))
+        unit.result = UnitResult(tuple(found), tuple(dict.fromkeys(errors)))
+        return True
 
     def _compile_directly(
         self, query: Query, listing: Listing, units: list[_Unit], check: _Check
@@ -594,33 +735,11 @@ class Engine:
         """Compile what can be compiled without the go command (see ``compile_direct``).
 
         Returns the units left for the go command."""
-        if query.adhoc:
-            return units
-        if any(not path.endswith(".go") for path in check.overlays):
-            # An unsaved go.mod or go.work changes the module graph the listing recorded.
-            check.result.stats.direct_refusals.append("an unsaved file that is not Go source")
-            return units
-        run_env = {**check.env, **dict(query.env)}
-        flags_neutral = not any(f.startswith("-gcflags") for f in self.options.build_flags) and (
-            compile_direct.neutral_flags(self._non_gc_flags())
-            and compile_direct.neutral_flags(dict(check.go.build_env).get("GOFLAGS", "").split())
-            and compile_direct.neutral_flags(run_env.get("GOFLAGS", "").split())
-        )
-
-        def fresh(dep: Package) -> bool:
-            if not dep.is_local(check.go.gomodcache):
-                return True  # the toolchain or a module version pins it, and both are keyed
-            digest = keys.source_digest(dep, self._hasher, check.overlays)
-            return listing.export_state.get(dep.import_path) == digest
-
         plans: list[tuple[_Unit, compile_direct.Plan]] = []
         left: list[_Unit] = []
         for unit in units:
-            p = compile_direct.plan(
-                unit.package, listing, check.go, fresh=fresh, flags_neutral=flags_neutral
-            )
-            if isinstance(p, str):
-                check.result.stats.direct_refusals.append(f"{unit.package.import_path}: {p}")
+            p = self._direct_plan(query, listing, unit, check)
+            if p is None:
                 left.append(unit)
             else:
                 plans.append((unit, p))
@@ -628,7 +747,7 @@ class Engine:
             return left
         jobs = max(1, min(self.options.jobs, len(plans)))
         concurrency = max(1, (os.cpu_count() or 1) // jobs)
-        env = compile_direct.env(run_env, check.go)
+        env = self._direct_env(query, check)
 
         def compile_one(unit: _Unit, p: compile_direct.Plan) -> bool:
             return self._compile_direct(query, unit, p, check, env, concurrency)
@@ -647,6 +766,48 @@ class Engine:
                 left.append(unit)
         return left
 
+    def _direct_plan(
+        self, query: Query, listing: Listing, unit: _Unit, check: _Check
+    ) -> compile_direct.Plan | None:
+        """How to compile ``unit`` without the go command; None (with the reason in the
+        stats) when the go command must do it."""
+        why: str | None = None
+        if query.adhoc:
+            return None
+        if any(not path.endswith(".go") for path in check.overlays):
+            # An unsaved go.mod or go.work changes the module graph the listing recorded.
+            why = "an unsaved file that is not Go source"
+        else:
+            run_env = {**check.env, **dict(query.env)}
+            flags_neutral = not any(
+                f.startswith("-gcflags") for f in self.options.build_flags
+            ) and all(
+                compile_direct.neutral_flags(flags)
+                for flags in (
+                    self._non_gc_flags(),
+                    dict(check.go.build_env).get("GOFLAGS", "").split(),
+                    run_env.get("GOFLAGS", "").split(),
+                )
+            )
+
+            def fresh(dep: Package) -> bool:
+                if not dep.is_local(check.go.gomodcache):
+                    return True  # the toolchain or a module version pins it; both are keyed
+                digest = keys.source_digest(dep, self._hasher, check.overlays)
+                return listing.export_state.get(dep.import_path) == digest
+
+            planner = compile_direct.plan_test if unit.variant == "test" else compile_direct.plan
+            p = planner(unit.package, listing, check.go, fresh=fresh, flags_neutral=flags_neutral)
+            if not isinstance(p, str):
+                return p
+            why = p
+        what = unit.package.import_path + (" (tests)" if unit.variant == "test" else "")
+        check.result.stats.direct_refusals.append(f"{what}: {why}")
+        return None
+
+    def _direct_env(self, query: Query, check: _Check) -> dict[str, str]:
+        return compile_direct.env({**check.env, **dict(query.env)}, check.go)
+
     def _compile_direct(
         self,
         query: Query,
@@ -664,8 +825,10 @@ class Engine:
         with open(importcfg, "w", encoding="utf-8") as f:
             f.write(p.importcfg)
         argv = compile_direct.argv(
-            p,
             check.go,
+            pkgpath=p.pkgpath,
+            lang=p.lang,
+            files=pkg.go_files,
             importcfg_file=importcfg,
             object_file=log_dir + ".o",
             log_dir=log_dir,

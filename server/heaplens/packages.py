@@ -24,7 +24,8 @@ from .workspace import SKIP_DIRS, Query, find_up
 _LIST_FIELDS = (
     "ImportPath,Name,Dir,GoFiles,CgoFiles,TestGoFiles,XTestGoFiles,TestImports,XTestImports,"
     "Module,Standard,DepOnly,Error,DepsErrors,Deps,Incomplete,Export,ImportMap,EmbedPatterns,"
-    "CFiles,CXXFiles,MFiles,FFiles,SFiles,SysoFiles,SwigFiles,SwigCXXFiles"
+    "CFiles,CXXFiles,MFiles,FFiles,SFiles,SysoFiles,SwigFiles,SwigCXXFiles,"
+    "TestEmbedPatterns,XTestEmbedPatterns"
 )
 # Inputs of a package other than its Go files. A package with any of them needs the go
 # command (cgo, assembly, embedding) to be compiled.
@@ -65,6 +66,8 @@ class Package:
     go_version: str = ""
     #: True when its Go files are all the compiler needs: no cgo, assembly or embedding.
     go_only: bool = False
+    #: True when its test files embed nothing (they cannot use cgo or assembly).
+    tests_go_only: bool = False
     #: Export data from the build that listed it (only ``go list -export`` says).
     export: str = ""
     #: Imports that resolve to another path (vendoring), as (written, resolved) pairs.
@@ -310,6 +313,7 @@ def _package_from(
         errors=tuple(dict.fromkeys(errors)),
         go_version=go_version,
         go_only=not any(obj.get(k) for k in _NON_GO_INPUTS),
+        tests_go_only=not (obj.get("TestEmbedPatterns") or obj.get("XTestEmbedPatterns")),
         export=str(obj.get("Export", "") or ""),
         import_map=tuple(sorted((str(k), str(v)) for k, v in _dict(obj.get("ImportMap")).items())),
     )
