@@ -88,3 +88,30 @@ def test_direct_compile_agrees_with_the_go_command(
     assert reference.stats.direct_units == 0
     assert direct.findings == reference.findings
     assert "moved to heap: a" in [f.message for f in direct.findings]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_direct_test_compile_agrees_with_go_test(
+    version: str, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests compiled without the go command (in-package tests as an archive, then the
+    external tests against it) find what ``go test -c`` finds, on this toolchain."""
+    from heaplens.cache import ResultCache
+    from heaplens.engine import Engine, Options
+
+    go = _toolchain(version)
+    monkeypatch.setenv("GOFLAGS", "")
+    options = Options(go_binary=str(go), tests=True)
+    engine = Engine(options, ResultCache(str(tmp_path / "cache")))
+    engine.check(["./tested"], str(corpus))
+    (code,) = (p for p in (corpus / "tested").glob("*.go") if not p.name.endswith("_test.go"))
+    edited = code.read_bytes() + b"\n// edited\n"
+
+    direct = engine.check(["./tested"], str(corpus), overlays={str(code): edited})
+    reference = Engine(options, ResultCache(None)).check(
+        ["./tested"], str(corpus), overlays={str(code): edited}
+    )
+
+    assert direct.stats.direct_units == 2, direct.stats.direct_refusals
+    assert direct.findings == reference.findings
+    assert any(f.file.endswith("_test.go") for f in direct.findings)

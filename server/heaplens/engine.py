@@ -34,7 +34,8 @@ Three ways through a query
 
 A package compiled in the first two ways is, where it can be, compiled by the compiler
 alone with the export data the listing recorded (``compile_direct``): that is every edit
-of an ordinary package, at about half the cost of going through the go command.
+of an ordinary package, at about half the cost of going through the go command. Its
+tests too, once the export data of what they import is known (``_export_test_imports``).
 """
 
 from __future__ import annotations
