@@ -106,35 +106,22 @@ def plan(
     for path in pkg.deps:
         if path == "unsafe":
             continue  # built into the compiler
-        dep = listing.graph.get(path)
-        if dep is None or not dep.export:
-            return f"no export data for {path}"
-        if not os.path.exists(dep.export):
-            return f"export data for {path} was removed from the build cache"
-        if not fresh(dep):
-            return f"{path} changed since it was built"
-        lines.append(f"packagefile {path}={dep.export}")
+        usable, line = _packagefile(path, listing, fresh)
+        if not usable:
+            return line
+        lines.append(line)
     return Plan(pkg, "\n".join(lines) + "\n", lang)
 
 
-def plan_test(
-    pkg: Package,
-    listing: Listing,
-    go: GoEnv,
-    *,
-    fresh: Callable[[Package], bool],
-    flags_neutral: bool,
-) -> Plan | str:
-    """A plan to compile ``pkg``'s tests directly: the package with its in-package test
-    files (``p [p.test]``, as an archive), then its external test package (``p_test``)
-    against that archive. No test binary is linked; nothing needs one.
+def plan_test(base: Plan, listing: Listing, *, fresh: Callable[[Package], bool]) -> Plan | str:
+    """A plan to compile the tests of ``base``'s package directly: the package with its
+    in-package test files (``p [p.test]``, as an archive), then its external test package
+    (``p_test``) against that archive. No test binary is linked; nothing needs one.
 
     The go command recompiles a dependency of the tests that itself imports ``p`` against
     the test variant of ``p``; that case, like embedded files in tests, is left to it.
     """
-    base = plan(pkg, listing, go, fresh=fresh, flags_neutral=flags_neutral)
-    if isinstance(base, str):
-        return base
+    pkg = base.package
     if not pkg.tests_go_only:
         return "embedded files in tests"
     lines = [base.importcfg.rstrip("\n")] if base.importcfg.strip() else []
@@ -144,16 +131,26 @@ def plan_test(
             continue
         known.add(path)
         dep = listing.graph.get(path)
-        if dep is None or not dep.export:
-            return f"no export data for {path}"
-        if pkg.import_path in dep.deps:
+        if dep is not None and pkg.import_path in dep.deps:
             return f"{path}, which the tests import, imports the package itself"
-        if not os.path.exists(dep.export):
-            return f"export data for {path} was removed from the build cache"
-        if not fresh(dep):
-            return f"{path} changed since it was built"
-        lines.append(f"packagefile {path}={dep.export}")
+        usable, line = _packagefile(path, listing, fresh)
+        if not usable:
+            return line
+        lines.append(line)
     return Plan(pkg, "\n".join(lines) + "\n", base.lang)
+
+
+def _packagefile(path: str, listing: Listing, fresh: Callable[[Package], bool]) -> tuple[bool, str]:
+    """(True, the importcfg line) for a dependency, or (False, why its export data
+    cannot be used)."""
+    dep = listing.graph.get(path)
+    if dep is None or not dep.export:
+        return False, f"no export data for {path}"
+    if not os.path.exists(dep.export):
+        return False, f"export data for {path} was removed from the build cache"
+    if not fresh(dep):
+        return False, f"{path} changed since it was built"
+    return True, f"packagefile {path}={dep.export}"
 
 
 def _lang(go_version: str) -> str | None:

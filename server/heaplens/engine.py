@@ -797,8 +797,11 @@ class Engine:
                 digest = keys.source_digest(dep, self._hasher, check.overlays)
                 return listing.export_state.get(dep.import_path) == digest
 
-            planner = compile_direct.plan_test if unit.variant == "test" else compile_direct.plan
-            p = planner(unit.package, listing, check.go, fresh=fresh, flags_neutral=flags_neutral)
+            p = compile_direct.plan(
+                unit.package, listing, check.go, fresh=fresh, flags_neutral=flags_neutral
+            )
+            if not isinstance(p, str) and unit.variant == "test":
+                p = compile_direct.plan_test(p, listing, fresh=fresh)
             if not isinstance(p, str):
                 return p
             why = p
