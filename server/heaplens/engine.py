@@ -302,6 +302,7 @@ class Engine:
         self._go: toolchain.GoEnv | None = None
         self._go_lock = threading.Lock()
         self._hasher = keys.FileHasher()
+        self._export_attempts: set[tuple[str, tuple[str, ...]]] = set()
 
     # -- toolchain ---------------------------------------------------------------------
 
@@ -619,14 +620,18 @@ class Engine:
             {
                 path
                 for unit in tests
-                if unit.result is not None and unit.cacheable
+                if unit.result is not None and unit.cacheable and not unit.result.errors
                 for path in listing.test_deps(unit.package)
                 if path not in ("unsafe", unit.package.import_path)
                 and not (path in listing.graph and listing.graph[path].export)
             }
         )
-        if not missing or query.adhoc:
+        attempt = (query.root, tuple(missing))
+        if not missing or query.adhoc or attempt in self._export_attempts:
             return
+        # Once per engine: when go cannot say (a module missing offline, say), asking again
+        # on every edit would only slow every edit down.
+        self._export_attempts.add(attempt)
         extra = self._list(query, tuple(missing), check, export=True)
         if extra.errors or any(p.errors for p in extra.graph.values()):
             return  # not worth a message: the tests just keep using the go command
