@@ -173,9 +173,13 @@ def _loc(loc: Location | None) -> list[Any] | None:
     return None if loc is None else [loc.file, loc.position.line, loc.position.column]
 
 
-# Decoded places, shared: flows repeat a few places many times, and model objects are
-# immutable. Bounded, since a server decodes for as long as it runs.
+# Decoded places and positions, shared: flows repeat a few places many times, findings
+# share lines and columns, and model objects are immutable. Decoding is on the path of
+# every check that reuses a file's findings, and constructing frozen objects is most of
+# its cost. Bounded, since a server decodes for as long as it runs.
 _places: dict[tuple[str, int, int], Location] = {}
+_positions: dict[tuple[int, int], Position] = {}
+_KINDS: dict[str, Kind] = {k.value: k for k in Kind}
 
 
 def _unloc(data: list[Any] | None) -> Location | None:
@@ -186,8 +190,18 @@ def _unloc(data: list[Any] | None) -> Location | None:
     if place is None:
         if len(_places) > 50_000:
             _places.clear()
-        place = _places[key] = Location(data[0], Position(data[1], data[2]))
+        place = _places[key] = Location(data[0], _position(data[1], data[2]))
     return place
+
+
+def _position(line: int, column: int) -> Position:
+    key = (line, column)
+    pos = _positions.get(key)
+    if pos is None:
+        if len(_positions) > 50_000:
+            _positions.clear()
+        pos = _positions[key] = Position(line, column)
+    return pos
 
 
 def _encode_unit(result: UnitResult) -> dict[str, Any]:
@@ -200,7 +214,7 @@ def _encode_unit(result: UnitResult) -> dict[str, Any]:
 
 def _decode_unit(data: dict[str, Any]) -> UnitResult:
     return UnitResult(
-        findings=tuple(_decode_finding(f) for f in data["findings"]),
+        findings=tuple([_decode_finding(f) for f in data["findings"]]),
         errors=tuple(CompileError(*e) for e in data["errors"]),
         unknown=tuple(data.get("unknown", ())),
     )
@@ -223,19 +237,24 @@ def _encode_finding(f: Finding) -> dict[str, Any]:
 
 
 def _decode_finding(d: dict[str, Any]) -> Finding:
+    # Positional arguments, shared positions and a dict for the kind: this runs for every
+    # finding of every reused file (see the note above ``_places``).
     r = d["r"]
-    p = d.get("p")
+    p = d["p"]
+    start = _position(r[0], r[1])
+    flow = d["flow"]
+    fixes = d["fixes"]
     return Finding(
-        kind=Kind(d["k"]),
-        file=d["f"],
-        range=Range(Position(r[0], r[1]), Position(r[2], r[3])),
-        message=d["m"],
-        reason=d["why"],
-        function=d["fn"],
-        flow=tuple(
-            FlowStep(_unloc(s[0]), s[1], s[2], s[3], _unloc(s[4])) for s in d.get("flow", ())
-        ),
-        point=None if p is None else Position(p[0], p[1]),
-        subject=d.get("s", ""),
-        fixes=tuple(Fix(*x) for x in d.get("fixes", ())),
+        _KINDS[d["k"]],
+        d["f"],
+        Range(start, _position(r[2], r[3])),
+        d["m"],
+        d["why"],
+        d["fn"],
+        tuple([FlowStep(_unloc(s[0]), s[1], s[2], s[3], _unloc(s[4])) for s in flow])
+        if flow
+        else (),
+        None if p is None else _position(p[0], p[1]),
+        d["s"],
+        tuple([Fix(*x) for x in fixes]) if fixes else (),
     )

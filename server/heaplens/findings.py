@@ -258,7 +258,17 @@ def classify(
     out.findings = [
         f for file, found in by_file.items() for f in suppress.apply(found, source(file))
     ]
-    out.findings.sort(key=lambda f: (f.file, f.range, f.kind.value))
+    # Plain tuples: comparing the ordered dataclasses builds tuples on every comparison.
+    out.findings.sort(
+        key=lambda f: (
+            f.file,
+            f.range.start.line,
+            f.range.start.column,
+            f.range.end.line,
+            f.range.end.column,
+            f.kind.value,
+        )
+    )
     return out
 
 
