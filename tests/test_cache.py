@@ -78,3 +78,24 @@ def test_cache_files_are_private(corpus: Path, cli_env: dict[str, str], cache_di
     for d in (p for p in cache_dir.rglob("*") if p.is_dir() and p != cache_dir):
         assert d.stat().st_mode & 0o077 == 0, d
     assert os.listdir(cache_dir)
+
+
+def test_tagged_entries_answer_only_their_tag(tmp_path: Path) -> None:
+    """A file's findings are filed under its text and tagged with what the compiler
+    logged: another log must not get them, in memory or from disk."""
+    from heaplens.cache import UnitResult
+    from heaplens.model import Finding, Kind, Position, Range
+
+    finding = Finding(
+        Kind.ESCAPES_TO_HEAP, "/m/a.go", Range(Position(3, 2), Position(3, 9)), "m", "r", "F"
+    )
+    result = UnitResult((finding,), ())
+    writer = ResultCache(str(tmp_path))
+    writer.put("k" * 64, result, tag="log-1")
+    for cache in (writer, ResultCache(str(tmp_path))):  # memory, then disk
+        assert cache.get("k" * 64, tag="log-2") is None
+        assert cache.get("k" * 64) is None  # untagged asks for the tag ""
+        assert cache.get("k" * 64, tag="log-1") == result
+        assert cache.get("k" * 64, tag=None) == result  # a prefetch takes any
+    writer.put("k" * 64, result, tag="log-2")  # the latest log replaces the entry
+    assert ResultCache(str(tmp_path)).get("k" * 64, tag="log-1") is None

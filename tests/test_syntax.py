@@ -116,3 +116,24 @@ def test_broken_source_never_raises() -> None:
             src.identifier_range(pos, "x")
             src.enclosing_function(pos)
             src.function_at(pos)
+
+
+def test_indexed_node_lookups_match_a_query_of_the_subtree() -> None:
+    """``SourceFile.nodes_of_type`` answers from one indexed pass over the tree; within a
+    subtree it must give what a query of that subtree gives, the subtree's root included."""
+    from heaplens.syntax import _INDEXED, nodes_of_type
+
+    src = _src()
+    root = src.tree.root_node
+    containers = [root, *nodes_of_type(root, "block"), *nodes_of_type(root, "func_literal")]
+    assert len(containers) > 5
+    for type_name in (*_INDEXED, "call_expression"):  # the last is not indexed
+        assert [n.id for n in src.nodes_of_type(type_name)] == [
+            n.id for n in nodes_of_type(root, type_name)
+        ]
+        for node in containers:
+            assert [n.id for n in src.nodes_of_type(type_name, within=node)] == [
+                n.id for n in nodes_of_type(node, type_name)
+            ], (type_name, node)
+    literals = src.nodes_of_type("func_literal")
+    assert literals[0].id in [n.id for n in src.nodes_of_type("func_literal", within=literals[0])]

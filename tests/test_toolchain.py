@@ -123,6 +123,28 @@ def test_run_cancel_kills_the_group(tmp_path: Path) -> None:
     assert time.monotonic() - start < 5
 
 
+def test_run_calls_started_once_the_child_runs(tmp_path: Path) -> None:
+    """Work meant to overlap a compile starts when the child is running, and the output
+    is still all there (it goes to unnamed files, not pipes)."""
+    marker = tmp_path / "child-ran"
+    seen: list[bool] = []
+
+    def started() -> None:
+        time.sleep(0.3)  # the child has had ample time to create the marker
+        seen.append(marker.exists())
+
+    result = toolchain.run(
+        ["sh", "-c", f"touch {marker}; head -c 200000 /dev/zero | tr '\\0' x; echo oops >&2"],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        started=started,
+    )
+    assert seen == [True]
+    assert result.returncode == 0
+    assert result.stdout == b"x" * 200000
+    assert result.stderr == b"oops\n"
+
+
 def test_version_parsing() -> None:
     assert toolchain.parse_version("go1.21.13") == (1, 21)
     assert toolchain.parse_version("go1.22rc1") == (1, 22)

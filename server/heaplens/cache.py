@@ -21,7 +21,7 @@ import orjson
 
 from .model import CompileError, Finding, Fix, FlowStep, Kind, Location, Position, Range
 
-SCHEMA = 4
+SCHEMA = 5
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
 
@@ -48,34 +48,41 @@ class ResultCache:
 
     def __init__(self, directory: str | None) -> None:
         self._dir = os.path.join(directory, f"v{SCHEMA}") if directory else None
-        self._memory: OrderedDict[str, UnitResult] = OrderedDict()
+        #: key -> (tag, result); see ``get``.
+        self._memory: OrderedDict[str, tuple[str, UnitResult]] = OrderedDict()
         self._listings: dict[str, tuple[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._writes = 0
 
-    def get(self, key: str) -> UnitResult | None:
+    def get(self, key: str, tag: str | None = "") -> UnitResult | None:
+        """The result stored under ``key``, if it was stored with ``tag``.
+
+        A tag lets one entry stand for "the latest result for these inputs" and still be
+        checked against the rest: a file's findings are filed under its text and checked
+        against what the compiler logged, which is known only after a compile. ``None``
+        accepts any tag: it loads an entry ahead of need without vouching for it.
+        """
         with self._lock:
             hit = self._memory.get(key)
             if hit is not None:
                 self._memory.move_to_end(key)
-                return hit
-        if self._dir is None:
+        if hit is None and self._dir is not None:
+            try:
+                with open(self._path(key), "rb") as f:
+                    data = orjson.loads(f.read())
+                hit = (str(data.get("tag", "")), _decode_unit(data))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                return None
+            self._remember(key, hit)
+        if hit is None or (tag is not None and hit[0] != tag):
             return None
-        path = self._path(key)
-        try:
-            with open(path, "rb") as f:
-                data = orjson.loads(f.read())
-            result = _decode_unit(data)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        self._remember(key, result)
-        return result
+        return hit[1]
 
-    def put(self, key: str, result: UnitResult) -> None:
-        self._remember(key, result)
+    def put(self, key: str, result: UnitResult, tag: str = "") -> None:
+        self._remember(key, (tag, result))
         if self._dir is None:
             return
-        if not self._write(self._path(key), _encode_unit(result)):
+        if not self._write(self._path(key), {"tag": tag, **_encode_unit(result)}):
             return
         self._writes += 1
         if self._writes % 200 == 0:
@@ -125,9 +132,9 @@ class ResultCache:
             return False  # a cache that cannot be written is only a slower cache
         return True
 
-    def _remember(self, key: str, result: UnitResult) -> None:
+    def _remember(self, key: str, entry: tuple[str, UnitResult]) -> None:
         with self._lock:
-            self._memory[key] = result
+            self._memory[key] = entry
             self._memory.move_to_end(key)
             while len(self._memory) > _MAX_MEMORY_ENTRIES:
                 self._memory.popitem(last=False)

@@ -153,6 +153,15 @@ class _Unit:
         return self.package.go_files
 
 
+def _log_digest(logs: Sequence[bytes]) -> str:
+    """What the compiler logged about one file (``Engine._file_key``)."""
+    h = hashlib.blake2b(digest_size=32)
+    for data in logs:
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
 class _Sources:
     """Source files for one check, with unsaved buffers in place of the disk."""
 
@@ -178,19 +187,13 @@ class _Sources:
             self._files[path] = src
         return src
 
-    def prefetch(self, paths: Sequence[str]) -> threading.Thread:
-        """Read and parse ``paths`` in the background (the caller waits on ``go``)."""
-
-        def work() -> None:
-            for path in paths:
-                src = self.get(path)
-                if src is not None:
-                    src.tree  # noqa: B018 - parsing is the point
-                    src.line_starts  # noqa: B018
-
-        thread = threading.Thread(target=work, name="heaplens-prefetch", daemon=True)
-        thread.start()
-        return thread
+    def parse(self, paths: Sequence[str]) -> None:
+        """Read and parse ``paths`` now, so that later lookups find them ready."""
+        for path in paths:
+            src = self.get(path)
+            if src is not None:
+                src.index_nodes()
+                src.line_starts  # noqa: B018 - computing it is the point
 
     def package_vars_for(self, files: Sequence[str]) -> Callable[[str], frozenset[str]]:
         """Package-level variable names, by file, for the package made of ``files``.
@@ -259,6 +262,12 @@ class _Check:
     def timed_go(self) -> AbstractContextManager[None]:
         return self.clock.running()
 
+    def join(self, prefetch: _Prefetch) -> None:
+        """Wait for a prefetch (``Engine._prefetch``): time spent waiting for it once the
+        compiler is done is parsing, as if it had not been started early."""
+        with self.timed_parse():
+            prefetch.join()
+
     @contextmanager
     def timed_parse(self) -> Iterator[None]:
         start = time.monotonic()
@@ -267,6 +276,22 @@ class _Check:
         finally:
             with self.clock.lock:
                 self.result.stats.parse_seconds += time.monotonic() - start
+
+
+class _Prefetch:
+    """Work in a thread of its own while a compiler runs (``Engine._prefetch``)."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._thread = threading.Thread(target=work, name="heaplens-prefetch", daemon=True)
+
+    def start(self) -> None:
+        if self._thread.ident is None:  # a second compile of the same unit: already going
+            self._thread.start()
+
+    def join(self) -> None:
+        # Never started when the compiler could not be: then there is nothing to wait for.
+        if self._thread.ident is not None:
+            self._thread.join()
 
 
 class _GoClock:
@@ -493,6 +518,7 @@ class Engine:
         check: _Check,
         log_dir: str | None = None,
         export: bool = False,
+        started: Callable[[], None] | None = None,
     ) -> Listing:
         """``go list``: the package graph; with ``log_dir``, the targets are compiled too
         and the compiler's log is written there; with ``export``, where every package's
@@ -510,6 +536,7 @@ class Engine:
                 compile_targets=log_dir is not None or export,
                 timeout=check.remaining(),
                 cancel=check.cancel,
+                started=started,
             )
         listing.name_real_files(check.buffers)
         return listing
@@ -684,7 +711,7 @@ class Engine:
         env = self._direct_env(query, check)
         logs = compiler_output.RawLog()
         errors: list[CompileError] = []
-        prefetch = check.sources.prefetch(unit.wanted)
+        prefetch = self._prefetch(check, unit.wanted, pkg.all_files)
         try:
             for i, (label, pkgpath, files, importcfg, out, pack, wanted) in enumerate(steps):
                 log_dir = os.path.join(work, f"log{i}")
@@ -711,6 +738,7 @@ class Engine:
                         env=env,
                         timeout=check.remaining(),
                         cancel=check.cancel,
+                        started=prefetch.start,
                     )
                 log = self._read_log(log_dir, check, only=wanted)
                 logs.files.extend(log.files)
@@ -727,7 +755,7 @@ class Engine:
                     errors.extend(found_errors)
                     break  # what depends on a package that failed is not compiled either
         finally:
-            prefetch.join()
+            check.join(prefetch)
             shutil.rmtree(work, ignore_errors=True)
         files = pkg.all_files
         found = self._classify(logs, unit.wanted, files, check)
@@ -844,12 +872,17 @@ class Engine:
             buffers=check.buffers,
             concurrency=concurrency,
         )
-        prefetch = check.sources.prefetch(pkg.go_files)
+        prefetch = self._prefetch(check, pkg.go_files, pkg.go_files)
         with check.timed_go():
             run = toolchain.run(
-                argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
+                argv,
+                cwd=query.root,
+                env=env,
+                timeout=check.remaining(),
+                cancel=check.cancel,
+                started=prefetch.start,
             )
-        prefetch.join()
+        check.join(prefetch)
         log = self._read_log(log_dir, check, only=set(pkg.go_files))
         shutil.rmtree(log_dir, ignore_errors=True)
         errors: tuple[CompileError, ...] = ()
@@ -887,7 +920,7 @@ class Engine:
         and log are those of an earlier compile gets that compile's findings again from
         the cache, unparsed: an edit changes one file, and the others log the same again.
         """
-        fresh: list[tuple[str, UnitResult]] = []
+        fresh: list[tuple[str, str, UnitResult]] = []
         with check.timed_parse():
             check.result.unknown.extend(log.unreadable)
             package_vars = check.sources.package_vars_for(files)
@@ -905,32 +938,30 @@ class Engine:
             for file in wanted:
                 if file not in logs_of:
                     continue  # the compiler had nothing to say about it
-                src = check.sources.get(file)
-                key = self._classification_key(file, src, logs_of[file], package_vars(file))
-                known = self.cache.get(key)
+                key = self._file_key(file, check.sources.get(file), package_vars(file))
+                tag = _log_digest(logs_of[file])
+                known = self.cache.get(key, tag)
                 if known is not None:
                     check.result.stats.reused_files += 1
                 else:
                     raw = log.parse(only_about={file})
                     classified = findings.classify(raw, [file], check.sources.get, package_vars)
                     known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
-                    fresh.append((key, known))
+                    fresh.append((key, tag, known))
                 out.extend(known.findings)
                 check.result.unknown.extend(known.unknown)
         # Storing is the cache's work, not the parse's; it is counted with the engine's.
-        for key, known in fresh:
-            self.cache.put(key, known)
+        for key, tag, result in fresh:
+            self.cache.put(key, result, tag)
         return out
 
-    def _classification_key(
-        self,
-        file: str,
-        src: SourceFile | None,
-        logs: list[bytes],
-        package_vars: Collection[str],
-    ) -> str:
-        """Everything a file's findings are computed from: its text, what the compiler
-        logged about it, the package's variables (reasons name them) and heaplens itself.
+    def _file_key(self, file: str, src: SourceFile | None, package_vars: Collection[str]) -> str:
+        """Where a file's findings are filed: its text, the package's variables (reasons
+        name them) and heaplens itself. The entry's tag says what the compiler logged
+        about the file (``_log_digest``); findings are reused only when that matches too.
+
+        Everything but the log is known before the compiler runs, so the findings of the
+        last compile can be loaded while it runs (``_prefetch``).
         """
         h = hashlib.blake2b(digest_size=32)
         h.update(b"classification\0" + keys.CODE.encode() + b"\0")
@@ -939,10 +970,24 @@ class Engine:
         source = src.source if src is not None else b""
         h.update(len(source).to_bytes(8, "little") + source)
         h.update("\0".join(sorted(package_vars)).encode("utf-8", "surrogateescape") + b"\0")
-        for data in logs:
-            h.update(len(data).to_bytes(8, "little"))
-            h.update(data)
         return h.hexdigest()
+
+    def _prefetch(self, check: _Check, wanted: Sequence[str], files: Sequence[str]) -> _Prefetch:
+        """While the compiler runs: parse the package's files, and load the findings of
+        ``wanted`` files from their last compile. After an edit most files log the same
+        again, and their findings are then ready, decoded, when the compiler is done.
+        Start it when the compiler has started; wait for it with ``check.join``.
+        """
+
+        def work() -> None:
+            check.sources.parse(files)
+            package_vars = check.sources.package_vars_for(files)
+            for file in wanted:
+                src = check.sources.get(file)
+                if src is not None:
+                    self.cache.get(self._file_key(file, src, package_vars(file)), tag=None)
+
+        return _Prefetch(work)
 
     def _record_exports(self, listing: Listing, check: _Check) -> None:
         """Remember what local packages' sources were when their export data was built,
@@ -1006,10 +1051,10 @@ class Engine:
         ``expected_files`` are parsed while the compiler runs: we wait for it anyway.
         """
         log_dir = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
-        prefetch = check.sources.prefetch(expected_files)
-        listing = self._list(query, patterns, check, log_dir)
+        prefetch = self._prefetch(check, expected_files, expected_files)
+        listing = self._list(query, patterns, check, log_dir, started=prefetch.start)
         self._record_exports(listing, check)
-        prefetch.join()
+        check.join(prefetch)
         files = [f for p in listing.targets for f in p.go_files]
         # cgo's generated files are renamed to the real ones below: read their logs too.
         only = set(files) if all(p.go_only for p in listing.targets) else None
@@ -1040,10 +1085,17 @@ class Engine:
         argv.append(unit.package.import_path)
         env = dict(check.env)
         env.update(dict(query.env))
+        prefetch = self._prefetch(check, unit.wanted, unit.package.all_files)
         with check.timed_go():
             run = toolchain.run(
-                argv, cwd=query.root, env=env, timeout=check.remaining(), cancel=check.cancel
+                argv,
+                cwd=query.root,
+                env=env,
+                timeout=check.remaining(),
+                cancel=check.cancel,
+                started=prefetch.start,
             )
+        check.join(prefetch)
         # Test files cannot use cgo: no generated file stands for one, so the logs of
         # other files (the package itself, compiled again) can go unread. Flow steps of
         # test files can still pass through cgo's generated code: remap those.

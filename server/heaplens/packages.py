@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -195,6 +195,7 @@ def list_packages(
     compile_targets: bool = False,
     timeout: float | None = None,
     cancel: toolchain.CancelToken | None = None,
+    started: Callable[[], None] | None = None,
 ) -> Listing:
     """Run ``go list -e -deps`` on ``patterns`` from the query's root.
 
@@ -211,7 +212,9 @@ def list_packages(
         argv.append(f"-overlay={overlay}")
     argv.extend(build_flags)
     argv.extend(patterns)
-    result = toolchain.run(argv, cwd=query.root, env=run_env, timeout=timeout, cancel=cancel)
+    result = toolchain.run(
+        argv, cwd=query.root, env=run_env, timeout=timeout, cancel=cancel, started=started
+    )
     listing = Listing()
     raw = decode_stream(result.stdout)
     if result.returncode != 0 and not raw:

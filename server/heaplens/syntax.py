@@ -121,6 +121,35 @@ class SourceFile:
     def line_starts(self) -> list[int]:
         return line_offsets(self.source)
 
+    def nodes_of_type(self, type_name: str, within: Node | None = None) -> list[Node]:
+        """Every node of a type in the file (or in ``within``'s subtree), in source order.
+
+        The types fix proposals and names look for are found in one pass over the tree,
+        the first time any is asked for (see ``_INDEXED``); others cost a query each.
+        """
+        indexed = self._node_index.get(type_name)
+        if indexed is None:
+            return nodes_of_type(within or self.tree.root_node, type_name)
+        starts, nodes = indexed
+        if within is None:
+            return list(nodes)
+        lo = bisect.bisect_left(starts, within.start_byte)
+        hi = bisect.bisect_right(starts, within.end_byte)
+        return [n for n in nodes[lo:hi] if n.end_byte <= within.end_byte]
+
+    @cached_property
+    def _node_index(self) -> dict[str, tuple[list[int], list[Node]]]:
+        captures = _index_cursor().captures(self.tree.root_node)
+        index: dict[str, tuple[list[int], list[Node]]] = {}
+        for type_name in _INDEXED:
+            nodes = sorted(captures.get(type_name, ()), key=lambda n: n.start_byte)
+            index[type_name] = ([n.start_byte for n in nodes], nodes)
+        return index
+
+    def index_nodes(self) -> None:
+        """Build the node index now (``nodes_of_type``), while there is time to spare."""
+        self._node_index  # noqa: B018
+
     def offset(self, pos: Position) -> int | None:
         """Byte offset of a 1-based line / 1-based byte column, or None if out of range."""
         starts = self.line_starts
@@ -250,7 +279,7 @@ class SourceFile:
         for index, lit in enumerate(reversed(literals)):
             siblings = self._literals.get(parent.id)
             if siblings is None:
-                siblings = [n.id for n in _direct_literals(parent)]
+                siblings = [n.id for n in self._direct_literals(parent)]
                 self._literals[parent.id] = siblings
             n = siblings.index(lit.id) + 1 if lit.id in siblings else 1
             name = f"{name}.func{n}" if index == 0 else f"{name}.{n}"
@@ -302,11 +331,28 @@ class SourceFile:
             cur = cur.parent
         return False
 
+    def _direct_literals(self, container: Node) -> list[Node]:
+        """Function literals inside ``container`` that are not nested in another literal."""
+        direct: list[Node] = []
+        for node in self.nodes_of_type("func_literal", within=container):
+            if node.id == container.id:
+                continue
+            cur = node.parent
+            nested = False
+            while cur is not None and cur.id != container.id:
+                if cur.type == "func_literal":
+                    nested = True
+                    break
+                cur = cur.parent
+            if not nested:
+                direct.append(node)
+        return direct
+
     @cached_property
     def declared_types(self) -> frozenset[str]:
         """Names of the types this file declares."""
         names = set()
-        for spec in nodes_of_type(self.tree.root_node, "type_spec"):
+        for spec in self.nodes_of_type("type_spec"):
             name = spec.child_by_field_name("name")
             if name is not None and name.text:
                 names.add(name.text.decode("utf-8", "replace"))
@@ -317,7 +363,7 @@ class SourceFile:
         """Names of the functions, types and constants declared anywhere in this file."""
         names: set[str] = set()
         for kind in ("function_declaration", "type_spec", "const_spec"):
-            for n in nodes_of_type(self.tree.root_node, kind):
+            for n in self.nodes_of_type(kind):
                 for c in n.children_by_field_name("name"):
                     if c.text:
                         names.add(c.text.decode("utf-8", "replace"))
@@ -364,25 +410,31 @@ def nodes_of_type(node: Node, type_name: str) -> list[Node]:
     return sorted(found, key=lambda n: n.start_byte)
 
 
-def _direct_literals(container: Node) -> list[Node]:
-    """Function literals inside ``container`` that are not nested in another literal."""
-    direct: list[Node] = []
-    for node in nodes_of_type(container, "func_literal"):
-        if node.id == container.id:
-            continue
-        cur = node.parent
-        nested = False
-        while cur is not None and cur.id != container.id:
-            if cur.type == "func_literal":
-                nested = True
-                break
-            cur = cur.parent
-        if not nested:
-            direct.append(node)
-    return direct
-
-
 _queries: dict[str, Query] = {}
+
+
+#: Node types asked for on most files, found together by one query (``_node_index``).
+_INDEXED = (
+    "for_statement",
+    "assignment_statement",
+    "func_literal",
+    "function_declaration",
+    "type_spec",
+    "const_spec",
+)
+
+
+def _index_cursor() -> QueryCursor:
+    import tree_sitter
+    import tree_sitter_go
+
+    with _lock:
+        query = _queries.get("")
+        if query is None:
+            language = tree_sitter.Language(tree_sitter_go.language())
+            query = tree_sitter.Query(language, " ".join(f"({t}) @{t}" for t in _INDEXED))
+            _queries[""] = query
+        return tree_sitter.QueryCursor(query)
 
 
 def _query_cursor(type_name: str) -> QueryCursor:

@@ -232,70 +232,75 @@ def run(
     env: Mapping[str, str],
     timeout: float | None = None,
     cancel: CancelToken | None = None,
+    started: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run a command in its own process group; kill the whole group on timeout or cancel.
 
-    Output goes to files in a private directory rather than pipes, so a chatty child can
-    never block on a full pipe while we wait for it.
+    Output goes to unnamed temporary files rather than pipes, so a chatty child can never
+    block on a full pipe while we wait for it. ``started`` is called once the child runs:
+    work meant to overlap with it begins there, not before, since a Python thread that
+    holds the interpreter would delay the start of the child.
     """
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="heaplens-run-") as tmp:
-        out_path = os.path.join(tmp, "stdout")
-        err_path = os.path.join(tmp, "stderr")
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            try:
-                proc = subprocess.Popen(
-                    list(argv),
-                    cwd=cwd,
-                    env=dict(env),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    start_new_session=True,
-                    umask=0o077,
-                )
-            except FileNotFoundError as e:
-                raise ToolchainError(f"Cannot run {argv[0]!r}: {e.strerror}.") from e
-            except PermissionError as e:
-                raise ToolchainError(f"Cannot run {argv[0]!r}: permission denied.") from e
-            except NotADirectoryError as e:
-                raise ToolchainError(f"Cannot run in {cwd!r}: not a directory.") from e
-            pgid = proc.pid
+    start_time = time.monotonic()
+    with (
+        tempfile.TemporaryFile(prefix="heaplens-run-") as out,
+        tempfile.TemporaryFile(prefix="heaplens-run-") as err,
+    ):
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                umask=0o077,
+            )
+        except FileNotFoundError as e:
+            raise ToolchainError(f"Cannot run {argv[0]!r}: {e.strerror}.") from e
+        except PermissionError as e:
+            raise ToolchainError(f"Cannot run {argv[0]!r}: permission denied.") from e
+        except NotADirectoryError as e:
+            raise ToolchainError(f"Cannot run in {cwd!r}: not a directory.") from e
+        pgid = proc.pid
+        with _live_lock:
+            _live_groups.add(pgid)
+        stopped: list[str] = []
+
+        def stop(why: str) -> None:
+            stopped.append(why)
+            _kill_group(pgid)
+
+        # A blocking wait wakes the moment the child exits; the timer and the cancel
+        # callback kill the group from other threads when they must.
+        timer = threading.Timer(timeout, stop, ("timeout",)) if timeout is not None else None
+        unregister = cancel.on_cancel(lambda: stop("cancel")) if cancel is not None else None
+        try:
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
+            if started is not None:
+                started()
+            proc.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if unregister is not None:
+                unregister()
+            # Even on success, a stray grandchild must not outlive the run.
+            _kill_group(pgid)
             with _live_lock:
-                _live_groups.add(pgid)
-            stopped: list[str] = []
-
-            def stop(why: str) -> None:
-                stopped.append(why)
-                _kill_group(pgid)
-
-            # A blocking wait wakes the moment the child exits; the timer and the cancel
-            # callback kill the group from other threads when they must.
-            timer = threading.Timer(timeout, stop, ("timeout",)) if timeout is not None else None
-            unregister = cancel.on_cancel(lambda: stop("cancel")) if cancel is not None else None
-            try:
-                if timer is not None:
-                    timer.daemon = True
-                    timer.start()
-                proc.wait()
-            finally:
-                if timer is not None:
-                    timer.cancel()
-                if unregister is not None:
-                    unregister()
-                # Even on success, a stray grandchild must not outlive the run.
-                _kill_group(pgid)
-                with _live_lock:
-                    _live_groups.discard(pgid)
-            if stopped:
-                if stopped[0] == "cancel":
-                    raise Cancelled(" ".join(argv[:2]))
-                raise TimedOut(" ".join(argv[:2]), timeout or 0.0)
-        with open(out_path, "rb") as f:
-            stdout = f.read()
-        with open(err_path, "rb") as f:
-            stderr = f.read()
-    return RunResult(tuple(argv), proc.returncode, stdout, stderr, time.monotonic() - started)
+                _live_groups.discard(pgid)
+        if stopped:
+            if stopped[0] == "cancel":
+                raise Cancelled(" ".join(argv[:2]))
+            raise TimedOut(" ".join(argv[:2]), timeout or 0.0)
+        out.seek(0)
+        stdout = out.read()
+        err.seek(0)
+        stderr = err.read()
+    return RunResult(tuple(argv), proc.returncode, stdout, stderr, time.monotonic() - start_time)
 
 
 _ENV_VARS = (

@@ -26,7 +26,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..model import Finding, Kind
-from ..syntax import SourceFile, nodes_of_type
+from ..syntax import SourceFile
 from .edits import Edit
 from .model import PREALLOCATE, Alternative, Candidate
 from .treeutil import ancestor, identifiers, line_indent, line_start, text, walk
@@ -44,7 +44,7 @@ def candidates(findings: list[Finding], src: SourceFile) -> list[Candidate]:
     if not heap:
         return []
     out: list[Candidate] = []
-    for loop in nodes_of_type(src.tree.root_node, "for_statement"):
+    for loop in src.nodes_of_type("for_statement"):
         # Cheap tests first: most loops append to nothing and fill no map.
         text_of_loop = src.source[loop.start_byte : loop.end_byte]
         if b"append(" not in text_of_loop and b"] =" not in text_of_loop:
@@ -52,7 +52,7 @@ def candidates(findings: list[Finding], src: SourceFile) -> list[Candidate]:
         body = loop.child_by_field_name("body")
         if body is None:
             continue
-        sites = _single_sites(body)
+        sites = _single_sites(body, src)
         if not sites or _leaves_early(body):
             continue
         trip = _trip_count(loop, src)
@@ -209,10 +209,10 @@ class _Site:
         self.is_map = is_map
 
 
-def _single_sites(body: Node) -> dict[str, _Site]:
+def _single_sites(body: Node, src: SourceFile) -> dict[str, _Site]:
     """Variables appended to (or map-written) exactly once, not inside an inner loop."""
     sites: dict[str, list[_Site]] = {}
-    for n in nodes_of_type(body, "assignment_statement"):
+    for n in src.nodes_of_type("assignment_statement", within=body):
         if text(n.child_by_field_name("operator")) != "=":
             continue
         closure = ancestor(n, ("func_literal",))

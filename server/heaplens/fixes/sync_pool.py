@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from .. import reasons
 from ..model import Finding, Kind
-from ..syntax import SourceFile, nodes_of_type
+from ..syntax import SourceFile
 from .edits import Edit
 from .imports import ensure_import
 from .model import SYNC_POOL, Alternative, Candidate
@@ -166,7 +166,7 @@ def _is_user_type(name: str, src: SourceFile) -> bool:
 def _is_constant(name: str, src: SourceFile) -> bool:
     return any(
         text(c) == name
-        for n in nodes_of_type(src.tree.root_node, "const_spec")
+        for n in src.nodes_of_type("const_spec")
         for c in n.children_by_field_name("name")
     )
 
