@@ -112,6 +112,8 @@ class SourceFile:
     source: bytes
     #: Closure numbering per containing node id, computed once per file.
     _literals: dict[int, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    #: Compiler-style names of declarations by node id: most findings of a function ask.
+    _names: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def tree(self) -> Tree:
@@ -269,7 +271,10 @@ class SourceFile:
                 top = cur
                 break
             cur = cur.parent
-        base = _declared_name(top) if top is not None else "init"
+        if top is None:
+            base = "init"
+        else:
+            base = self._names.get(top.id) or self._names.setdefault(top.id, _declared_name(top))
         container = top if top is not None else self.tree.root_node
         if top is None and not literals:
             return ""
