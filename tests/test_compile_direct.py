@@ -331,3 +331,25 @@ def test_tests_whose_dependency_imports_the_package_need_the_go_command(
     assert result.stats.direct_units == 1  # p itself; its tests went to the go command
     assert any("imports the package itself" in r for r in result.stats.direct_refusals)
     assert result.findings == _with_tests(mod, {str(code): edited}, "./p").findings
+
+
+def test_a_test_function_go_test_rejects_gets_go_tests_error(tmp_path: Path) -> None:
+    """go test refuses a malformed TestX before compiling; compiled directly it would
+    build, so such tests go to the go command and the user sees go test's error."""
+    mod = _tested_module(tmp_path)
+    engine = Engine(Options(tests=True), ResultCache(str(tmp_path / "cache")))
+    engine.check(["./p"], str(mod))  # the tests compile: their imports' export data is known
+    test = mod / "p" / "p_test.go"
+    malformed = test.read_bytes().replace(b"TestNew(t *testing.T)", b"TestNew(n int)")
+
+    result = engine.check(["./p"], str(mod), overlays={str(test): malformed})
+
+    assert any("rejects the signature of TestNew" in r for r in result.stats.direct_refusals)
+    errors = [(e.file, e.line, e.message) for e in result.all_errors]
+    assert errors == [
+        (str(test), 7, "wrong signature for TestNew, must be: func TestNew(t *testing.T)")
+    ]
+    fine = engine.check(
+        ["./p"], str(mod), overlays={str(test): malformed.replace(b"n int", b"*testing.T")}
+    )
+    assert fine.stats.direct_units == 1 and not fine.all_errors

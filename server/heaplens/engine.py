@@ -52,7 +52,16 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
-from . import cgo_positions, compile_direct, compiler_output, findings, keys, packages, toolchain
+from . import (
+    cgo_positions,
+    compile_direct,
+    compiler_output,
+    findings,
+    keys,
+    packages,
+    test_functions,
+    toolchain,
+)
 from .cache import ResultCache, UnitResult
 from .compile_errors import name_real_files, parse_error_text
 from .fixes.propose import attach_candidates
@@ -835,6 +844,11 @@ class Engine:
             )
             if not isinstance(p, str) and unit.variant == "test":
                 p = compile_direct.plan_test(p, listing, fresh=fresh)
+                if not isinstance(p, str):
+                    # Compiled directly, such tests would build; go test stops before that
+                    # and says why.
+                    tests = unit.package.test_files + unit.package.xtest_files
+                    p = test_functions.refusal(tests, check.sources.get) or p
             if not isinstance(p, str):
                 return p
             why = p
