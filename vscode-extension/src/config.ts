@@ -4,6 +4,7 @@
  * `workspace/didChangeConfiguration`: all three call `currentServerSettings`.
  */
 import * as vscode from 'vscode';
+import { goExtensionBinary } from './goExtension';
 import { ServerSettings, serverSettings } from './settings';
 
 export const SECTION = 'heaplens';
@@ -12,9 +13,16 @@ export function config(resource?: vscode.Uri): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION, resource);
 }
 
-/** The flat settings object, with the workspace's trust state. */
+/**
+ * The flat settings object, with the workspace's trust state. An empty `goBinary` becomes
+ * the go the Go extension uses, when it has one (see goExtension.ts).
+ */
 export function currentServerSettings(scopeUri?: string): ServerSettings {
   const resource = scopeUri ? vscode.Uri.parse(scopeUri) : undefined;
   const c = config(resource);
-  return serverSettings((key) => c.get(key), vscode.workspace.isTrusted);
+  const flat = serverSettings((key) => c.get(key), vscode.workspace.isTrusted);
+  if (!flat.goBinary) {
+    flat.goBinary = goExtensionBinary(resource) ?? '';
+  }
+  return flat;
 }

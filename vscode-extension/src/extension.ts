@@ -25,6 +25,7 @@ import { Discovery, discoverServer, notFoundMessage } from './discovery';
 import { probePython, resolveExecutable } from './nodeHost';
 import { pythonExtensionInterpreter } from './python';
 import { config, currentServerSettings, SECTION } from './config';
+import { activateGoExtension } from './goExtension';
 import { affectsServer, affectsServerProcess, answerConfiguration, toggleTarget } from './settings';
 import { fromNotification } from './status';
 import { SHOW_OUTPUT_COMMAND, StatusBar } from './statusBar';
@@ -43,6 +44,8 @@ export const COMMANDS = {
 
 /** Server commands the extension registers itself (with its own progress and summary). */
 const OWN_COMMANDS = new Set<string>([ANALYZE_WORKSPACE]);
+/** How long the server's start waits for the Go extension to say which go it uses. */
+const GO_EXTENSION_WAIT_MS = 3000;
 
 class Controller implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -352,6 +355,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   if (!vscode.workspace.isTrusted) {
     output.info('restricted mode: the workspace is not trusted, so the server does not run go');
+  }
+  const goReady = activateGoExtension();
+  if (goReady) {
+    // Start with the Go extension's go when it comes quickly; if it comes later, the
+    // server hears of it then.
+    await Promise.race([goReady, new Promise((resolve) => setTimeout(resolve, GO_EXTENSION_WAIT_MS))]);
+    void goReady.then(() => c.sendSettings());
   }
   await c.start();
 }

@@ -89,9 +89,12 @@ export function serverSettings(get: SettingGetter, workspaceTrusted: boolean): S
   return out as unknown as ServerSettings;
 }
 
+/** The Go extension's settings that choose its go, which an empty `goBinary` follows. */
+const GO_EXTENSION_KEYS = ['go.goroot', 'go.alternateTools'];
+
 /** Is a configuration change one the running server must hear about? */
 export function affectsServer(affects: (section: string) => boolean): boolean {
-  return SERVER_KEYS.some((key) => affects(`heaplens.${key}`));
+  return SERVER_KEYS.some((key) => affects(`heaplens.${key}`)) || GO_EXTENSION_KEYS.some(affects);
 }
 
 /** Does a configuration change need a new server process (another program to start)? */

@@ -95,6 +95,12 @@ export interface FakeDocument {
   languageId: string;
 }
 
+export interface FakeExtension {
+  isActive: boolean;
+  exports: unknown;
+  activate(): Promise<unknown>;
+}
+
 /** Everything a test controls or inspects. */
 export const stub = {
   /** Settings by scope: the key `undefined` is the window, else a resource's toString(). */
@@ -111,7 +117,10 @@ export const stub = {
   statusBarItems: [] as FakeStatusBarItem[],
   onDidChangeActiveTextEditor: new EventEmitter<unknown>(),
   onDidChangeDiagnostics: new EventEmitter<{ uris: Uri[] }>(),
+  /** Installed extensions by id. */
+  extensions: new Map<string, FakeExtension>(),
   reset(): void {
+    this.extensions.clear();
     this.settings.clear();
     this.configurationCalls = [];
     this.isTrusted = true;
@@ -189,4 +198,10 @@ export const languages = {
     return stub.diagnostics.get(uri.toString()) ?? [];
   },
   onDidChangeDiagnostics: (l: (e: { uris: Uri[] }) => void) => stub.onDidChangeDiagnostics.event(l),
+};
+
+export const extensions = {
+  getExtension(id: string): FakeExtension | undefined {
+    return stub.extensions.get(id);
+  },
 };
