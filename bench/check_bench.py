@@ -14,6 +14,8 @@ scratch module, then measures, per package and in the same run:
 * a repeated check of the unchanged package, in-process and as a CLI process;
 * the engine's own overhead, as a share of the time in ``go``: parse + model + ranges
   (reading the log, classifying, ranges and reasons), and all of heaplens's own work.
+  Both count wall time the user waits for: work done while the compiler runs (parsing the
+  sources, loading unchanged files' findings) counts only where the compiler finished first.
 
 Every figure is a ratio to the raw ``-m=2`` build of the same package, measured in the
 same round, because this machine is noisy. Each compile is made fresh by appending a
