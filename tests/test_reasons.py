@@ -18,6 +18,32 @@ def test_callee_names() -> None:
     assert callee("w.Write(~r0)") == "w.Write"
 
 
+def test_callee_names_survive_parentheses_in_literals_and_compiler_names() -> None:
+    what = '(*testing.common).Fatalf(t.common, "did not run (%s", ... argument...)'
+    assert callee(what) == "(*testing.common).Fatalf"
+    assert callee("f(g(x))(y)") == "f(g(x))"
+    # A call through a function value is a call of a temporary to the compiler: the
+    # source's text is used instead, or a plain description.
+    through = (step("t", "spill", "{heap}"), step(".autotmp_3(t)", "call parameter", "{heap}"))
+    assert explain(Kind.LEAKING_PARAM, "t", through) == (
+        "passed to a function value, which may keep it"
+    )
+    assert (
+        explain(Kind.LEAKING_PARAM, "t", through, call_at=lambda _l: "handlers[i]")
+        == "passed to handlers[i], which may keep it"
+    )
+
+
+def test_one_of_several_targets_and_static_temporaries() -> None:
+    pair = (step("r.Runs, skip = run, n", "assign-pair", "{heap}"),)
+    assert explain(Kind.LEAKING_PARAM, "run", pair) == "stored in r.Runs, which outlives the call"
+    static = (step("(map[string]string)(example.com/p..stmp_0@88) = m", "assign", "{heap}"),)
+    assert (
+        explain(Kind.ESCAPES_TO_HEAP, "m", static, package_var_of=lambda: "tests")
+        == "stored in a package variable (tests)"
+    )
+
+
 def test_returned() -> None:
     flow = (step("&T{}", "spill", "~r0"), step("return &T{}", "return", "~r0"))
     assert explain(Kind.ESCAPES_TO_HEAP, "&T{}", flow) == "returned to the caller"

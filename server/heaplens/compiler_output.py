@@ -42,6 +42,8 @@ OTHER_KNOWN_CODES = frozenset(
         "iteration-variable-to-heap",
         "iteration-variable-to-stack",
         "loop-modified-range",
+        "loop-modified-for",
+        ": should not PGO devirtualize function",
         "devirtualizeCall",
         "inlineCall",
     }

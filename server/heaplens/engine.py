@@ -234,6 +234,33 @@ class _Sources:
 
         return lookup
 
+    def init_closures_before_for(self, files: Sequence[str]) -> Callable[[str], int]:
+        """For each file, how many closures in package variables' initial values the
+        compiler numbers before that file's own: it calls them ``init.func1``, ``2``...
+        across the package, in the order its files are compiled, which is ``files``'."""
+        known: dict[str, int] = {}
+
+        def lookup(path: str) -> int:
+            if path in known:
+                return known[path]
+            src = self.get(path)
+            count = 0
+            if src is not None:
+                for other in files:
+                    if other == path:
+                        break
+                    before = self.get(other)
+                    if (
+                        before is not None
+                        and os.path.dirname(other) == os.path.dirname(path)
+                        and before.package_name == src.package_name
+                    ):
+                        count += before.init_closures
+            known[path] = count
+            return count
+
+        return lookup
+
 
 @dataclass
 class _Check:
@@ -767,9 +794,9 @@ class Engine:
             check.join(prefetch)
             shutil.rmtree(work, ignore_errors=True)
         files = pkg.all_files
-        found = self._classify(logs, unit.wanted, files, check)
+        found, unknown = self._classify(logs, unit.wanted, files, check)
         found = attach_candidates(found, check.sources.get, editable=set(files))
-        unit.result = UnitResult(tuple(found), tuple(dict.fromkeys(errors)))
+        unit.result = UnitResult(tuple(found), tuple(dict.fromkeys(errors)), tuple(unknown))
         return True
 
     def _compile_directly(
@@ -909,9 +936,9 @@ class Engine:
                 [e.message for e in errors]
             ):
                 return False
-        found = self._classify(log, pkg.go_files, pkg.go_files, check)
+        found, unknown = self._classify(log, pkg.go_files, pkg.go_files, check)
         found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
-        unit.result = UnitResult(tuple(found), errors)
+        unit.result = UnitResult(tuple(found), errors, tuple(unknown))
         return True
 
     def _read_log(
@@ -927,23 +954,25 @@ class Engine:
         files: Sequence[str],
         check: _Check,
         remap: Callable[[compiler_output.RawOutput], None] | None = None,
-    ) -> list[Finding]:
-        """Findings in ``wanted`` from a compile of the package made of ``files``.
+    ) -> tuple[list[Finding], list[str]]:
+        """Findings in ``wanted`` from a compile of the package made of ``files``, and
+        the compiler's lines that were not understood (kept with the unit's result, so
+        that a cached answer still counts them).
 
         ``remap`` fixes positions in cgo's generated files. Without it, a file whose text
         and log are those of an earlier compile gets that compile's findings again from
         the cache, unparsed: an edit changes one file, and the others log the same again.
         """
         fresh: list[tuple[str, str, UnitResult]] = []
+        unknown = list(log.unreadable)
         with check.timed_parse():
-            check.result.unknown.extend(log.unreadable)
             package_vars = check.sources.package_vars_for(files)
+            before = check.sources.init_closures_before_for(files)
             if remap is not None:
                 raw = log.parse()
                 remap(raw)
-                classified = findings.classify(raw, wanted, check.sources.get, package_vars)
-                check.result.unknown.extend(classified.unknown)
-                return list(classified.findings)
+                classified = findings.classify(raw, wanted, check.sources.get, package_vars, before)
+                return list(classified.findings), unknown + classified.unknown
             logs_of: dict[str, list[bytes]] = {}
             for one in log.files:
                 if one.header is not None:
@@ -952,27 +981,37 @@ class Engine:
             for file in wanted:
                 if file not in logs_of:
                     continue  # the compiler had nothing to say about it
-                key = self._file_key(file, check.sources.get(file), package_vars(file))
+                src = check.sources.get(file)
+                key = self._file_key(file, src, package_vars(file), before(file))
                 tag = _log_digest(logs_of[file])
                 known = self.cache.get(key, tag)
                 if known is not None:
                     check.result.stats.reused_files += 1
                 else:
                     raw = log.parse(only_about={file})
-                    classified = findings.classify(raw, [file], check.sources.get, package_vars)
+                    classified = findings.classify(
+                        raw, [file], check.sources.get, package_vars, before
+                    )
                     known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
                     fresh.append((key, tag, known))
                 out.extend(known.findings)
-                check.result.unknown.extend(known.unknown)
+                unknown.extend(known.unknown)
         # Storing is the cache's work, not the parse's; it is counted with the engine's.
         for key, tag, result in fresh:
             self.cache.put(key, result, tag)
-        return out
+        return out, unknown
 
-    def _file_key(self, file: str, src: SourceFile | None, package_vars: Collection[str]) -> str:
+    def _file_key(
+        self,
+        file: str,
+        src: SourceFile | None,
+        package_vars: Collection[str],
+        init_closures_before: int,
+    ) -> str:
         """Where a file's findings are filed: its text, the package's variables (reasons
-        name them) and heaplens itself. The entry's tag says what the compiler logged
-        about the file (``_log_digest``); findings are reused only when that matches too.
+        name them), how its package numbers its initialisers' closures, and heaplens.
+        The entry's tag says what the compiler logged about the file (``_log_digest``);
+        findings are reused only when that matches too.
 
         Everything but the log is known before the compiler runs, so the findings of the
         last compile can be loaded while it runs (``_prefetch``).
@@ -984,6 +1023,7 @@ class Engine:
         source = src.source if src is not None else b""
         h.update(len(source).to_bytes(8, "little") + source)
         h.update("\0".join(sorted(package_vars)).encode("utf-8", "surrogateescape") + b"\0")
+        h.update(init_closures_before.to_bytes(8, "little"))
         return h.hexdigest()
 
     def _prefetch(self, check: _Check, wanted: Sequence[str], files: Sequence[str]) -> _Prefetch:
@@ -996,10 +1036,12 @@ class Engine:
         def work() -> None:
             check.sources.parse(files)
             package_vars = check.sources.package_vars_for(files)
+            before = check.sources.init_closures_before_for(files)
             for file in wanted:
                 src = check.sources.get(file)
                 if src is not None:
-                    self.cache.get(self._file_key(file, src, package_vars(file)), tag=None)
+                    key = self._file_key(file, src, package_vars(file), before(file))
+                    self.cache.get(key, tag=None)
 
         return _Prefetch(work)
 
@@ -1080,13 +1122,27 @@ class Engine:
             cgo_positions.remap(raw, check.go_tmp, dirs.get)
 
         by_file: dict[str, list[Finding]] = {}
-        for f in self._classify(log, files, files, check, remap if only is None else None):
+        found_all, unknown = self._classify(
+            log, files, files, check, remap if only is None else None
+        )
+        for f in found_all:
             by_file.setdefault(f.file, []).append(f)
+        # Each package keeps the lines about its own files; the first, any others.
+        unknown_of: dict[str, list[str]] = {}
+        for line in unknown:
+            owner = next(
+                (p for p in listing.targets if line.startswith(p.dir + os.sep)),
+                listing.targets[0] if listing.targets else None,
+            )
+            if owner is not None:
+                unknown_of.setdefault(owner.import_path, []).append(line)
         results = {}
         for pkg in listing.targets:
             found = [f for path in pkg.go_files for f in by_file.get(path, ())]
             found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
-            results[pkg.import_path] = UnitResult(tuple(found), pkg.errors)
+            results[pkg.import_path] = UnitResult(
+                tuple(found), pkg.errors, tuple(unknown_of.get(pkg.import_path, ()))
+            )
         return listing, results
 
     def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
@@ -1133,11 +1189,11 @@ class Engine:
                 unit.cacheable = False
                 return
         files = unit.package.all_files
-        found = self._classify(
+        found, unknown = self._classify(
             log, unit.wanted, files, check, None if unit.package.go_only else remap
         )
         found = attach_candidates(found, check.sources.get, editable=set(files))
-        unit.result = UnitResult(tuple(found), errors)
+        unit.result = UnitResult(tuple(found), errors, tuple(unknown))
 
     def _assemble(
         self,
@@ -1162,6 +1218,7 @@ class Engine:
                 if unit.result is not None:
                     found.extend(unit.result.findings)
                     errors.update(dict.fromkeys(unit.result.errors))
+                    result.unknown.extend(unit.result.unknown)
             if query.files is not None:
                 if not any(f in query.files for f in pkg.all_files):
                     continue

@@ -33,6 +33,12 @@ _COST = re.compile(r"^cost: (?P<cost>\d+)")
 
 SourceLookup = Callable[[str], "SourceFile | None"]
 PackageVars = Callable[[str], Collection[str]]
+#: How many package-initialiser closures the compiler numbers before a file's own.
+ClosuresBefore = Callable[[str], int]
+
+
+def _none_before(_file: str) -> int:
+    return 0
 
 
 @dataclass
@@ -106,6 +112,7 @@ def classify(
     wanted: Collection[str],
     source: SourceLookup,
     package_vars: PackageVars,
+    closures_before: ClosuresBefore = _none_before,
 ) -> Classified:
     """Findings for the files in ``wanted`` (absolute paths), from one compile's log."""
     out = Classified(unknown=list(raw.unknown))
@@ -167,7 +174,9 @@ def classify(
             rng = src.expression_range(pos, subject) if src else None
             message = f"{subject} escapes to heap"
         out.findings.append(
-            _finding(kind, file, pos, rng, message, subject, flow, src, package_vars)
+            _finding(
+                kind, file, pos, rng, message, subject, flow, src, package_vars, closures_before
+            )
         )
 
     for key in sorted(verdicts - explanations.keys()):
@@ -188,6 +197,7 @@ def classify(
                 (),
                 src,
                 package_vars,
+                closures_before,
             )
         )
 
@@ -196,6 +206,8 @@ def classify(
             continue  # a parameter moved to the heap is reported as that, not as a leak
         file, pos = key
         src = source(file)
+        if src is not None and src.is_wrapper_site(pos):
+            continue
         messages: list[str] = []
         explained: RawDiagnostic | None = None
         if leak.heap is not None:
@@ -226,12 +238,13 @@ def classify(
                 leak_flow,
                 src,
                 package_vars,
+                closures_before,
             )
         )
 
     for diag in inline:
         src = source(diag.file)
-        name = src.function_at(diag.position) if src else ""
+        name = src.function_at(diag.position, closures_before(diag.file)) if src else ""
         if diag.code == "canInlineFunction":
             cost = _COST.match(diag.message)
             message = f"can inline {name}" + (f" with cost {cost.group('cost')}" if cost else "")
@@ -286,14 +299,16 @@ def _finding(
     flow: tuple[FlowStep, ...],
     src: SourceFile | None,
     package_vars: PackageVars,
+    closures_before: ClosuresBefore,
 ) -> Finding:
 
     def call_at(loc: Location | None) -> str:
-        if src is None:
+        if src is None or (loc is not None and loc.file != file):
             return ""
-        if loc is None:
-            return src.enclosing_call(pos)
-        return src.enclosing_call(loc.position) if loc.file == file else ""
+        at = pos if loc is None else loc.position
+        # At the value itself, the call must take all of it: not a conversion that is it.
+        value = rng if rng is not None and rng.start <= at <= rng.end else None
+        return src.enclosing_call(at, value)
 
     reason = reasons.explain(
         kind,
@@ -303,6 +318,7 @@ def _finding(
         is_package_var=lambda n: n in package_vars(file),
         call_at=call_at,
         in_go_statement=lambda: src is not None and src.in_go_statement(pos),
+        package_var_of=lambda: src.package_var_at(pos) if src is not None else "",
     )
     return Finding(
         kind=kind,
@@ -310,7 +326,7 @@ def _finding(
         range=rng or _fallback_range(pos),
         message=message,
         reason=reason,
-        function=src.enclosing_function(pos) if src is not None else "",
+        function=src.enclosing_function(pos, closures_before(file)) if src is not None else "",
         flow=flow,
         point=pos,
         subject=subject,

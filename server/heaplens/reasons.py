@@ -32,28 +32,89 @@ NON_CONSTANT = "size not known at compile time"
 
 
 def callee(what: str) -> str:
-    """``fmt.Sprint(... argument...)`` → ``fmt.Sprint``; ``(*T).M(~r0, v)`` → ``(*T).M``."""
+    """``fmt.Sprint(... argument...)`` → ``fmt.Sprint``; ``(*T).M(~r0, v)`` → ``(*T).M``.
+
+    The arguments are the last parenthesised group; string and rune literals among them
+    may hold parentheses of their own (``t.Fatalf("(unexpected")``).
+    """
     text = what.strip()
     if not text.endswith(")"):
         return text
     depth = 0
-    for i in range(len(text) - 1, -1, -1):
+    last_open = -1
+    i = 0
+    while i < len(text):
         ch = text[i]
-        if ch == ")":
-            depth += 1
-        elif ch == "(":
-            depth -= 1
+        if ch in "\"'`":
+            i = _literal_end(text, i)
+            continue
+        if ch == "(":
             if depth == 0:
-                head = text[:i].strip()
-                return head or text
-    return text
+                last_open = i
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        i += 1
+    head = text[:last_open].strip() if last_open > 0 else ""
+    return head or text
 
 
-def _assigned_name(what: str) -> str:
-    """``global = c`` → ``global``; ``p.next = n`` → ``p.next``."""
+def _literal_end(text: str, start: int) -> int:
+    """The index after the Go string or rune literal that starts at ``start``."""
+    quote = text[start]
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\" and quote != "`":
+            i += 2
+            continue
+        if text[i] == quote:
+            return i + 1
+        i += 1
+    return len(text)
+
+
+def _compiler_made(name: str) -> bool:
+    """Names only the compiler has: temporaries (``.autotmp_3``, ``..stmp_0``) and the
+    parameters of its wrappers (``~p0``)."""
+    return name.startswith((".", "~")) or ".autotmp_" in name or "..stmp_" in name
+
+
+def _split_top(text: str) -> list[str]:
+    """``a, f(b, c), d`` → ``["a", "f(b, c)", "d"]``: commas outside brackets and literals."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "\"'`":
+            i = _literal_end(text, i)
+            continue
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _assigned_name(what: str, value: str = "") -> str:
+    """``global = c`` → ``global``; ``p.next = n`` → ``p.next``. Of several targets
+    (``r.x, n = v, len(v)``), the one ``value`` is assigned to, when that can be told."""
     for sep in (" = ", " := "):
         if sep in what:
-            return what.split(sep, 1)[0].strip()
+            left, right = what.split(sep, 1)
+            targets = _split_top(left)
+            if len(targets) == 1:
+                return targets[0]
+            values = _split_top(right)
+            if value and len(values) == len(targets) and value in values:
+                return targets[values.index(value)]
+            return ""
     return ""
 
 
@@ -74,12 +135,15 @@ def explain(
     is_package_var: Callable[[str], bool] = lambda _name: False,
     call_at: Callable[[Location | None], str] = lambda _loc: "",
     in_go_statement: Callable[[], bool] = lambda: False,
+    package_var_of: Callable[[], str] = lambda: "",
 ) -> str:
     """One phrase for why ``subject`` escapes (or why a parameter leaks).
 
     ``call_at`` names the function whose call has the value at a location among its
     arguments (looked up by the caller on the syntax tree); it names the call an
     interface conversion is made for. ``None`` stands for the finding's own position.
+    ``package_var_of`` names the package variable whose initial value holds the finding,
+    if it is in one.
     """
     whys = [s.why for s in flow]
     if "too large for stack" in whys:
@@ -104,9 +168,18 @@ def explain(
             return ADDRESS_RETURNED
         return RETURNED
 
-    for step in reversed(flow):
+    def value_at(i: int) -> str:
+        """What step ``i`` moves: the expression of the step before it."""
+        return flow[i - 1].what if i > 0 else subject
+
+    def package_variable() -> str:
+        name = package_var_of()
+        return f"{PACKAGE_VARIABLE} ({name})" if name else PACKAGE_VARIABLE
+
+    for i in range(len(flow) - 1, -1, -1):
+        step = flow[i]
         if step.dst == "{heap}" and step.why in ("assign", "assign-pair"):
-            target = _assigned_name(step.what)
+            target = _assigned_name(step.what, value_at(i))
             name = _root_identifier(target)
             if name and is_package_var(name):
                 return f"{PACKAGE_VARIABLE} ({target})"
@@ -122,27 +195,66 @@ def explain(
     )
     if explicit is not None or implicit:
         where = explicit.location if explicit is not None else None
-        target = call_at(where) or (callee(last_call.what) if last_call else "")
+        target = call_at(where) or (_callee_of(last_call, call_at) if last_call else "")
         return f"converted to an interface for {target}" if target else "converted to an interface"
 
     if any(s.why == "send" for s in flow):
         return "sent on a channel"
     if last_call is not None:
-        fn = callee(last_call.what)
+        fn = _callee_of(last_call, call_at)
         if fn == "append":
             return "appended to a slice that outlives the call"
         if kind is Kind.LEAKING_PARAM:
             return f"passed to {fn}, which may keep it"
         return f"passed to {fn}, which lets it escape"
-    for step in reversed(flow):
+    for i in range(len(flow) - 1, -1, -1):
+        step = flow[i]
         if step.why in ("assign", "assign-pair", "store") and step.dst == "{heap}":
-            target = _assigned_name(step.what)
-            if target:
+            target = _assigned_name(step.what, value_at(i))
+            if "..stmp_" in target:
+                # A static temporary: the storage of a package variable's initial value.
+                return package_variable()
+            if target and not _compiler_made(target):
                 return f"stored in {target}, which outlives the call"
     if captured:
         return CAPTURED
     if any(s.why == "call part" for s in flow):
         return "used as a function value that escapes"
+    if package_var_of():
+        # Whatever a package variable's initial value holds lives as long as the program.
+        return package_variable()
+    # The value went into something else, which escapes: name the last such thing.
+    for i in range(len(flow) - 1, -1, -1):
+        step = flow[i]
+        if step.why in ("assign", "assign-pair"):
+            target = _assigned_name(step.what, value_at(i))
+            if target and not _compiler_made(target):
+                return f"stored in {target}, which escapes"
+            continue
+        container = _CONTAINERS.get(step.why)
+        if container is not None and step.what and not _compiler_made(step.what):
+            return container.format(step.what)
     if kind is Kind.LEAKING_PARAM:
         return "kept beyond the call"
     return "flows to the heap"
+
+
+#: Edges that put a value inside another one, which escapes: the reason names that one.
+_CONTAINERS = {
+    "struct literal element": "placed in {}, which escapes",
+    "slice-literal-element": "placed in {}, which escapes",
+    "map literal value": "placed in {}, which escapes",
+    "map literal key": "placed in {}, which escapes",
+    "value of map put": "stored in {}, which outlives the call",
+    "key of map put": "used as a key in {}, which outlives the call",
+}
+
+
+def _callee_of(step: FlowStep, call_at: Callable[[Location | None], str]) -> str:
+    """The function a "call parameter" step calls, as written in the source when the
+    compiler only has a name of its own for it (a call through ``fs[i]`` is a call of
+    ``.autotmp_3``)."""
+    fn = callee(step.what)
+    if not _compiler_made(fn):
+        return fn
+    return (call_at(step.location) if step.location is not None else "") or "a function value"

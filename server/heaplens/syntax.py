@@ -176,9 +176,19 @@ class SourceFile:
         return self.tree.root_node.descendant_for_byte_range(off, off)
 
     def is_wrapper_site(self, pos: Position) -> bool:
-        """True at a ``go``/``defer`` keyword: the compiler's generated wrapper closure."""
+        """True where only code the compiler generated can be: a ``go``/``defer`` keyword
+        (its wrapper closure), or a method of an interface type (the wrappers that call
+        that method through the interface). Nothing there can be changed by hand."""
         node = self.node_at(pos)
-        return node is not None and node.type in ("go", "defer")
+        if node is None:
+            return False
+        if node.type in ("go", "defer"):
+            return True
+        while node is not None and node.type not in _STOP:
+            if node.type in ("method_elem", "method_spec"):  # tree-sitter-go's old name
+                return True
+            node = node.parent
+        return False
 
     def expression_range(self, pos: Position, subject: str) -> Range | None:
         """The range of the expression the compiler calls ``subject`` at ``pos``."""
@@ -191,6 +201,9 @@ class SourceFile:
             return None
         candidates = _candidates(leaf)
         if not candidates:
+            elided = self._elided_literal(leaf, subject)
+            if elided is not None:
+                return elided
             return self._span(leaf) if leaf.end_byte > leaf.start_byte else None
         if subject == "func literal":
             for node in candidates:
@@ -208,11 +221,26 @@ class SourceFile:
             for node in candidates:
                 if matcher(_squash(node.text or b"")):
                     return self._span(node)
+            elided = self._elided_literal(leaf, subject)
+            if elided is not None:
+                return elided
         # No textual match: the largest expression that starts exactly at the point.
         starting = [n for n in candidates if n.start_byte == off]
         if starting:
             return self._span(starting[-1])
         return self._span(candidates[0])
+
+    def _elided_literal(self, leaf: Node, subject: str) -> Range | None:
+        """An element of a composite literal may leave its type out (``{1, 2}`` in
+        ``[][]int{{1, 2}}``, ``{A: 1}`` for ``&T{A: 1}``): only its braces are there."""
+        if not subject.endswith("}"):
+            return None
+        cur: Node | None = leaf
+        while cur is not None and cur.start_byte == leaf.start_byte:
+            if cur.type == "literal_value":
+                return self._span(cur)
+            cur = cur.parent
+        return None
 
     def identifier_range(self, pos: Position, name: str) -> Range | None:
         """The range of the identifier ``name`` at ``pos`` (a variable or parameter)."""
@@ -247,11 +275,12 @@ class SourceFile:
             cur = cur.parent
         return cur
 
-    def enclosing_function(self, pos: Position) -> str:
+    def enclosing_function(self, pos: Position, init_closures_before: int = 0) -> str:
         """The compiler-style name of the function containing ``pos``.
 
         ``F``, ``T.M``, ``(*T).M``; closures are ``F.func1``, nested ``F.func1.1``;
-        closures in package-level initialisers belong to ``init``.
+        closures in package-level initialisers belong to ``init``, numbered across the
+        package: ``init_closures_before`` of them are in files compiled before this one.
         """
         node = self.node_at(pos)
         if node is None:
@@ -262,10 +291,11 @@ class SourceFile:
         cur: Node | None = node
         while cur is not None:
             if cur.type == "func_literal":
-                body = cur.child_by_field_name("body")
-                # The literal itself belongs to the function around it; only its body is
-                # inside the closure.
-                if body is not None and body.start_byte <= off:
+                params = cur.child_by_field_name("parameters")
+                # The literal itself (where the compiler reports it escaping: its `func`)
+                # belongs to the function around it; its parameters and body are the
+                # closure's own.
+                if params is not None and params.start_byte <= off:
                     literals.append(cur)
             elif cur.type in ("function_declaration", "method_declaration"):
                 top = cur
@@ -277,7 +307,8 @@ class SourceFile:
             base = self._names.get(top.id) or self._names.setdefault(top.id, _declared_name(top))
         container = top if top is not None else self.tree.root_node
         if top is None and not literals:
-            return ""
+            # A package variable's initial value is computed by the package's init.
+            return "init" if self.package_var_at(pos) else ""
         # Number closures the way the compiler does: in source order, per enclosing body.
         name = base
         parent: Node = container
@@ -287,19 +318,36 @@ class SourceFile:
                 siblings = [n.id for n in self._direct_literals(parent)]
                 self._literals[parent.id] = siblings
             n = siblings.index(lit.id) + 1 if lit.id in siblings else 1
+            if index == 0 and top is None:
+                n += init_closures_before
             name = f"{name}.func{n}" if index == 0 else f"{name}.{n}"
             parent = lit
         return name
 
-    def function_at(self, pos: Position) -> str:
+    def function_at(self, pos: Position, init_closures_before: int = 0) -> str:
         """The name of the function *declared* at ``pos`` (for inlining notes)."""
         decl = self._declaration_at(pos)
         if decl is None:
             return ""
         if decl.type == "func_literal":
             body = decl.child_by_field_name("body")
-            return self.enclosing_function(self.position(body.start_byte)) if body else ""
+            if body is None:
+                return ""
+            return self.enclosing_function(self.position(body.start_byte), init_closures_before)
         return _declared_name(decl)
+
+    @cached_property
+    def package_name(self) -> str:
+        for node in self.tree.root_node.named_children:
+            if node.type == "package_clause":
+                for child in node.named_children:
+                    return _text_of(child)
+        return ""
+
+    @cached_property
+    def init_closures(self) -> int:
+        """Closures in package variables' initial values (``init.funcN`` to the compiler)."""
+        return len(self._direct_literals(self.tree.root_node))
 
     def text(self, rng: Range) -> str:
         start = self.offset(rng.start)
@@ -308,23 +356,53 @@ class SourceFile:
             return ""
         return self.source[start:end].decode("utf-8", "replace")
 
-    def enclosing_call(self, pos: Position) -> str:
+    def enclosing_call(self, pos: Position, value: Range | None = None) -> str:
         """The function called with the value at ``pos`` among its arguments, if any.
 
         ``fmt.Sprint(s, n)`` with ``pos`` at ``n`` gives ``fmt.Sprint``. Used to say which
-        call an implicit interface conversion is made for.
+        call an implicit interface conversion is made for. With ``value`` (the range of
+        the whole value), the call's arguments must contain all of it: in
+        ``log.Print(string(b))`` the conversion ``string(b)`` is the value, not the call
+        it is passed to.
         """
-        node = self.node_at(pos)
-        cur = node
+        bounds = None
+        if value is not None:
+            lo, hi = self.offset(value.start), self.offset(value.end)
+            if lo is not None and hi is not None:
+                bounds = (lo, hi)
+        cur = self.node_at(pos)
         while cur is not None and cur.type not in _STOP:
             parent = cur.parent
             if parent is not None and parent.type == "argument_list":
                 call = parent.parent
-                if call is not None and call.type == "call_expression":
+                inside = bounds is None or (
+                    parent.start_byte < bounds[0] and bounds[1] <= parent.end_byte
+                )
+                if call is not None and call.type == "call_expression" and inside:
                     fn = call.child_by_field_name("function")
-                    if fn is not None and fn.text:
-                        return _WS.sub("", fn.text.decode("utf-8", "replace"))
+                    return _compact(fn) if fn is not None else ""
             cur = parent
+        return ""
+
+    def package_var_at(self, pos: Position) -> str:
+        """The package variable whose initial value ``pos`` is part of; "" elsewhere
+        (a function, or a closure in the initial value: that runs later, as itself)."""
+        off = self.offset(pos)
+        cur = self.node_at(pos)
+        while cur is not None:
+            if cur.type in _FUNCTIONS:
+                return ""
+            if cur.type == "var_spec":
+                names = cur.children_by_field_name("name")
+                value = cur.child_by_field_name("value")
+                if value is not None and off is not None and len(names) > 1:
+                    # `var a, b = x, y`: the name whose value holds the position.
+                    values = value.named_children
+                    for name, one in zip(names, values, strict=False):
+                        if one.start_byte <= off < one.end_byte:
+                            return _text_of(name)
+                return ", ".join(_text_of(n) for n in names)
+            cur = cur.parent
         return ""
 
     def in_go_statement(self, pos: Position) -> bool:
@@ -337,7 +415,8 @@ class SourceFile:
         return False
 
     def _direct_literals(self, container: Node) -> list[Node]:
-        """Function literals inside ``container`` that are not nested in another literal."""
+        """Function literals inside ``container`` that are not nested in another literal
+        (nor, for the file itself, in a function: package initialisers number their own)."""
         direct: list[Node] = []
         for node in self.nodes_of_type("func_literal", within=container):
             if node.id == container.id:
@@ -345,7 +424,7 @@ class SourceFile:
             cur = node.parent
             nested = False
             while cur is not None and cur.id != container.id:
-                if cur.type == "func_literal":
+                if cur.type in _FUNCTIONS:
                     nested = True
                     break
                 cur = cur.parent
@@ -455,6 +534,42 @@ def _query_cursor(type_name: str) -> QueryCursor:
         return tree_sitter.QueryCursor(query)
 
 
+def _text_of(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+def _long(node: Node) -> bool:
+    """Too long to quote in a one-line message: ``(s, n)`` is not, a table is."""
+    return node.end_byte - node.start_byte > 24 or b"\n" in (node.text or b"")
+
+
+def _compact(node: Node) -> str:
+    """An expression's text for a one-line message: arguments, function literals and
+    composite literal bodies abbreviated, whitespace squashed. ``Chain(func(...) {...})``
+    would otherwise print whole."""
+    source = node.text or b""
+    base = node.start_byte
+    out: list[bytes] = []
+    at = base
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        short = None
+        if n.type == "func_literal":
+            short = b"func literal"
+        elif n.type == "argument_list" and _long(n):
+            short = b"(...)"
+        elif n.type == "literal_value" and _long(n):
+            short = b"{...}"
+        if short is not None and n.id != node.id:
+            out.append(source[at - base : n.start_byte - base] + short)
+            at = n.end_byte
+            continue
+        stack.extend(reversed(n.children))
+    out.append(source[at - base :])
+    return _WS.sub(" ", b"".join(out).decode("utf-8", "replace")).strip()
+
+
 def _declared_name(decl: Node) -> str:
     name_node = decl.child_by_field_name("name")
     name = name_node.text.decode("utf-8", "replace") if name_node and name_node.text else "?"
@@ -482,12 +597,20 @@ def _squash(text: bytes) -> str:
     return _WS.sub("", text.decode("utf-8", "replace"))
 
 
+#: ``([]byte)(s)``: how the compiler prints a conversion to a type written with brackets
+#: or a star, where the source has ``[]byte(s)``.
+_PARENTHESISED_TYPE = re.compile(r"^\(((?:\[\]|map\[|\*|chan\b|func\().*?)\)\(")
+
+
 @lru_cache(maxsize=1024)
 def _subject_matcher(subject: str) -> Callable[[str], bool]:
     squashed = _squash(subject.encode())
+    unwrapped = _PARENTHESISED_TYPE.sub(r"\1(", squashed)
     if "{...}" not in squashed:
         # Most subjects are plain text; comparing strings spares a regex compile each
         # (a first check meets hundreds of distinct subjects).
+        if unwrapped != squashed:
+            return lambda text: text in (squashed, unwrapped)
         return squashed.__eq__
     # The compiler abbreviates composite literal bodies as {...}; anything may stand there.
     parts = [re.escape(p) for p in squashed.split("{...}")]

@@ -1,0 +1,172 @@
+"""Names, ranges and reasons for shapes real modules are full of, checked against the real
+compiler: closure parameters, package initialisers, interface methods, conversions,
+composite literals without their type, calls through function values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from heaplens.cache import ResultCache
+from heaplens.engine import Engine, Options
+from heaplens.model import Finding
+
+A = """package shapes
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+)
+
+type Router interface {
+	Use(middlewares ...func(http.Handler) http.Handler)
+	Tee(io.Writer)
+}
+
+type Wrapped struct{ Router }
+
+func Charset(names ...string) func(next http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+var table = map[string][]int{"a": {1, 2}, "b": {3}}
+
+var first = func(val interface{}) *interface{} { return &val }
+
+func Log(label []byte, n int64) {
+	log.Printf("%s %v", string(label), float64(n))
+}
+
+func Conv(s string) {
+	fmt.Println([]byte(s))
+}
+
+type R struct{ Runs []string }
+
+func Multi(r *R, run []string, n int) int {
+	var skip int
+	r.Runs, skip = run, n
+	return skip
+}
+
+func Call(fs []func(*T), t *T) {
+	fs[len(fs)-1](t)
+}
+
+type T struct{ A int }
+
+func Nested() {
+	x := [][]int{{1, 2}, {3}}
+	p := []*T{{A: 1}}
+	fmt.Println(x, p)
+}
+"""
+
+# Package initialisers' closures are numbered across the package's files.
+B = """package shapes
+
+var second = func(val interface{}) *interface{} { return &val }
+"""
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding]]:
+    mod = tmp_path_factory.mktemp("shapes")
+    (mod / "go.mod").write_text("module example.com/shapes\n\ngo 1.22\n")
+    (mod / "a.go").write_text(A)
+    (mod / "b.go").write_text(B)
+    engine = Engine(Options(tests=False), ResultCache(None))
+    result = engine.check(["./..."], str(mod))
+    assert not result.all_errors
+    out: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        out.setdefault(Path(f.file).name, []).append(f)
+    return out
+
+
+def _text(f: Finding, source: str) -> str:
+    lines = source.encode().split(b"\n")
+    assert f.range.start.line == f.range.end.line, f
+    line = lines[f.range.start.line - 1]
+    return line[f.range.start.column - 1 : f.range.end.column - 1].decode()
+
+
+def _at(found: dict[str, list[Finding]], file: str, needle: str) -> list[Finding]:
+    """The findings (but inlining notes) on the line of ``file`` that holds ``needle``."""
+    source = A if file == "a.go" else B
+    (line,) = [i for i, text in enumerate(source.split("\n"), 1) if needle in text]
+    return [f for f in found[file] if f.range.start.line == line and f.kind.value != "inlining"]
+
+
+def test_parameters_of_a_closure_belong_to_it(found: dict[str, list[Finding]]) -> None:
+    (nxt,) = [f for f in _at(found, "a.go", "return func(next") if f.subject == "next"]
+    assert nxt.function == "Charset.func1"
+    (w,) = [f for f in _at(found, "a.go", "HandlerFunc(func(w") if f.subject == "w"]
+    assert w.function == "Charset.func1.1"
+    # The literal itself escapes from the function around it.
+    (lit,) = [f for f in _at(found, "a.go", "return func(next") if f.subject == "func literal"]
+    assert lit.function == "Charset"
+
+
+def test_package_initialisers_are_init_and_number_closures_across_files(
+    found: dict[str, list[Finding]],
+) -> None:
+    table = _at(found, "a.go", "var table")
+    assert {f.function for f in table} == {"init"}
+    assert {f.reason for f in table} == {"stored in a package variable (table)"}
+    (val_a,) = _at(found, "a.go", "var first")
+    (val_b,) = _at(found, "b.go", "var second")
+    assert (val_a.function, val_b.function) == ("init.func1", "init.func2")
+    names = {f.message for f in found["b.go"] if f.kind.value == "inlining"}
+    assert "can inline init.func2 with cost 3" in names
+
+
+def test_nothing_is_reported_on_interface_methods(found: dict[str, list[Finding]]) -> None:
+    methods = {
+        i for i, text in enumerate(A.split("\n"), 1) if text.startswith(("\tUse(", "\tTee("))
+    }
+    assert len(methods) == 2
+    assert [f for f in found["a.go"] if f.range.start.line in methods] == []
+
+
+def test_composite_literals_without_their_type_are_covered_whole(
+    found: dict[str, list[Finding]],
+) -> None:
+    assert sorted(
+        _text(f, A) for f in _at(found, "a.go", "var table") if f.subject == "[]int{...}"
+    ) == [
+        "{1, 2}",
+        "{3}",
+    ]
+    nested = _at(found, "a.go", "x := [][]int")
+    inner = [f for f in nested if f.subject == "[]int{...}"]
+    assert sorted(_text(f, A) for f in inner) == ["{1, 2}", "{3}"]
+    assert {f.reason for f in inner} == {"placed in [][]int{...}, which escapes"}
+    (elem,) = [f for f in _at(found, "a.go", "p := []*T") if f.subject == "&T{...}"]
+    assert _text(elem, A) == "{A: 1}"
+
+
+def test_conversions_are_covered_and_name_the_call_they_are_passed_to(
+    found: dict[str, list[Finding]],
+) -> None:
+    boxed = [f for f in _at(found, "a.go", "log.Printf") if f.reason.startswith("converted")]
+    assert {(_text(f, A), f.reason) for f in boxed} == {
+        ("string(label)", "converted to an interface for log.Printf"),
+        ("float64(n)", "converted to an interface for log.Printf"),
+    }
+    conv = _at(found, "a.go", "fmt.Println([]byte(s))")
+    assert conv and {_text(f, A) for f in conv} == {"[]byte(s)"}
+
+
+def test_reasons_name_what_the_source_names(found: dict[str, list[Finding]]) -> None:
+    (run,) = _at(found, "a.go", "func Multi")
+    assert run.reason == "stored in r.Runs, which outlives the call"
+    (t,) = _at(found, "a.go", "func Call")
+    assert t.reason == "passed to fs[len(fs)-1], which may keep it"
