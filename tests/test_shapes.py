@@ -62,6 +62,25 @@ func Call(fs []func(*T), t *T) {
 
 type T struct{ A int }
 
+type Buf struct{ b []byte }
+
+func (b *Buf) Bytes() []byte { return b.b }
+
+func Res(b *Buf, done chan struct{}) {
+	fmt.Println("x", string(b.Bytes()))
+	go func() {
+		close(done)
+	}()
+}
+
+type Keeper struct{ fs []func() }
+
+func Keep(k *Keeper, fs ...func()) { k.fs = fs }
+
+func UseKeep(k *Keeper) {
+	Keep(k, func() {}, func() {})
+}
+
 func Nested() {
 	x := [][]int{{1, 2}, {3}}
 	p := []*T{{A: 1}}
@@ -170,3 +189,17 @@ def test_reasons_name_what_the_source_names(found: dict[str, list[Finding]]) -> 
     assert run.reason == "stored in r.Runs, which outlives the call"
     (t,) = _at(found, "a.go", "func Call")
     assert t.reason == "passed to fs[len(fs)-1], which may keep it"
+
+
+def test_results_of_calls_goroutines_and_variadic_arguments(
+    found: dict[str, list[Finding]],
+) -> None:
+    # The compiler prints string(b.Bytes()) as string(~r0): the call is in the source.
+    boxed = [f for f in _at(found, "a.go", "string(b.Bytes())") if f.subject == "string(~r0)"]
+    assert boxed and {_text(f, A) for f in boxed} == {"string(b.Bytes())"}
+    assert "converted to an interface for fmt.Println" in {f.reason for f in boxed}
+    (goroutine,) = _at(found, "a.go", "go func() {")
+    assert goroutine.reason == "used by a goroutine, which may outlive the call"
+    literals = [f for f in _at(found, "a.go", "Keep(k, func") if f.subject == "func literal"]
+    assert len(literals) == 2
+    assert {f.reason for f in literals} == {"passed to Keep, which keeps its ... arguments"}

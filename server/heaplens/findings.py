@@ -302,8 +302,12 @@ def _finding(
     closures_before: ClosuresBefore,
 ) -> Finding:
 
+    # Code inlined here from elsewhere is reported at the call: the source at the
+    # finding is not the value, and the calls around it are not the ones it meets.
+    inlined = rng is None or (src is not None and not src.shows(rng, subject))
+
     def call_at(loc: Location | None) -> str:
-        if src is None or (loc is not None and loc.file != file):
+        if src is None or inlined or (loc is not None and loc.file != file):
             return ""
         at = pos if loc is None else loc.position
         # At the value itself, the call must take all of it: not a conversion that is it.

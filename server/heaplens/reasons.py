@@ -157,7 +157,7 @@ def explain(
     last_call = next((s for s in reversed(flow) if s.why == "call parameter"), None)
 
     captured = any(s.why == "captured by a closure" for s in flow)
-    if captured and in_go_statement():
+    if (captured or subject == "func literal") and in_go_statement():
         return GOROUTINE
     if kind is Kind.MOVED_TO_HEAP and captured:
         return CAPTURED
@@ -210,7 +210,7 @@ def explain(
     for i in range(len(flow) - 1, -1, -1):
         step = flow[i]
         if step.why in ("assign", "assign-pair", "store") and step.dst == "{heap}":
-            target = _assigned_name(step.what, value_at(i))
+            target = _readable(_assigned_name(step.what, value_at(i)))
             if "..stmp_" in target:
                 # A static temporary: the storage of a package variable's initial value.
                 return package_variable()
@@ -227,17 +227,28 @@ def explain(
     for i in range(len(flow) - 1, -1, -1):
         step = flow[i]
         if step.why in ("assign", "assign-pair"):
-            target = _assigned_name(step.what, value_at(i))
+            target = _readable(_assigned_name(step.what, value_at(i)))
             if target and not _compiler_made(target):
                 return f"stored in {target}, which escapes"
             continue
+        if step.why == "slice-literal-element" and step.what == "... argument":
+            # The slice a variadic call gets, which that call keeps.
+            fn = call_at(step.location) if step.location is not None else ""
+            return (
+                f"passed to {fn}, which keeps its ... arguments"
+                if fn
+                else ("passed in ... arguments that escape")
+            )
         container = _CONTAINERS.get(step.why)
         if container is not None and step.what and not _compiler_made(step.what):
-            return container.format(step.what)
+            return container.format(_ANONYMOUS_STRUCT.sub("struct{...}", step.what))
     if kind is Kind.LEAKING_PARAM:
         return "kept beyond the call"
     return "flows to the heap"
 
+
+#: ``struct { name string; f func() }``: a table's element type, too long for a reason.
+_ANONYMOUS_STRUCT = re.compile(r"struct \{(?:[^{}]|\{\})*\}")
 
 #: Edges that put a value inside another one, which escapes: the reason names that one.
 _CONTAINERS = {
@@ -248,6 +259,14 @@ _CONTAINERS = {
     "value of map put": "stored in {}, which outlives the call",
     "key of map put": "used as a key in {}, which outlives the call",
 }
+
+
+def _readable(target: str) -> str:
+    """``(~r0).next`` → ``the result's next``: the compiler's name for a result."""
+    m = re.match(r"^\(?~[rR]\d+\)?(?:\.(.+))?$", target)
+    if m is None:
+        return target
+    return f"the result's {m.group(1)}" if m.group(1) else "the result"
 
 
 def _callee_of(step: FlowStep, call_at: Callable[[Location | None], str]) -> str:

@@ -230,6 +230,16 @@ class SourceFile:
             return self._span(starting[-1])
         return self._span(candidates[0])
 
+    def shows(self, rng: Range, subject: str) -> bool:
+        """Whether the text at ``rng`` is the expression the compiler calls ``subject``
+        (not, say, a call that code inlined from elsewhere was reported at)."""
+        if subject in ("... argument", "func literal", ""):
+            return True  # ranges found by shape, not text
+        text = _squash(self.text(rng).encode())
+        if subject.endswith("}") and text.startswith("{"):
+            return True  # a composite literal that leaves its type out
+        return _subject_matcher(subject)(text)
+
     def _elided_literal(self, leaf: Node, subject: str) -> Range | None:
         """An element of a composite literal may leave its type out (``{1, 2}`` in
         ``[][]int{{1, 2}}``, ``{A: 1}`` for ``&T{A: 1}``): only its braces are there."""
@@ -597,6 +607,8 @@ def _squash(text: bytes) -> str:
     return _WS.sub("", text.decode("utf-8", "replace"))
 
 
+_RESULT_NAME = re.compile(r"~[rR]\d+")
+
 #: ``([]byte)(s)``: how the compiler prints a conversion to a type written with brackets
 #: or a star, where the source has ``[]byte(s)``.
 _PARENTHESISED_TYPE = re.compile(r"^\(((?:\[\]|map\[|\*|chan\b|func\().*?)\)\(")
@@ -604,15 +616,35 @@ _PARENTHESISED_TYPE = re.compile(r"^\(((?:\[\]|map\[|\*|chan\b|func\().*?)\)\(")
 
 @lru_cache(maxsize=1024)
 def _subject_matcher(subject: str) -> Callable[[str], bool]:
-    squashed = _squash(subject.encode())
+    # ``string(~r0)``: the compiler names a call's result, the source has the call.
+    squashed = _RESULT_NAME.sub(_CALL_HOLE, _squash(subject.encode()))
     unwrapped = _PARENTHESISED_TYPE.sub(r"\1(", squashed)
-    if "{...}" not in squashed:
+    if "{...}" not in squashed and _CALL_HOLE not in squashed:
         # Most subjects are plain text; comparing strings spares a regex compile each
         # (a first check meets hundreds of distinct subjects).
         if unwrapped != squashed:
             return lambda text: text in (squashed, unwrapped)
         return squashed.__eq__
     # The compiler abbreviates composite literal bodies as {...}; anything may stand there.
-    parts = [re.escape(p) for p in squashed.split("{...}")]
-    pattern = re.compile(r"\{.*\}".join(parts), re.DOTALL)
+    pattern = re.compile(
+        "|".join(
+            "".join(
+                re.escape(part) + ("" if i == len(parts) - 1 else _HOLES[holes[i]])
+                for i, part in enumerate(parts)
+            )
+            for parts, holes in (_split_holes(squashed), _split_holes(unwrapped))
+        ),
+        re.DOTALL,
+    )
     return lambda text: pattern.fullmatch(text) is not None
+
+
+#: What may stand where the compiler abbreviates: a composite literal's body, or a call.
+_CALL_HOLE = "\0call\0"
+_HOLES = {"{...}": r"\{.*\}", _CALL_HOLE: r".+"}
+
+
+def _split_holes(squashed: str) -> tuple[list[str], list[str]]:
+    """``T{...}.f(~r0)`` → the literal text between holes, and the kind of each hole."""
+    parts = re.split("(" + re.escape("{...}") + "|" + re.escape(_CALL_HOLE) + ")", squashed)
+    return parts[0::2], parts[1::2]
