@@ -81,6 +81,13 @@ func UseKeep(k *Keeper) {
 	Keep(k, func() {}, func() {})
 }
 
+func Inline() {
+	func() {
+		y := &T{A: 2}
+		fmt.Println(y)
+	}()
+}
+
 func Nested() {
 	x := [][]int{{1, 2}, {3}}
 	p := []*T{{A: 1}}
@@ -203,3 +210,15 @@ def test_results_of_calls_goroutines_and_variadic_arguments(
     literals = [f for f in _at(found, "a.go", "Keep(k, func") if f.subject == "func literal"]
     assert len(literals) == 2
     assert {f.reason for f in literals} == {"passed to Keep, which keeps its ... arguments"}
+
+
+def test_a_literal_called_where_it_is_written_is_not_underlined_whole(
+    found: dict[str, list[Finding]],
+) -> None:
+    assert [
+        f
+        for f in found["a.go"]
+        if f.range.start.line != f.range.end.line and f.subject != "func literal"
+    ] == []
+    (y,) = [f for f in _at(found, "a.go", "y := &T{A: 2}") if f.subject == "&T{...}"]
+    assert (_text(y, A), y.function) == ("&T{A: 2}", "Inline.func1")

@@ -182,13 +182,24 @@ _WANTED_BYTES = frozenset(c.encode() for c in _WANTED)
 _OTHER_KNOWN_BYTES = frozenset(c.encode() for c in OTHER_KNOWN_CODES)
 
 
+def _as_bytes(text: str | bytes) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape")  # round-trips bytes decoded so
+    except UnicodeEncodeError:
+        # A surrogate no bytes stand for: garbage, which orjson then rejects line by
+        # line and which is counted as unknown like any other.
+        return text.encode("utf-8", "replace")
+
+
 def parse_lines(text: str | bytes, out: RawOutput, package: str = "") -> None:
     """Parse one ``.json`` file of the log into ``out``.
 
     Bytes are the fast way in: orjson reads them as they are, where a ``str`` holding
     any non-ASCII (every flow line has an arrow) must be encoded again first.
     """
-    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    data = _as_bytes(text)
     header_file: str | None = None
     loads = orjson.loads  # a third of json's time, in the loop a user waits on
     for raw_line in data.splitlines():

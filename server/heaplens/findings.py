@@ -117,7 +117,7 @@ def classify(
     """Findings for the files in ``wanted`` (absolute paths), from one compile's log."""
     out = Classified(unknown=list(raw.unknown))
     explanations: dict[tuple[str, Position], RawDiagnostic] = {}
-    verdicts: set[tuple[str, Position]] = set()
+    verdicts: dict[tuple[str, Position], RawDiagnostic] = {}
     leaks: dict[tuple[str, Position], _Leak] = {}
     inline: list[RawDiagnostic] = []
     wanted_set = set(wanted)
@@ -133,7 +133,7 @@ def classify(
                 else:
                     out.unknown.append(f"{diag.file}: {diag.code}: {diag.message}")
             else:
-                verdicts.add(key)
+                verdicts.setdefault(key, diag)
         elif diag.code == "leak":
             m = _LEAK.match(diag.message)
             if not m:
@@ -156,7 +156,7 @@ def classify(
     for key, diag in explanations.items():
         file, pos = key
         src = source(file)
-        if src is not None and src.is_wrapper_site(pos):
+        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(diag, src)):
             continue
         m = _ESCAPES.match(diag.message)
         assert m is not None
@@ -179,10 +179,10 @@ def classify(
             )
         )
 
-    for key in sorted(verdicts - explanations.keys()):
+    for key in sorted(verdicts.keys() - explanations.keys()):
         file, pos = key
         src = source(file)
-        if src is not None and src.is_wrapper_site(pos):
+        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(verdicts[key], src)):
             continue
         rng = src.expression_range(pos, "") if src else None
         subject = src.text(rng) if src and rng else "value"
@@ -283,6 +283,17 @@ def classify(
         )
     )
     return out
+
+
+def _inlined_in_place(diag: RawDiagnostic, src: SourceFile) -> bool:
+    """A function literal called where it is written (``func() { ... }()``) and inlined
+    there: the compiler reports its code again at the call, which would underline the
+    whole literal. The literal's own findings already show each value where it is."""
+    entries = related_entries(diag)
+    if not entries or entries[0][1] != "inlineLoc" or entries[0][0] is None:
+        return False
+    origin = entries[0][0]
+    return origin.file == diag.file and src.in_called_literal(diag.position, origin.position)
 
 
 def _fallback_range(pos: Position) -> Range:

@@ -394,6 +394,19 @@ class SourceFile:
             cur = parent
         return ""
 
+    def in_called_literal(self, call: Position, origin: Position) -> bool:
+        """Whether ``origin`` is inside a function literal that is called, where it is
+        written, by the call at ``call``."""
+        at = self.offset(origin)
+        cur = self.node_at(call)
+        while at is not None and cur is not None and cur.type not in _STOP:
+            if cur.type == "call_expression":
+                fn = cur.child_by_field_name("function")
+                if fn is not None and fn.type == "func_literal":
+                    return fn.start_byte <= at < fn.end_byte
+            cur = cur.parent
+        return False
+
     def package_var_at(self, pos: Position) -> str:
         """The package variable whose initial value ``pos`` is part of; "" elsewhere
         (a function, or a closure in the initial value: that runs later, as itself)."""
