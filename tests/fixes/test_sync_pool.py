@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from heaplens.cache import ResultCache
+from heaplens.engine import Engine, Options
+from heaplens.fixes import propose
+from heaplens.syntax import SourceFile
 from tests.fixes.runner import Case, assert_clean_build, find_fix, heap_escapes, module
 
 APPLIES = [
@@ -56,18 +60,54 @@ APPLIES = [
         "buf := (*bufp)[:chunk]",
     ),
     Case(
-        "builder_into_fprint",
-        'import (\n\t"fmt"\n\t"strings"\n)\n\n'
-        "func Join(a, b int) int {\n\tsb := &strings.Builder{}\n\tfmt.Fprint(sb, a, b)\n"
-        "\treturn sb.Len()\n}",
-        True,
-        "sb := sbPool.Get().(*strings.Builder)",
-    ),
-    Case(
         "buffer_into_io_copy",
         'import (\n\t"bytes"\n\t"io"\n)\n\n'
         "func Size(r io.Reader) int64 {\n\tbuf := new(bytes.Buffer)\n\tn, _ := io.Copy(buf, r)\n"
         "\treturn n\n}",
+        True,
+        "defer bufPool.Put(buf)",
+    ),
+    # Copies of the pooled memory may leave the function; io.Writer and io.Reader keep
+    # nothing; a wrapper's methods report on it (Encode returns an error).
+    Case(
+        "copied_out_with_string",
+        'import (\n\t"bytes"\n\t"encoding/json"\n)\n\n'
+        "func Show(v any) string {\n\tbuf := new(bytes.Buffer)\n"
+        "\tjson.NewEncoder(buf).Encode(v)\n\treturn string(buf.Bytes())\n}",
+        True,
+        "buf := bufPool.Get().(*bytes.Buffer)",
+    ),
+    Case(
+        "copied_out_with_clone",
+        'import (\n\t"bytes"\n\t"encoding/json"\n)\n\n'
+        "func Marshal(v any) ([]byte, error) {\n\tbuf := new(bytes.Buffer)\n"
+        "\tif err := json.NewEncoder(buf).Encode(v); err != nil {\n\t\treturn nil, err\n\t}\n"
+        "\treturn bytes.Clone(buf.Bytes()), nil\n}",
+        True,
+        "defer bufPool.Put(buf)",
+    ),
+    Case(
+        "slice_written_out",
+        'import "io"\n\nfunc Pipe(w io.Writer, r io.Reader) error {\n\tbuf := make([]byte, 1024)\n'
+        "\tn, err := r.Read(buf)\n\tif err != nil {\n\t\treturn err\n\t}\n"
+        "\t_, err = w.Write(buf[:n])\n\treturn err\n}",
+        True,
+        "clear(buf)",
+    ),
+    Case(
+        "fields_read_back",
+        "type Job struct{ ID, Tries int }\n\ntype Runner interface{ Run(*Job) }\n\n"
+        "func Do(r Runner, id int) int {\n\tj := &Job{ID: id}\n\tr.Run(j)\n\treturn j.Tries\n}",
+        True,
+        "*j = Job{ID: id}",
+    ),
+    Case(
+        "encoder_in_a_local",
+        'import (\n\t"bytes"\n\t"encoding/json"\n\t"io"\n)\n\n'
+        "func Pretty(w io.Writer, v any) error {\n\tbuf := new(bytes.Buffer)\n"
+        '\tenc := json.NewEncoder(buf)\n\tenc.SetIndent("", "  ")\n'
+        "\tif err := enc.Encode(v); err != nil {\n\t\treturn err\n\t}\n"
+        "\t_, err := buf.WriteTo(w)\n\treturn err\n}",
         True,
         "defer bufPool.Put(buf)",
     ),
@@ -114,6 +154,133 @@ DOES_NOT_APPLY = [
         "\tr.Read(buf)\n\treturn buf[0]\n}",
         False,
     ),
+    # Found offered (and "verified") on real modules: the pooled memory, or what aliases
+    # it, outlives the call, so the next caller of the pool overwrites it.
+    Case(
+        "returns_buffer_bytes",
+        'import (\n\t"bytes"\n\t"encoding/json"\n)\n\n'
+        "func Marshal(v any) ([]byte, error) {\n\tbuf := new(bytes.Buffer)\n"
+        "\tif err := json.NewEncoder(buf).Encode(v); err != nil {\n\t\treturn nil, err\n\t}\n"
+        "\treturn buf.Bytes(), nil\n}",
+        False,
+    ),
+    Case(
+        "returns_subslice_through_a_call",
+        'import (\n\t"bytes"\n\t"encoding/json"\n)\n\n'
+        "func Marshal(v any) []byte {\n\tbuffer := &bytes.Buffer{}\n"
+        "\tjson.NewEncoder(buffer).Encode(v)\n"
+        '\treturn bytes.TrimRight(buffer.Bytes(), "\\n")\n}',
+        False,
+    ),
+    Case(
+        "returns_subslice_of_pooled_slice",
+        'import (\n\t"bytes"\n\t"io"\n)\n\n'
+        "func Line(r io.Reader) []byte {\n\tbuf := make([]byte, 256)\n"
+        "\tn, _ := r.Read(buf)\n\treturn bytes.TrimSpace(buf[:n])\n}",
+        False,
+    ),
+    Case(
+        "bytes_kept_through_a_local",
+        'import (\n\t"bytes"\n\t"fmt"\n)\n\n'
+        "func Render(n int) []byte {\n\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, n)\n"
+        "\tout := buf.Bytes()\n\treturn out\n}",
+        False,
+    ),
+    Case(
+        "bytes_stored_in_a_field",
+        'import (\n\t"bytes"\n\t"fmt"\n)\n\n'
+        "type Stack struct{ out []byte }\n\n"
+        "func (s *Stack) Parse(v any) {\n\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, v)\n"
+        "\ts.out = buf.Bytes()\n}",
+        False,
+    ),
+    Case(
+        "bytes_stored_in_a_package_variable",
+        'import (\n\t"bytes"\n\t"fmt"\n)\n\nvar last []byte\n\n'
+        "func Keep(v any) {\n\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, v)\n"
+        "\tlast = buf.Bytes()\n}",
+        False,
+    ),
+    Case(
+        "bytes_stored_in_a_map",
+        'import (\n\t"bytes"\n\t"fmt"\n)\n\n'
+        "func Index(m map[string][]byte, k string, v any) {\n\tbuf := new(bytes.Buffer)\n"
+        "\tfmt.Fprint(buf, v)\n\tm[k] = buf.Next(buf.Len())\n}",
+        False,
+    ),
+    Case(
+        "bytes_in_a_composite_literal",
+        'import (\n\t"bytes"\n\t"fmt"\n)\n\ntype Msg struct{ Body []byte }\n\n'
+        "func Send(ch chan<- Msg, v any) {\n\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, v)\n"
+        "\tch <- Msg{Body: buf.Bytes()}\n}",
+        False,
+    ),
+    Case(
+        "captured_by_a_closure",
+        'import (\n\t"bytes"\n\t"fmt"\n\t"io"\n)\n\n'
+        "func Each(w io.Writer, items []string, each func(func(string))) {\n"
+        "\tbuf := new(bytes.Buffer)\n"
+        "\teach(func(s string) { fmt.Fprint(buf, s) })\n\tw.Write(buf.Bytes())\n}",
+        False,
+    ),
+    Case(
+        "used_in_a_deferred_call",
+        'import (\n\t"bytes"\n\t"fmt"\n\t"io"\n)\n\n'
+        "func Log(w io.Writer, v any) {\n\tbuf := new(bytes.Buffer)\n"
+        "\tdefer w.Write(buf.Bytes())\n\tfmt.Fprint(buf, v)\n}",
+        False,
+    ),
+    Case(
+        "method_value_handed_out",
+        'import (\n\t"bytes"\n\t"fmt"\n)\n\n'
+        "func Emit(sink func(func(string) (int, error)), v any) int {\n"
+        "\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, v)\n\tsink(buf.WriteString)\n"
+        "\treturn buf.Len()\n}",
+        False,
+    ),
+    Case(
+        "strings_builder",
+        'import (\n\t"fmt"\n\t"strings"\n)\n\n'
+        "func Join(a, b int) string {\n\tsb := &strings.Builder{}\n\tfmt.Fprint(sb, a, b)\n"
+        "\treturn sb.String()\n}",
+        False,
+    ),
+    Case(
+        "new_strings_builder_length_only",
+        'import (\n\t"fmt"\n\t"strings"\n)\n\n'
+        "func Width(a, b int) int {\n\tsb := new(strings.Builder)\n\tfmt.Fprint(sb, a, b)\n"
+        "\treturn sb.Len()\n}",
+        False,
+    ),
+    Case(
+        "helper_keeps_the_bytes",
+        'import (\n\t"bytes"\n\t"fmt"\n)\n\ntype Log struct{ lines [][]byte }\n\n'
+        "func (l *Log) add(b *bytes.Buffer) { l.lines = append(l.lines, b.Bytes()) }\n\n"
+        "func (l *Log) Printf(format string, args ...any) {\n\tbuf := new(bytes.Buffer)\n"
+        "\tfmt.Fprintf(buf, format, args...)\n\tl.add(buf)\n}",
+        False,
+    ),
+    Case(
+        "wrapper_returned",
+        'import (\n\t"bufio"\n\t"bytes"\n\t"fmt"\n)\n\n'
+        "func Wrap(v any) *bufio.Reader {\n\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, v)\n"
+        "\treturn bufio.NewReader(buf)\n}",
+        False,
+    ),
+    Case(
+        "wrapper_stored_through_a_local",
+        'import (\n\t"bytes"\n\t"fmt"\n\t"io"\n)\n\ntype S struct{ r io.Reader }\n\n'
+        "func (s *S) Wrap(v any) {\n\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, v)\n"
+        "\tr := io.MultiReader(buf)\n\ts.r = r\n}",
+        False,
+    ),
+    Case(
+        "wrapper_second_of_two_locals",
+        'import (\n\t"bytes"\n\t"fmt"\n\t"io"\n)\n\n'
+        "func Wrap(v any) io.Reader {\n\tbuf := new(bytes.Buffer)\n\tfmt.Fprint(buf, v)\n"
+        "\tn, r := buf.Len(), io.MultiReader(buf)\n\tfmt.Println(n)\n\treturn r\n}",
+        False,
+    ),
 ]
 
 
@@ -138,3 +305,23 @@ def test_sync_pool_applies(case: Case, tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", DOES_NOT_APPLY, ids=str)
 def test_sync_pool_does_not_apply(case: Case, tmp_path: Path) -> None:
     assert find_fix(module(tmp_path, case), "sync-pool") is None
+
+
+def test_tests_get_no_pool_but_benchmarks_do(tmp_path: Path) -> None:
+    """A test runs once: pooling its scratch buffer is noise. A benchmark is a hot path."""
+    mod = module(tmp_path, Case("tested", 'func Name() string { return "p" }', False))
+    body = '\tb := new(bytes.Buffer)\n\tfmt.Fprintf(b, "%s=%d", Name(), 1)\n\tsink = b.String()\n'
+    (mod / "p_test.go").write_text(
+        'package p\n\nimport (\n\t"bytes"\n\t"fmt"\n\t"testing"\n)\n\nvar sink string\n\n'
+        f"func TestRender(t *testing.T) {{\n{body}}}\n\n"
+        f"func BenchmarkRender(b0 *testing.B) {{\n{body}}}\n"
+    )
+    engine = Engine(Options(), ResultCache(None))
+    result = engine.check(["."], str(mod))
+    assert not result.all_errors, result.all_errors
+
+    def source(path: str) -> SourceFile | None:
+        return SourceFile(path, Path(path).read_bytes())
+
+    pools = [c for c in propose(result.findings, source, ("sync-pool",))]
+    assert [c.function for c in pools] == ["BenchmarkRender"]

@@ -2,22 +2,39 @@
 interface or to a callee the compiler cannot see through is taken from a package-level
 ``sync.Pool`` instead, reset, and put back when the function returns.
 
-It is offered only when:
+The pooled memory is handed to the next caller as soon as the function returns, so the
+fix is only safe when nothing of it outlives the call: a slice returned by ``b.Bytes()``
+that the caller keeps would be overwritten under its feet. Every use is checked, and when
+one cannot be shown harmless there is no fix (a missed fix costs an allocation, an unsafe
+one corrupts data). It is offered only when:
 
 * the value is ``&bytes.Buffer{}``, ``new(bytes.Buffer)``, ``new(T)`` or ``&T{...}`` of a
   user type, or ``make([]T, N)`` with a constant ``N``, bound by ``v := ...`` at the top
-  level of a function body (not in a loop, branch or closure);
+  level of a function body (not in a loop, branch or closure). Never a
+  ``strings.Builder``: its ``String`` shares its storage and ``Reset`` drops it, so a pool
+  could only hand out aliased strings and would save nothing;
 * the compiler's flow reaches no result and no package variable, and the reason is an
   interface conversion or a call that lets it escape;
-* ``v`` is only used as a receiver, an argument, indexed, sliced or ranged over: never
-  returned, stored, sent, reassigned, captured by a closure or a goroutine;
-* no function of this package that it is passed to keeps its parameter in a package
-  variable or returns it (that would need the pointer's identity to live on).
+* ``v`` is only a receiver, an argument, indexed, sliced or ranged over, never captured
+  by a closure, a goroutine or a deferred call, never reassigned, never addressed;
+* nothing that may share its memory or hold it (``v`` itself, ``v.Bytes()``, ``v[:n]``,
+  ``bufio.NewReader(v)``: what a call given any of them returns) is returned, assigned
+  (but to ``_``, or a call's result to a new local variable, whose uses are then checked
+  alike), put in a composite literal or sent. Copies (``v.String()`` of a
+  ``bytes.Buffer``, ``string(...)``, an element, a field) may go anywhere, and so may
+  what the io helpers and io.Reader/io.Writer methods return (counts and errors);
+* no function of this package that it is passed to (or called on) keeps its parameter.
+
+What a callee does with the value during the call is left to its contract (io.Writer
+must not retain what it is given), as for any argument; only the callee's results are
+followed.
 """
 
 from __future__ import annotations
 
+import enum
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import reasons
@@ -33,6 +50,83 @@ if TYPE_CHECKING:
 
 _FUNCS = ("function_declaration", "method_declaration")
 
+#: Methods of ``bytes.Buffer`` whose results share no memory with the buffer: counts,
+#: bytes, runes, errors, or copies (``String``, ``ReadString``, ``ReadBytes`` copy).
+#: ``Bytes``, ``Next`` and ``AvailableBuffer`` return the buffer's own storage; a method
+#: not listed here is taken to do the same.
+_BUFFER_COPIES = frozenset(
+    {
+        "Available",
+        "Cap",
+        "Grow",
+        "Len",
+        "Read",
+        "ReadByte",
+        "ReadBytes",
+        "ReadFrom",
+        "ReadRune",
+        "ReadString",
+        "Reset",
+        "String",
+        "Truncate",
+        "UnreadByte",
+        "UnreadRune",
+        "Write",
+        "WriteByte",
+        "WriteRune",
+        "WriteString",
+        "WriteTo",
+    }
+)
+
+#: Methods that, by the io.Reader / io.Writer contracts, neither keep the bytes they are
+#: given nor return them: they report a count and an error.
+_IO_METHODS = frozenset(
+    {"Read", "ReadAt", "ReadFrom", "Write", "WriteAt", "WriteString", "WriteTo"}
+)
+
+#: Functions whose results never share memory with their arguments: the io helpers
+#: (counts and errors), conversions to string and clones (copies), predicates.
+_FRESH_RESULTS = frozenset(
+    {
+        "string",
+        "bytes.Clone",
+        "strings.Clone",
+        "slices.Clone",
+        "bytes.Compare",
+        "bytes.Contains",
+        "bytes.Count",
+        "bytes.Equal",
+        "bytes.EqualFold",
+        "bytes.HasPrefix",
+        "bytes.HasSuffix",
+        "bytes.Index",
+        "bytes.IndexByte",
+        "bytes.LastIndex",
+        "fmt.Fprint",
+        "fmt.Fprintf",
+        "fmt.Fprintln",
+        "fmt.Sprint",
+        "fmt.Sprintf",
+        "fmt.Sprintln",
+        "io.Copy",
+        "io.CopyBuffer",
+        "io.CopyN",
+        "io.ReadAtLeast",
+        "io.ReadFull",
+        "io.WriteString",
+    }
+)
+
+#: Builtins that keep nothing and return no memory of their arguments.
+_SCALAR_BUILTINS = frozenset({"cap", "clear", "close", "copy", "delete", "len", "print", "println"})
+
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "&&", "||"})
+
+
+#: Test functions: their allocations are no hot path.
+_RUN_ONCE = ("Test", "Example", "Fuzz")
+
 
 def candidates(findings: list[Finding], src: SourceFile) -> list[Candidate]:
     keepers = _parameters_kept(findings)
@@ -40,24 +134,46 @@ def candidates(findings: list[Finding], src: SourceFile) -> list[Candidate]:
     for f in findings:
         if f.kind is not Kind.ESCAPES_TO_HEAP or f.file != src.path:
             continue
+        if src.path.endswith("_test.go") and f.function.startswith(_RUN_ONCE):
+            continue  # a test runs once: a pool there is noise (a benchmark is a hot path)
         cand = _candidate(f, src, keepers)
         if cand is not None:
             out.append(cand)
     return out
 
 
-def _parameters_kept(findings: list[Finding]) -> set[str]:
-    """Functions of this package whose parameters live on after the call."""
-    kept = set()
-    for f in findings:
-        if f.kind is Kind.LEAKING_PARAM and (
-            f.reason.startswith(reasons.PACKAGE_VARIABLE) or f.reason == reasons.RETURNED
-        ):
-            kept.add(f.function)
-    return kept
+def _short(function: str) -> str:
+    """``(*T).Register`` → ``Register``: how a call names the function."""
+    return function.rsplit(".", 1)[-1]
 
 
-def _candidate(f: Finding, src: SourceFile, keepers: set[str]) -> Candidate | None:
+def _parameters_kept(findings: list[Finding]) -> frozenset[str]:
+    """Short names of the functions of this package whose parameters (or what they point
+    to) may live on after the call: stored, returned, sent, captured, or passed on to
+    such a function. Handing a parameter to an interface or to another package's function
+    is left to that callee's contract, like any other call."""
+    leaks = [f for f in findings if f.kind is Kind.LEAKING_PARAM]
+    kept = {
+        _short(f.function)
+        for f in leaks
+        if not f.reason.startswith(("converted to an interface", "passed to "))
+    }
+    grew = True
+    while grew:
+        grew = False
+        for f in leaks:
+            name = _short(f.function)
+            if name in kept or not f.reason.startswith("passed to "):
+                continue
+            if any(
+                s.why == "call parameter" and _short(reasons.callee(s.what)) in kept for s in f.flow
+            ):
+                kept.add(name)
+                grew = True
+    return frozenset(kept)
+
+
+def _candidate(f: Finding, src: SourceFile, keepers: frozenset[str]) -> Candidate | None:
     if not f.subject.startswith(("&", "new(", "make(")):
         return None  # only allocations can come from a pool
     if not (f.reason.startswith("converted to an interface") or f.reason.startswith("passed to")):
@@ -68,10 +184,8 @@ def _candidate(f: Finding, src: SourceFile, keepers: set[str]) -> Candidate | No
     if any(s.why == "return" for s in own) or (f.flow and reasons.is_result(f.flow[-1].dst)):
         return None
     for step in f.flow:
-        if step.why == "call parameter":
-            callee = reasons.callee(step.what)
-            if callee in keepers or callee.split(".")[-1] in {k.split(".")[-1] for k in keepers}:
-                return None
+        if step.why == "call parameter" and _short(reasons.callee(step.what)) in keepers:
+            return None
     offset = src.offset(f.point or f.range.start)
     if offset is None:
         return None
@@ -103,7 +217,7 @@ def _candidate(f: Finding, src: SourceFile, keepers: set[str]) -> Candidate | No
         return None
     if decl.parent.parent.id != body.id:
         return None  # not at the top level of the function body
-    if not _only_borrowed(var, decl, body):
+    if not _only_borrowed(var, decl, _Held.POOLED, _Uses(shape, keepers, body)):
         return None
     return _rewrite(f, src, fn, decl, var, shape)
 
@@ -117,12 +231,16 @@ def _allocation(node: Node | None) -> Node | None:
     return cur
 
 
+@dataclass(frozen=True)
 class _Shape:
-    def __init__(self, kind: str, type_text: str, init: str, size: str = "") -> None:
-        self.kind = kind  # "buffer", "value", "slice"
-        self.type_text = type_text
-        self.init = init  # how to reset a value: its initial composite, or ""
-        self.size = size
+    kind: str  # "buffer", "value", "slice"
+    type_text: str
+    init: str  # how to reset a value: its initial composite, or ""
+    size: str = ""
+    #: Methods whose results share no memory with the value.
+    copies: frozenset[str] = frozenset()
+    #: The value's fields, when all of them are known (reading one copies it out).
+    fields: frozenset[str] = frozenset()
 
 
 def _shape(expr: Node, src: SourceFile) -> _Shape | None:
@@ -131,13 +249,12 @@ def _shape(expr: Node, src: SourceFile) -> _Shape | None:
         if lit is None or lit.type != "composite_literal":
             return None
         typ = text(lit.child_by_field_name("type"))
-        if typ in ("bytes.Buffer", "strings.Builder"):
+        if typ == "bytes.Buffer":
             body = lit.child_by_field_name("body")
-            return (
-                _Shape("buffer", typ, "") if body is not None and not body.named_children else None
-            )
+            empty = body is not None and not body.named_children
+            return _Shape("buffer", typ, "", copies=_BUFFER_COPIES) if empty else None
         if _is_user_type(typ, src):
-            return _Shape("value", typ, text(lit))
+            return _Shape("value", typ, text(lit), fields=_struct_fields(typ, src))
         return None
     if expr.type != "call_expression":
         return None
@@ -146,10 +263,10 @@ def _shape(expr: Node, src: SourceFile) -> _Shape | None:
     named = args.named_children if args is not None else []
     if fn == "new" and len(named) == 1:
         typ = text(named[0])
-        if typ in ("bytes.Buffer", "strings.Builder"):
-            return _Shape("buffer", typ, "")
+        if typ == "bytes.Buffer":
+            return _Shape("buffer", typ, "", copies=_BUFFER_COPIES)
         if _is_user_type(typ, src):
-            return _Shape("value", typ, "")
+            return _Shape("value", typ, "", fields=_struct_fields(typ, src))
     if fn == "make" and len(named) == 2 and named[0].type == "slice_type":
         size = text(named[1])
         if re.match(r"^(\d+|\d+ ?[*<]+ ?\d+|[A-Z_a-z]\w*)$", size) and (
@@ -163,6 +280,26 @@ def _is_user_type(name: str, src: SourceFile) -> bool:
     return bool(re.match(r"^[A-Za-z_]\w*$", name)) and name in src.declared_types
 
 
+def _struct_fields(name: str, src: SourceFile) -> frozenset[str]:
+    """The fields of struct type ``name`` declared in this file; none when it embeds a
+    type, whose promoted fields and methods cannot be told apart here."""
+    for spec in src.nodes_of_type("type_spec"):
+        if text(spec.child_by_field_name("name")) != name:
+            continue
+        typ = spec.child_by_field_name("type")
+        if typ is None or typ.type != "struct_type":
+            return frozenset()
+        fields: set[str] = set()
+        for group in typ.named_children:
+            for decl in group.named_children:
+                names = decl.children_by_field_name("name")
+                if decl.type == "field_declaration" and not names:
+                    return frozenset()
+                fields.update(text(n) for n in names)
+        return frozenset(fields)
+    return frozenset()
+
+
 def _is_constant(name: str, src: SourceFile) -> bool:
     return any(
         text(c) == name
@@ -171,25 +308,211 @@ def _is_constant(name: str, src: SourceFile) -> bool:
     )
 
 
-def _only_borrowed(var: str, decl: Node, body: Node) -> bool:
-    """``var`` is used only as a receiver or an argument after its declaration."""
-    for n in walk(body):
+class _Held(enum.Enum):
+    """What an expression holds of the pooled value."""
+
+    #: The pooled pointer or slice itself.
+    POOLED = "pooled"
+    #: Something that may point into the pooled memory: ``b.Bytes()``, ``s[:n]``, what a
+    #: call given either returns.
+    DERIVED = "derived"
+    #: What a call given the pooled pointer returns: it may hold the pointer
+    #: (``bufio.NewReader(b)``). Its methods are taken to report on it, not to hand out
+    #: what it wraps (``json.NewEncoder(b).Encode(v)`` returns an error).
+    HOLDER = "holder"
+    #: A field or an element read out of it: a copy, harmful only if addressed or sliced.
+    COPY = "copy"
+
+
+@dataclass(frozen=True)
+class _Uses:
+    shape: _Shape
+    keepers: frozenset[str]
+    body: Node
+    #: Variables already followed, by declaration and name, so each is walked once.
+    followed: set[tuple[int, str]] = field(default_factory=set)
+
+
+def _only_borrowed(var: str, decl: Node, held: _Held, uses: _Uses) -> bool:
+    """Nothing of the pooled memory outlives the call through ``var`` (declared by
+    ``decl`` and holding ``held``), whatever its uses after the declaration do (see the
+    module's docstring for the rules)."""
+    if (decl.id, var) in uses.followed:
+        return True
+    uses.followed.add((decl.id, var))
+    for n in walk(uses.body):
         if n.type != "identifier" or text(n) != var or n.start_byte < decl.end_byte:
             continue
-        if ancestor(n, ("func_literal", "go_statement")) is not None:
+        # A closure or a goroutine may keep it; a deferred call runs after the code the
+        # rest of the rules look at, and may hand it on too.
+        if ancestor(n, ("func_literal", "go_statement", "defer_statement")) is not None:
             return False
-        parent = n.parent
-        if parent is None:
+        if not _harmless(n, held, uses):
             return False
-        operand = parent.child_by_field_name("operand")
-        if parent.type in ("selector_expression", "slice_expression", "index_expression") and (
-            operand == n
-        ):
-            continue  # v.Method(), v[i], v[:n]
-        if parent.type in ("argument_list", "range_clause"):
-            continue
-        return False
     return True
+
+
+def _harmless(node: Node, held: _Held, uses: _Uses) -> bool:
+    """Whether where ``node`` (holding ``held`` of the pooled value) goes keeps nothing of
+    the pooled memory past the call. Expressions that carry it on are followed up."""
+    parent = node.parent
+    if parent is None:
+        return False
+    kind = parent.type
+    if kind in ("parenthesized_expression", "type_conversion_expression"):
+        return _harmless(parent, held, uses)  # []byte(b) of a []byte is b's memory
+    if kind == "type_assertion_expression":
+        return _harmless(parent, held, uses)
+    if kind == "selector_expression":
+        return _selected(parent, held, uses)
+    if kind == "index_expression":
+        if parent.child_by_field_name("operand") == node:
+            return _stored_into(parent) or _harmless(parent, _Held.COPY, uses)
+        # As an index: a lookup keeps nothing, a map key being stored is kept.
+        return held is _Held.COPY or not _stored_into(parent)
+    if kind == "slice_expression":
+        if parent.child_by_field_name("operand") == node:
+            return _harmless(parent, _Held.DERIVED, uses)
+        return True  # a bound is a number
+    if kind == "unary_expression":
+        op = text(parent.child_by_field_name("operator"))
+        if op == "&":
+            return False
+        if op == "*":
+            return _stored_into(parent) or _harmless(parent, _Held.COPY, uses)
+        if op == "<-":
+            return _harmless(parent, _Held.DERIVED, uses)
+        return True  # -x, !x, ^x: a new number
+    if kind == "binary_expression":
+        if held is _Held.COPY or text(parent.child_by_field_name("operator")) in _COMPARISONS:
+            return True
+        return _harmless(parent, held, uses)  # s + "" is s itself, not a copy
+    if kind == "argument_list":
+        return _passed(node, parent, held, uses, spread=False)
+    if kind == "variadic_argument":
+        args = parent.parent
+        return args is not None and _passed(parent, args, held, uses, spread=True)
+    if kind == "call_expression":
+        return _harmless(parent, _Held.DERIVED, uses)  # calling a function value got from it
+    if held is _Held.COPY:
+        return True  # a value copied out may go anywhere
+    if kind in ("expression_statement", "inc_statement", "dec_statement"):
+        return True
+    if kind == "expression_list":
+        return _assigned(parent, held, uses)
+    if kind == "range_clause":
+        # Ranging copies the elements out; those of a holder may be the pointer.
+        return parent.child_by_field_name("right") == node and held is not _Held.HOLDER
+    if kind in ("if_statement", "for_statement", "expression_switch_statement"):
+        return node in (
+            parent.child_by_field_name("condition"),
+            parent.child_by_field_name("value"),
+        )
+    return False  # returned, sent, in a composite literal, a case list...
+
+
+def _selected(sel: Node, held: _Held, uses: _Uses) -> bool:
+    """``v.name``: a method call, a field, or a method value."""
+    name = text(sel.child_by_field_name("field"))
+    call = sel.parent
+    if (
+        call is not None
+        and call.type == "call_expression"
+        and call.child_by_field_name("function") == sel
+    ):
+        # A method of this package that keeps its receiver; a method of a field may take
+        # the field's address, which is pooled memory too.
+        if held is not _Held.DERIVED and name in uses.keepers:
+            return False
+        if held is _Held.HOLDER or (held is _Held.POOLED and name in uses.shape.copies):
+            return True
+        return _harmless(call, _Held.DERIVED, uses)
+    if _stored_into(sel):
+        return True  # v.f = x writes into the pooled value
+    if held is _Held.POOLED and name in uses.shape.fields:
+        return _harmless(sel, _Held.COPY, uses)
+    return False  # a method value binds the receiver; an unknown field may be one
+
+
+def _passed(arg: Node, args: Node, held: _Held, uses: _Uses, *, spread: bool) -> bool:
+    """``arg`` (holding ``held``) is an argument of the call ``args`` belongs to."""
+    call = args.parent
+    if call is None or call.type != "call_expression":
+        return False
+    fn = call.child_by_field_name("function")
+    name = text(fn)
+    if name in _SCALAR_BUILTINS:
+        return True
+    if name == "panic":
+        return False  # a recover() anywhere up the stack may keep it
+    if name == "append":
+        first = bool(args.named_children) and args.named_children[0] == arg
+        if held is _Held.COPY or (spread and not first):
+            return True  # the elements are copied in
+        return _harmless(call, _Held.DERIVED, uses)  # the result may share the array
+    if held is _Held.COPY:
+        return True
+    if _short(name) in uses.keepers:
+        return False
+    if name in _FRESH_RESULTS:
+        return True
+    if (
+        fn is not None
+        and fn.type == "selector_expression"
+        and text(fn.child_by_field_name("field")) in _IO_METHODS
+    ):
+        return True
+    # Anything else may hand back (part of) what it was given, as bytes.TrimRight and
+    # bufio.NewReader do. What the callee does with it meanwhile is its contract's
+    # business (io.Writer must not retain), and the keepers' above.
+    pointer = held in (_Held.POOLED, _Held.HOLDER) and uses.shape.kind != "slice"
+    return _harmless(call, _Held.HOLDER if pointer else _Held.DERIVED, uses)
+
+
+def _stored_into(expr: Node) -> bool:
+    """``expr`` is written to: the left of an assignment, or incremented."""
+    cur = expr
+    while cur.parent is not None and cur.parent.type == "parenthesized_expression":
+        cur = cur.parent
+    parent = cur.parent
+    if parent is None:
+        return False
+    if parent.type in ("inc_statement", "dec_statement"):
+        return True
+    holder = parent.parent
+    return (
+        parent.type == "expression_list"
+        and holder is not None
+        and holder.type == "assignment_statement"
+        and holder.child_by_field_name("left") == parent
+    )
+
+
+def _assigned(values: Node, held: _Held, uses: _Uses) -> bool:
+    """``values`` (an expression list holding ``held``) is assigned: only to ``_``, or,
+    for a holder, to new local variables that are themselves followed."""
+    holder = values.parent
+    if holder is None:
+        return False
+    if holder.type in ("assignment_statement", "short_var_declaration"):
+        left = holder.child_by_field_name("left")
+        if left is None or left == values:
+            return False  # reassigned
+        targets = left.named_children
+    elif holder.type == "var_spec":
+        targets = holder.children_by_field_name("name")
+    else:
+        return False  # returned, a case list
+    named = [t for t in targets if text(t) != "_"]
+    if not named:
+        return True
+    # A plain `=` may store into a package variable or a named result; only variables
+    # declared here are followed.
+    if held is not _Held.HOLDER or holder.type == "assignment_statement":
+        return False
+    return all(
+        t.type == "identifier" and _only_borrowed(text(t), holder, held, uses) for t in named
+    )
 
 
 def _pool_name(var: str, src: SourceFile) -> str:

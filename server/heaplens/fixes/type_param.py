@@ -4,20 +4,27 @@ constrained by that interface, so callers no longer box their arguments:
 
 Offered when the compiler says arguments escape at call sites *because of the conversion
 to F's parameter* ("converted to an interface for F"), F is a plain function (methods
-cannot have type parameters), the parameter has a name of its own, and F's body uses the
-parameter only in ways a type parameter allows: no type switch, no type assertion, no
-comparison with nil, no assignment. Whether the rewrite builds, and whether it really
-removes escapes (it does not when F stores the value in an interface anyway), verification
-decides.
+cannot have type parameters), the parameter has a name and an interface type of its own,
+and F's body uses the parameter only in ways a type parameter allows: no type switch, no
+type assertion, no comparison with nil, no assignment.
+
+Whether the rewrite builds, and whether it really removes escapes, verification decides.
+When F converts the parameter to an interface anyway (stores it in a ``map[string]any``,
+passes it to ``fmt.Sprint`` or to any function taking ``any``), the boxing merely moves
+from the call sites into F, once per call as before: the compiler then reports the
+parameter escaping (or leaking into an interface) inside the rewritten F, and
+``still_boxed`` refuses the fix, whatever the count of findings says.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..model import Finding, Kind
-from ..syntax import SourceFile
+from ..model import HEAP_KINDS, Finding, Kind
+from ..syntax import SourceFile, parse_tree
 from .edits import Edit
 from .model import TYPE_PARAMETER, Alternative, Candidate
 from .treeutil import text, walk
@@ -28,6 +35,89 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 _INTERFACE_TYPES = ("type_identifier", "qualified_type", "interface_type")
+
+#: Predeclared types that are not interfaces: callers cannot be boxing for them, and as a
+#: constraint they would only say the type is exactly that.
+_PREDECLARED = frozenset(
+    {
+        "bool",
+        "byte",
+        "complex64",
+        "complex128",
+        "float32",
+        "float64",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "rune",
+        "string",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TypeParameterCandidate(Candidate):
+    """A type-parameter candidate, with the parameter it makes generic."""
+
+    parameter: str = ""
+
+
+def still_boxed(candidate: TypeParameterCandidate, findings: Iterable[Finding]) -> bool:
+    """Whether, in the findings of the rewritten package, F still converts the parameter
+    to an interface or lets it escape: then callers allocate as before, only inside F."""
+    name = candidate.parameter
+    for f in findings:
+        if f.file != candidate.file or not (
+            f.function == candidate.function or f.function.startswith(candidate.function + ".")
+        ):
+            continue  # another function; F's closures (F.func1) are F's
+        if f.kind in HEAP_KINDS and _is_parameter(f.subject, name):
+            return True  # `data escapes to heap`, `any(data) escapes to heap`
+        if f.kind is Kind.LEAKING_PARAM and f.subject == name:
+            # A pointer-shaped instantiation: the pointer itself leaks to the heap
+            # (`leaking param: data`, not `... content`), or is boxed on its way out.
+            if f"leaking param: {name}" in f.message.split("; "):
+                return True
+            if any(s.why == "interface-converted" for s in f.flow):
+                return True
+    return False
+
+
+def _is_parameter(subject: str, name: str) -> bool:
+    """The compiler's escaping expression is the parameter, or a conversion (or call) of
+    it alone: ``data``, ``any(data)``. Read from the subject, not from the finding's
+    range: code inlined from a closure is reported where the closure is called."""
+    if subject == name:
+        return True
+    if not subject.endswith(f"({name})"):
+        return False  # spares a parse (and the tree cache) for most subjects
+    tree = parse_tree(f"package p\n\nvar _ = {subject}\n".encode())
+    values = [n for n in walk(tree.root_node) if n.type == "var_spec"]
+    value = values[0].child_by_field_name("value") if values else None
+    node = value.named_children[0] if value is not None and value.named_children else None
+    while node is not None and node.type == "parenthesized_expression":
+        node = node.named_children[0] if node.named_children else None
+    if node is None or node.type not in ("call_expression", "type_conversion_expression"):
+        return False
+    if node.type == "type_conversion_expression":
+        operands = [node.child_by_field_name("operand")]
+    else:
+        args = node.child_by_field_name("arguments")
+        operands = list(args.named_children) if args is not None else []
+    return (
+        len(operands) == 1
+        and operands[0] is not None
+        and operands[0].type == "identifier"
+        and text(operands[0]) == name
+    )
 
 
 def candidates(
@@ -79,7 +169,7 @@ def _candidate(leak: Finding, callers: list[Finding], src: SourceFile) -> Candid
     if decl is None:
         return None
     typ = decl.child_by_field_name("type")
-    if typ is None or typ.type not in _INTERFACE_TYPES:
+    if typ is None or typ.type not in _INTERFACE_TYPES or not _may_be_interface(typ, src):
         return None
     constraint = text(typ)
     if not _allowed_uses(leak.subject, body):
@@ -97,7 +187,7 @@ def _candidate(leak: Finding, callers: list[Finding], src: SourceFile) -> Candid
     edits = (insert, Edit(typ.start_byte, typ.end_byte, tparam))
     summary = f"Make {leak.subject} a type parameter: func {text(name_node)}[{tparam} {constraint}]"
     anchors = (leak.file, leak.range), *((c.file, c.range) for c in callers)
-    return Candidate(
+    return TypeParameterCandidate(
         kind=TYPE_PARAMETER,
         file=src.path,
         function=leak.function,
@@ -108,7 +198,27 @@ def _candidate(leak: Finding, callers: list[Finding], src: SourceFile) -> Candid
         if text(name_node)[:1].isupper()
         else "",
         scope_function="",
+        parameter=leak.subject,
     )
+
+
+def _may_be_interface(typ: Node, src: SourceFile) -> bool:
+    """False for a type known not to be an interface: a predeclared one, or one this file
+    declares otherwise. Types declared elsewhere are left to the compiler."""
+    if typ.type != "type_identifier":
+        return True
+    name = text(typ)
+    if name in _PREDECLARED:
+        return False
+    for spec in src.nodes_of_type("type_spec"):
+        if text(spec.child_by_field_name("name")) == name:
+            declared = spec.child_by_field_name("type")
+            return declared is not None and declared.type in (
+                "interface_type",
+                "type_identifier",
+                "qualified_type",
+            )
+    return True
 
 
 def _allowed_uses(name: str, body: Node) -> bool:

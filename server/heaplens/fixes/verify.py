@@ -4,6 +4,8 @@ The candidate is applied to the current text (unsaved buffers included), formatt
 the toolchain's gofmt, and the package is recompiled with the engine (tests included, so
 a fix that breaks a test file does not pass). The fix is kept only if everything builds,
 and, for the fixes that promise fewer heap escapes, only if the compiler reports fewer.
+A type parameter that the rewritten function still converts to an interface is refused
+whatever the count: the allocation has only moved from the call sites into the function.
 The engine caches by content, so verifying the same fix again costs no compile.
 """
 
@@ -18,13 +20,19 @@ from ..toolchain import CancelToken
 from ..workspace import Query
 from .edits import FormatError, apply, finish
 from .model import PREALLOCATE, Candidate, VerifiedFix
+from .type_param import TypeParameterCandidate, still_boxed
 
 
 def _in_scope(f: Finding, candidate: Candidate) -> bool:
     if f.kind not in HEAP_KINDS:
         return False
     scope = candidate.scope_function
-    return not scope or f.function == scope or f.function.startswith(scope + ".func")
+    if not scope:
+        # The whole package, body of the rewritten function included, counted alike
+        # before and after: callers may hand in findings without those the compiler
+        # reports in other packages' inlined code, a recompile has them all.
+        return os.path.dirname(f.file) == os.path.dirname(candidate.file)
+    return f.function == scope or f.function.startswith(scope + ".func")
 
 
 def _plural(n: int, word: str) -> str:
@@ -60,6 +68,10 @@ def verify(
         result = engine.check_queries([query], {**overlays, path: probed}, cancel)
         if result.all_errors or not result.packages:
             continue
+        if isinstance(candidate, TypeParameterCandidate) and still_boxed(
+            candidate, result.findings
+        ):
+            return None  # the boxing only moved into the function, once per call as before
         count_after = sum(1 for f in result.findings if _in_scope(f, candidate))
         removed = count_before - count_after
         title = _title(candidate, summary, removed)
