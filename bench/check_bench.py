@@ -59,17 +59,33 @@ def make_module(dest: Path, with_tests: bool = False) -> None:
 
 
 class Perturber:
-    """Makes the next compile of a package fresh, the way an edit would."""
+    """Makes the next compile of a package fresh, the way an edit would.
 
-    def __init__(self, module: Path) -> None:
+    ``append`` adds a comment at the end of the package's first file, as typing at its
+    end would: no position moves. ``insert`` adds it as a new line in the middle of
+    that file, as pressing Enter there would: every position below it moves, so the
+    compiler's log of that file changes from there on.
+    """
+
+    def __init__(self, module: Path, edit: str = "append") -> None:
         self.module = module
+        self.edit = edit
         self.n = 0
 
     def touch(self, pkg: str) -> None:
         self.n += 1
         first = sorted((self.module / pkg).glob("*.go"))[0]
-        with open(first, "a") as f:
-            f.write(f"\n// bench edit {self.n} {time.time_ns()}\n")
+        comment = f"// bench edit {self.n} {time.time_ns()}\n"
+        if self.edit == "append":
+            with open(first, "a") as f:
+                f.write("\n" + comment)
+            return
+        lines = first.read_text().splitlines(keepends=True)
+        # Between two top-level declarations, so the comment never lands in a string.
+        middle = len(lines) // 2
+        at = next((i for i in range(middle, len(lines)) if lines[i].startswith("}")), middle)
+        lines.insert(at + 1, comment)
+        first.write_text("".join(lines))
 
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -85,6 +101,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="build the scratch module here and keep it")
+    parser.add_argument(
+        "--edit",
+        choices=("append", "insert"),
+        default="append",
+        help="append a comment to a file, or insert it as a line mid-file (moves positions)",
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
@@ -103,12 +125,13 @@ def main() -> int:
     # An installed heaplens has byte-compiled modules; let the CLI runs have them too.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["GOFLAGS"] = ""
-    perturb = Perturber(module)
+    perturb = Perturber(module, args.edit)
     heaplens_cli = [sys.executable, "-m", "heaplens", "check", "--no-tests", "--format", "json"]
     # Warm the build cache with every dependency, so only the package itself compiles.
     subprocess.run(["go", "build", "./..."], cwd=module, env=env, check=True)
 
-    print(f"heaplens check benchmark — {runs_note(args.runs)}; {os.cpu_count()} cores")
+    cores = os.cpu_count()
+    print(f"heaplens check benchmark — {runs_note(args.runs)}; edit: {args.edit}; {cores} cores")
     print(f"go: {subprocess.run(['go', 'version'], capture_output=True, text=True).stdout.strip()}")
     print()
     header = (

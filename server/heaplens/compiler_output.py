@@ -117,6 +117,19 @@ def _path_of(uri: str) -> str | None:
 _places: dict[tuple[str, int, int], Location | None] = {}
 
 
+def inlined_from(diag: RawDiagnostic) -> Location | None:
+    """Where the code reported at ``diag`` was written, when it was inlined there: the
+    compiler puts that first among the related information, as ``inlineLoc``."""
+    if not diag.raw_related:
+        return None
+    first = diag.raw_related[0]
+    if not isinstance(first, dict) or first.get("message") != "inlineLoc":
+        return None
+    return related_entries(
+        RawDiagnostic(diag.file, diag.position, diag.code, diag.message, (first,))
+    )[0][0]
+
+
 def related_entries(diag: RawDiagnostic) -> list[tuple[Location | None, str]]:
     """``diag``'s related information as (location, message) pairs: what ``related``
     says, without a record per entry. Flow parsing runs on thousands of these."""
@@ -202,6 +215,7 @@ def parse_lines(text: str | bytes, out: RawOutput, package: str = "") -> None:
     data = _as_bytes(text)
     header_file: str | None = None
     loads = orjson.loads  # a third of json's time, in the loop a user waits on
+    seen = _seen
     for raw_line in data.splitlines():
         line = raw_line.strip()
         if not line:
@@ -210,6 +224,11 @@ def parse_lines(text: str | bytes, out: RawOutput, package: str = "") -> None:
         if code is not None and code not in _WANTED_BYTES and line.endswith(b"}"):
             if code not in _OTHER_KNOWN_BYTES:
                 out.unknown.append(_text(raw_line))
+            continue
+        key = (header_file, package, line)
+        known = seen.get(key)
+        if known is not None:
+            out.diagnostics.append(known)
             continue
         try:
             obj = loads(line)
@@ -234,6 +253,17 @@ def parse_lines(text: str | bytes, out: RawOutput, package: str = "") -> None:
             out.unknown.append(_text(raw_line))
         else:
             out.diagnostics.append(diag)
+            if len(seen) >= _SEEN_LIMIT:
+                seen.clear()
+            seen[key] = diag
+
+
+#: Records by the line they were read from (and the file and package it is about): an
+#: edit leaves most lines of a file's log as they were, and a record read once is handed
+#: out again, along with what was worked out from it (``findings.parse_flow``). Records
+#: are immutable. Bounded, since a server reads logs for as long as it runs.
+_seen: dict[tuple[str | None, str, bytes], RawDiagnostic] = {}
+_SEEN_LIMIT = 50_000
 
 
 def _text(line: bytes) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from . import reasons, suppress
-from .compiler_output import RawDiagnostic, RawOutput, related_entries
+from .compiler_output import RawDiagnostic, RawOutput, inlined_from, related_entries
 from .model import Finding, FlowStep, Kind, Location, Position, Range
 from .syntax import SourceFile
 
@@ -47,12 +47,29 @@ class Classified:
     unknown: list[str] = field(default_factory=list)
 
 
-def parse_flow(diag: RawDiagnostic, unknown: list[str] | None = None) -> tuple[FlowStep, ...]:
-    """The escape explanation attached to ``diag``, as steps.
+#: Flows already read, by record: the compiler output parser hands out the same record
+#: for a log line it has read before (see ``compiler_output._seen``). Keyed by identity,
+#: with the record kept in the entry, so an id can never stand for another record.
+_flows: dict[int, tuple[RawDiagnostic, tuple[FlowStep, ...], tuple[str, ...]]] = {}
 
-    String operations rather than regular expressions: a large package has thousands of
-    these lines, and this runs while the user waits.
-    """
+
+def parse_flow(diag: RawDiagnostic, unknown: list[str] | None = None) -> tuple[FlowStep, ...]:
+    """The escape explanation attached to ``diag``, as steps; messages that are not part
+    of it go to ``unknown``."""
+    known = _flows.get(id(diag))
+    if known is None or known[0] is not diag:
+        odd: list[str] = []
+        if len(_flows) >= 50_000:
+            _flows.clear()
+        known = _flows[id(diag)] = (diag, _parse_flow(diag, odd), tuple(odd))
+    if unknown is not None:
+        unknown.extend(known[2])
+    return known[1]
+
+
+def _parse_flow(diag: RawDiagnostic, unknown: list[str]) -> tuple[FlowStep, ...]:
+    """String operations rather than regular expressions: a large package has thousands
+    of these lines, and this runs while the user waits."""
     steps: list[FlowStep] = []
     dst = ""
     pending_header: tuple[Location | None, str, str] | None = None
@@ -64,8 +81,7 @@ def parse_flow(diag: RawDiagnostic, unknown: list[str] | None = None) -> tuple[F
                     steps[-1] = FlowStep(last.location, last.what, last.why, last.dst, location)
             continue
         if not message.startswith("escflow:"):
-            if unknown is not None:
-                unknown.append(message)
+            unknown.append(message)
             continue
         body = message[len("escflow:") :].strip()
         if body.startswith("flow:"):
@@ -289,11 +305,12 @@ def _inlined_in_place(diag: RawDiagnostic, src: SourceFile) -> bool:
     """A function literal called where it is written (``func() { ... }()``) and inlined
     there: the compiler reports its code again at the call, which would underline the
     whole literal. The literal's own findings already show each value where it is."""
-    entries = related_entries(diag)
-    if not entries or entries[0][1] != "inlineLoc" or entries[0][0] is None:
-        return False
-    origin = entries[0][0]
-    return origin.file == diag.file and src.in_called_literal(diag.position, origin.position)
+    origin = inlined_from(diag)
+    return (
+        origin is not None
+        and origin.file == diag.file
+        and src.in_called_literal(diag.position, origin.position)
+    )
 
 
 def _fallback_range(pos: Position) -> Range:
@@ -313,12 +330,12 @@ def _finding(
     closures_before: ClosuresBefore,
 ) -> Finding:
 
-    # Code inlined here from elsewhere is reported at the call: the source at the
-    # finding is not the value, and the calls around it are not the ones it meets.
-    inlined = rng is None or (src is not None and not src.shows(rng, subject))
-
     def call_at(loc: Location | None) -> str:
-        if src is None or inlined or (loc is not None and loc.file != file):
+        if src is None or rng is None or (loc is not None and loc.file != file):
+            return ""
+        if not src.shows(rng, subject):
+            # Code inlined here from elsewhere is reported at the call: the source at
+            # the finding is not the value, and the calls around it not the ones it meets.
             return ""
         at = pos if loc is None else loc.position
         # At the value itself, the call must take all of it: not a conversion that is it.

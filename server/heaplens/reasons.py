@@ -40,6 +40,18 @@ def callee(what: str) -> str:
     text = what.strip()
     if not text.endswith(")"):
         return text
+    if not any(q in text for q in "\"'`"):
+        # No literal to trip over: match the last parenthesis from the right.
+        depth = 0
+        for i in range(len(text) - 1, -1, -1):
+            ch = text[i]
+            if ch == ")":
+                depth += 1
+            elif ch == "(":
+                depth -= 1
+                if depth == 0:
+                    return text[:i].strip() or text
+        return text
     depth = 0
     last_open = -1
     i = 0

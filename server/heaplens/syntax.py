@@ -184,11 +184,10 @@ class SourceFile:
             return False
         if node.type in ("go", "defer"):
             return True
-        while node is not None and node.type not in _STOP:
-            if node.type in ("method_elem", "method_spec"):  # tree-sitter-go's old name
-                return True
-            node = node.parent
-        return False
+        off = self.offset(pos)
+        starts, methods = self._node_index["method_elem"]
+        i = bisect.bisect_right(starts, off if off is not None else -1) - 1
+        return i >= 0 and methods[i].start_byte <= node.start_byte < methods[i].end_byte
 
     def expression_range(self, pos: Position, subject: str) -> Range | None:
         """The range of the expression the compiler calls ``subject`` at ``pos``."""
@@ -528,6 +527,7 @@ _INDEXED = (
     "function_declaration",
     "type_spec",
     "const_spec",
+    "method_elem",  # an interface's method
 )
 
 
