@@ -298,6 +298,21 @@ class _Check:
     def timed_go(self) -> AbstractContextManager[None]:
         return self.clock.running()
 
+    def run(
+        self, argv: Sequence[str], cwd: str, env: Mapping[str, str], prefetch: _Prefetch
+    ) -> toolchain.RunResult:
+        """Run a compile within the check's time and cancellation, starting ``prefetch``
+        once the compiler runs (wait for it with ``join``)."""
+        with self.timed_go():
+            return toolchain.run(
+                argv,
+                cwd=cwd,
+                env=env,
+                timeout=self.remaining(),
+                cancel=self.cancel,
+                started=prefetch.start,
+            )
+
     def join(self, prefetch: _Prefetch) -> None:
         """Wait for a prefetch (``Engine._prefetch``): time spent waiting for it once the
         compiler is done is parsing, as if it had not been started early."""
@@ -767,15 +782,7 @@ class Engine:
                     concurrency=concurrency,
                     pack=pack,
                 )
-                with check.timed_go():
-                    run = toolchain.run(
-                        argv,
-                        cwd=query.root,
-                        env=env,
-                        timeout=check.remaining(),
-                        cancel=check.cancel,
-                        started=prefetch.start,
-                    )
+                run = check.run(argv, query.root, env, prefetch)
                 log = self._read_log(log_dir, check, only=wanted)
                 logs.files.extend(log.files)
                 logs.unreadable.extend(log.unreadable)
@@ -914,15 +921,7 @@ class Engine:
             concurrency=concurrency,
         )
         prefetch = self._prefetch(check, pkg.go_files, pkg.go_files)
-        with check.timed_go():
-            run = toolchain.run(
-                argv,
-                cwd=query.root,
-                env=env,
-                timeout=check.remaining(),
-                cancel=check.cancel,
-                started=prefetch.start,
-            )
+        run = check.run(argv, query.root, env, prefetch)
         check.join(prefetch)
         log = self._read_log(log_dir, check, only=set(pkg.go_files))
         shutil.rmtree(log_dir, ignore_errors=True)
@@ -1156,15 +1155,7 @@ class Engine:
         env = dict(check.env)
         env.update(dict(query.env))
         prefetch = self._prefetch(check, unit.wanted, unit.package.all_files)
-        with check.timed_go():
-            run = toolchain.run(
-                argv,
-                cwd=query.root,
-                env=env,
-                timeout=check.remaining(),
-                cancel=check.cancel,
-                started=prefetch.start,
-            )
+        run = check.run(argv, query.root, env, prefetch)
         check.join(prefetch)
         # Test files cannot use cgo: no generated file stands for one, so the logs of
         # other files (the package itself, compiled again) can go unread. Flow steps of

@@ -10,7 +10,7 @@ shown in full wherever there is room for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .model import FlowStep, Kind, Location
 
@@ -54,21 +54,27 @@ def callee(what: str) -> str:
         return text
     depth = 0
     last_open = -1
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch in "\"'`":
-            i = _literal_end(text, i)
-            continue
+    for i, ch in _outside_literals(text):
         if ch == "(":
             if depth == 0:
                 last_open = i
             depth += 1
         elif ch == ")":
             depth -= 1
-        i += 1
     head = text[:last_open].strip() if last_open > 0 else ""
     return head or text
+
+
+def _outside_literals(text: str) -> Iterator[tuple[int, str]]:
+    """The characters of ``text`` (with their index) outside string and rune literals."""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "\"'`":
+            i = _literal_end(text, i)
+            continue
+        yield i, ch
+        i += 1
 
 
 def _literal_end(text: str, start: int) -> int:
@@ -96,12 +102,7 @@ def _split_top(text: str) -> list[str]:
     parts: list[str] = []
     depth = 0
     start = 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch in "\"'`":
-            i = _literal_end(text, i)
-            continue
+    for i, ch in _outside_literals(text):
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -109,7 +110,6 @@ def _split_top(text: str) -> list[str]:
         elif ch == "," and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
-        i += 1
     parts.append(text[start:].strip())
     return parts
 
