@@ -88,6 +88,12 @@ func Inline() {
 	}()
 }
 
+func NewT() *T { return &T{A: 3} }
+
+func UseNew() {
+	fmt.Println(NewT())
+}
+
 func Nested() {
 	x := [][]int{{1, 2}, {3}}
 	p := []*T{{A: 1}}
@@ -222,3 +228,14 @@ def test_a_literal_called_where_it_is_written_is_not_underlined_whole(
     ] == []
     (y,) = [f for f in _at(found, "a.go", "y := &T{A: 2}") if f.subject == "&T{...}"]
     assert (_text(y, A), y.function) == ("&T{A: 2}", "Inline.func1")
+
+
+def test_code_inlined_at_a_call_says_where_it_comes_from(
+    found: dict[str, list[Finding]],
+) -> None:
+    (inlined,) = [f for f in _at(found, "a.go", "fmt.Println(NewT())") if f.subject == "&T{...}"]
+    assert _text(inlined, A) == "NewT()"
+    assert inlined.reason.endswith("; from NewT, inlined here"), inlined.reason
+    assert inlined.function == "UseNew"
+    # Where the text is the value itself, nothing is added.
+    assert not any("inlined here" in f.reason for f in _at(found, "a.go", "x := [][]int"))

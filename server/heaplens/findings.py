@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from . import reasons, suppress
 from .compiler_output import RawDiagnostic, RawOutput, inlined_from, related_entries
-from .model import Finding, FlowStep, Kind, Location, Position, Range
+from .model import HEAP_KINDS, Finding, FlowStep, Kind, Location, Position, Range
 from .syntax import SourceFile
 
 _ESCAPES = re.compile(r"^(?P<subject>.+) escapes to heap$")
@@ -352,6 +352,11 @@ def _finding(
         in_go_statement=lambda: src is not None and src.in_go_statement(pos),
         package_var_of=lambda: src.package_var_at(pos) if src is not None else "",
     )
+    if kind in HEAP_KINDS and src is not None and rng is not None:
+        # `NewT()` underlined for `&T{...} escapes to heap`: say where that code is.
+        origin = src.inlined_call(rng, subject)
+        if origin:
+            reason = f"{reason}; from {origin}, inlined here"
     return Finding(
         kind=kind,
         file=file,

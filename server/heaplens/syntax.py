@@ -239,6 +239,25 @@ class SourceFile:
             return True  # a composite literal that leaves its type out
         return _subject_matcher(subject)(text)
 
+    def inlined_call(self, rng: Range, subject: str) -> str:
+        """The function called at ``rng`` when what the compiler reports there is code
+        inlined from it (the text is the call, not ``subject``); "" otherwise."""
+        lo, hi = self.offset(rng.start), self.offset(rng.end)
+        if lo is None or hi is None:
+            return ""
+        node = self.tree.root_node.descendant_for_byte_range(lo, hi)
+        while node is not None and node.type == "parenthesized_expression":
+            node = node.named_children[0] if node.named_children else None
+        if node is None or node.type != "call_expression" or self.shows(rng, subject):
+            return ""
+        fn = node.child_by_field_name("function")
+        name = _compact(fn) if fn is not None else ""
+        # A builtin or a conversion is no inlined function: its text may just differ
+        # (`make([]T, 1<<10)` is reported as `make([]T, 1024)`).
+        if name in _PREDECLARED or subject.startswith(name) or not name[:1].isalpha():
+            return ""
+        return name
+
     def _elided_literal(self, leaf: Node, subject: str) -> Range | None:
         """An element of a composite literal may leave its type out (``{1, 2}`` in
         ``[][]int{{1, 2}}``, ``{A: 1}`` for ``&T{A: 1}``): only its braces are there."""
@@ -619,6 +638,51 @@ def _declared_name(decl: Node) -> str:
 def _squash(text: bytes) -> str:
     return _WS.sub("", text.decode("utf-8", "replace"))
 
+
+#: Builtin functions and predeclared types: calls of these are not calls of functions.
+_PREDECLARED = frozenset(
+    {
+        "append",
+        "cap",
+        "clear",
+        "close",
+        "complex",
+        "copy",
+        "delete",
+        "imag",
+        "len",
+        "make",
+        "max",
+        "min",
+        "new",
+        "panic",
+        "print",
+        "println",
+        "real",
+        "recover",
+        "bool",
+        "byte",
+        "complex64",
+        "complex128",
+        "error",
+        "float32",
+        "float64",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "rune",
+        "string",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+        "any",
+    }
+)
 
 _RESULT_NAME = re.compile(r"~[rR]\d+")
 
