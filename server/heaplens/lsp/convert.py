@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -34,7 +35,10 @@ def uri_to_path(uri: str) -> str:
     return os.path.normpath(unquote(parsed.path))
 
 
+@lru_cache(maxsize=4096)
 def path_to_uri(path: str) -> str:
+    # Every flow step of every diagnostic names a file, mostly the same few: pathlib's
+    # parsing, once per step, was a visible share of a publish.
     return Path(path).as_uri()
 
 
