@@ -120,3 +120,17 @@ def test_malformed_uris_are_placeholders_not_crashes() -> None:
     compiler_output.parse_lines(header + "\n" + diag, raw)
     assert len(raw.diagnostics) == 1
     assert [r.file for r in raw.diagnostics[0].related] == [None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["go.shape.", "[", "]", "int", " ", "{", "}", "(", ")", "F", ","]),
+        max_size=30,
+    )
+)
+def test_generic_shapes_are_tidied_away_from_any_text(parts: list[str]) -> None:
+    from heaplens.findings import _tidy
+
+    text = "".join(parts)
+    assert "go.shape." not in _tidy(text)

@@ -94,6 +94,31 @@ func UseNew() {
 	fmt.Println(NewT())
 }
 
+type Box[V any] struct{ v V }
+
+func NewBox[V any](v V) *Box[V] {
+	if any(v) == nil {
+		panic("no box")
+	}
+	return &Box[V]{v: v}
+}
+
+func UseBox() *Box[int] { return NewBox(1) }
+
+type List []string
+
+var kept []string
+
+func (l List) Keep() { kept = l }
+
+type KeepIt interface{ Keep() }
+
+var _ KeepIt = &List{}
+
+type Names = []string
+
+func Alias() any { return Names{"a"} }
+
 func Nested() {
 	x := [][]int{{1, 2}, {3}}
 	p := []*T{{A: 1}}
@@ -239,3 +264,23 @@ def test_code_inlined_at_a_call_says_where_it_comes_from(
     assert inlined.function == "UseNew"
     # Where the text is the value itself, nothing is added.
     assert not any("inlined here" in f.reason for f in _at(found, "a.go", "x := [][]int"))
+
+
+def test_generics_wrappers_and_aliases(found: dict[str, list[Finding]]) -> None:
+    # Shapes are an implementation detail: F[go.shape.int] reads F[...].
+    assert not any("go.shape" in f.message + f.reason for f in found["a.go"])
+    # The generic function's dictionary wrapper is reported at its name: nothing there.
+    assert _at(found, "a.go", "func NewBox[V any]") == []
+    # Both values NewBox allocates are reported where it is inlined, not just one.
+    inlined = _at(found, "a.go", "func UseBox()")
+    assert {f.message for f in inlined} == {
+        '"no box" escapes to heap',
+        "&Box[...]{...} escapes to heap",
+    }
+    # The compiler's (*List).Keep wrapper leaks nothing the source could change; the
+    # method's own leak is reported once.
+    keep = _at(found, "a.go", "func (l List) Keep()")
+    assert [(f.subject, f.reason) for f in keep] == [("l", "stored in a package variable (kept)")]
+    # An alias: the compiler prints []string{...}; the literal is underlined whole, once.
+    (alias,) = _at(found, "a.go", "return Names{")
+    assert _text(alias, A) == 'Names{"a"}'

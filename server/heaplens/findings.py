@@ -132,8 +132,10 @@ def classify(
 ) -> Classified:
     """Findings for the files in ``wanted`` (absolute paths), from one compile's log."""
     out = Classified(unknown=list(raw.unknown))
-    explanations: dict[tuple[str, Position], RawDiagnostic] = {}
-    verdicts: dict[tuple[str, Position], RawDiagnostic] = {}
+    # Escapes by place *and* origin: at a call, several values of the inlined callee are
+    # reported at the same position, each with its own origin (``inlined_from``).
+    explanations: dict[tuple[str, Position, _Origin], RawDiagnostic] = {}
+    verdicts: dict[tuple[str, Position, _Origin], RawDiagnostic] = {}
     leaks: dict[tuple[str, Position], _Leak] = {}
     inline: list[RawDiagnostic] = []
     wanted_set = set(wanted)
@@ -143,13 +145,14 @@ def classify(
             continue
         key = (diag.file, diag.position)
         if diag.code in ("escape", "escapes"):
+            place = (diag.file, diag.position, _origin(diag))
             if diag.message:
                 if _ESCAPES.match(diag.message):
-                    explanations.setdefault(key, diag)
+                    explanations.setdefault(place, diag)
                 else:
                     out.unknown.append(f"{diag.file}: {diag.code}: {diag.message}")
             else:
-                verdicts.setdefault(key, diag)
+                verdicts.setdefault(place, diag)
         elif diag.code == "leak":
             m = _LEAK.match(diag.message)
             if not m:
@@ -169,8 +172,8 @@ def classify(
             inline.append(diag)
 
     moved: set[tuple[str, Position]] = set()
-    for key, diag in explanations.items():
-        file, pos = key
+    for place, diag in explanations.items():
+        file, pos, _ = place
         src = source(file)
         if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(diag, src)):
             continue
@@ -178,27 +181,36 @@ def classify(
         assert m is not None
         subject = m.group("subject")
         flow = parse_flow(diag, out.unknown)
-        kind = Kind.ESCAPES_TO_HEAP if key in verdicts else Kind.MOVED_TO_HEAP
+        kind = Kind.ESCAPES_TO_HEAP if place in verdicts else Kind.MOVED_TO_HEAP
         if kind is Kind.MOVED_TO_HEAP:
-            moved.add(key)
+            moved.add((file, pos))
             rng = None
             if src is not None:
                 # At an inlined call the variable's name is not in the text: underline the call.
-                rng = src.identifier_range(pos, subject) or src.expression_range(pos, "")
-            message = f"moved to heap: {subject}"
+                rng = src.identifier_range(pos, subject)
+                if rng is None and src.in_signature(pos):
+                    continue  # a generic function's dictionary wrapper, which has no text
+                rng = rng or src.expression_range(pos, "")
+            message = f"moved to heap: {_tidy(subject)}"
         else:
+            if src is not None and src.in_signature(pos):
+                continue  # (as above) no expression is written in a signature
             rng = src.expression_range(pos, subject) if src else None
-            message = f"{subject} escapes to heap"
+            message = f"{_tidy(subject)} escapes to heap"
         out.findings.append(
             _finding(
                 kind, file, pos, rng, message, subject, flow, src, package_vars, closures_before
             )
         )
 
-    for key in sorted(verdicts.keys() - explanations.keys()):
-        file, pos = key
+    for place in sorted(verdicts.keys() - explanations.keys()):
+        file, pos, _ = place
         src = source(file)
-        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(verdicts[key], src)):
+        if src is not None and (
+            src.is_wrapper_site(pos) or _inlined_in_place(verdicts[place], src)
+        ):
+            continue
+        if src is not None and src.in_signature(pos):
             continue
         rng = src.expression_range(pos, "") if src else None
         subject = src.text(rng) if src and rng else "value"
@@ -242,6 +254,10 @@ def classify(
         if not messages or explained is None:
             continue
         leak_flow = parse_flow(explained, out.unknown)
+        if any(s.location is not None and s.location.file == _GENERATED for s in leak_flow):
+            # A wrapper the compiler wrote (a promoted or pointer-receiver method): its
+            # parameters are reported at the wrapped method, which leaks nothing itself.
+            continue
         rng = src.identifier_range(pos, leak.name) if src else None
         out.findings.append(
             _finding(
@@ -287,6 +303,11 @@ def classify(
     out.findings = [
         f for file, found in by_file.items() for f in suppress.apply(found, source(file))
     ]
+    # The compiler may report one expression at two columns, for the same reason: once.
+    unique: dict[tuple[str, Range, Kind, str, str], Finding] = {}
+    for f in out.findings:
+        unique.setdefault((f.file, f.range, f.kind, f.message, f.reason), f)
+    out.findings = list(unique.values())
     # Plain tuples: comparing the ordered dataclasses builds tuples on every comparison.
     out.findings.sort(
         key=lambda f: (
@@ -298,6 +319,56 @@ def classify(
             f.kind.value,
         )
     )
+    return out
+
+
+#: Where inlined code was written, as a sortable key ("" for code that was not inlined).
+_Origin = tuple[str, int, int]
+
+
+def _origin(diag: RawDiagnostic) -> _Origin:
+    where = inlined_from(diag)
+    if where is None:
+        return ("", 0, 0)
+    return (where.file, where.position.line, where.position.column)
+
+
+#: Where the compiler's own wrappers are "written".
+_GENERATED = "<autogenerated>"
+
+
+def _tidy(text: str) -> str:
+    """The compiler's names for a generic function's instantiations, ``F[go.shape.int]``,
+    read as ``F[...]``: a shape is an implementation detail nobody wrote."""
+    out = text
+    searched = 0
+    while (at := out.find("go.shape.", searched)) >= 0:
+        # The innermost bracket pair around this shape: its type arguments.
+        depth = 0
+        start = -1
+        for i in range(at - 1, -1, -1):
+            if out[i] == "]":
+                depth += 1
+            elif out[i] == "[":
+                if depth == 0:
+                    start = i
+                    break
+                depth -= 1
+        end = -1
+        if start >= 0:
+            depth = 0
+            for i in range(start, len(out)):
+                depth += {"[": 1, "]": -1}.get(out[i], 0)
+                if depth == 0:
+                    end = i
+                    break
+        if start < 0 or end < 0:
+            # Not within brackets: drop the prefix alone.
+            out = out[:at] + out[at + len("go.shape.") :]
+            searched = at
+            continue
+        out = out[:start] + "[...]" + out[end + 1 :]
+        searched = start + len("[...]")
     return out
 
 
@@ -357,6 +428,7 @@ def _finding(
         origin = src.inlined_call(rng, subject)
         if origin:
             reason = f"{reason}; from {origin}, inlined here"
+    reason = _tidy(reason)
     return Finding(
         kind=kind,
         file=file,

@@ -251,7 +251,9 @@ class SourceFile:
         if node is None or node.type != "call_expression" or self.shows(rng, subject):
             return ""
         fn = node.child_by_field_name("function")
-        name = _compact(fn) if fn is not None else ""
+        if fn is None or fn.type == "func_literal":
+            return ""  # called where it is written: its code is right there
+        name = _compact(fn)
         # A builtin or a conversion is no inlined function: its text may just differ
         # (`make([]T, 1<<10)` is reported as `make([]T, 1024)`).
         if name in _PREDECLARED or subject.startswith(name) or not name[:1].isalpha():
@@ -266,7 +268,20 @@ class SourceFile:
         cur: Node | None = leaf
         while cur is not None and cur.start_byte == leaf.start_byte:
             if cur.type == "literal_value":
-                return self._span(cur)
+                whole = cur.parent
+                if whole is None or whole.type != "composite_literal":
+                    return self._span(cur)
+                # The type is written, but not as the compiler prints it (an alias, an
+                # import name, `[...]int` for `[3]int`): the whole literal, with its `&`.
+                outer = whole.parent
+                if (
+                    subject.startswith("&")
+                    and outer is not None
+                    and outer.type == "unary_expression"
+                    and _text_of(outer.child_by_field_name("operator") or outer) == "&"
+                ):
+                    return self._span(outer)
+                return self._span(whole)
             cur = cur.parent
         return None
 
@@ -412,6 +427,18 @@ class SourceFile:
             cur = parent
         return ""
 
+    def in_signature(self, pos: Position) -> bool:
+        """Whether ``pos`` is in a function or method declaration but not in its body:
+        its name, receiver, parameters or results."""
+        cur = self.node_at(pos)
+        while cur is not None:
+            if cur.type in ("block", "func_literal", "source_file"):
+                return False
+            if cur.type in ("function_declaration", "method_declaration"):
+                return True
+            cur = cur.parent
+        return False
+
     def in_called_literal(self, call: Position, origin: Position) -> bool:
         """Whether ``origin`` is inside a function literal that is called, where it is
         written, by the call at ``call``."""
@@ -431,7 +458,11 @@ class SourceFile:
         off = self.offset(pos)
         cur = self.node_at(pos)
         while cur is not None:
-            if cur.type in _FUNCTIONS:
+            if cur.type == "func_literal":
+                params = cur.child_by_field_name("parameters")
+                if off is None or params is None or off >= params.start_byte:
+                    return ""  # inside the closure; its `func` is the initial value's
+            elif cur.type in _FUNCTIONS:
                 return ""
             if cur.type == "var_spec":
                 names = cur.children_by_field_name("name")

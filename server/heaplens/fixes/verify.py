@@ -12,10 +12,11 @@ The engine caches by content, so verifying the same fix again costs no compile.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 from ..engine import Engine
-from ..model import HEAP_KINDS, Finding
+from ..model import HEAP_KINDS, Finding, Kind
 from ..toolchain import CancelToken
 from ..workspace import Query
 from .edits import FormatError, apply, finish
@@ -68,10 +69,11 @@ def verify(
         result = engine.check_queries([query], {**overlays, path: probed}, cancel)
         if result.all_errors or not result.packages:
             continue
-        if isinstance(candidate, TypeParameterCandidate) and still_boxed(
-            candidate, result.findings
+        if isinstance(candidate, TypeParameterCandidate) and (
+            still_boxed(candidate, result.findings)
+            or _callers_still_escape(candidate, before, result.findings)
         ):
-            return None  # the boxing only moved into the function, once per call as before
+            return None  # the boxing only moved, or the callers' values escape anyway
         count_after = sum(1 for f in result.findings if _in_scope(f, candidate))
         removed = count_before - count_after
         title = _title(candidate, summary, removed)
@@ -89,6 +91,33 @@ def verify(
             after=None if alt.probes else tuple(result.findings),
         )
     return None
+
+
+def _callers_still_escape(
+    candidate: Candidate, before: Sequence[Finding], after: Sequence[Finding]
+) -> bool:
+    """Whether a value the callers passed still goes to the heap after the rewrite: at
+    its call site, or as the caller's variable moved to the heap. The count of findings
+    can drop while no allocation goes away (an escape reported at each call becomes one
+    variable moved to the heap), so the values that motivated the fix are checked one by
+    one. Callers are on other lines than the rewritten signature: their positions hold."""
+    anchors = set(candidate.anchors[1:])  # the first anchor is the parameter itself
+    callers = [f for f in before if (f.file, f.range) in anchors and f.kind in HEAP_KINDS]
+    for caller in callers:
+        variable = re.fullmatch(r"&?([A-Za-z_]\w*)", caller.subject)
+        for f in after:
+            if f.kind not in HEAP_KINDS or f.file != caller.file:
+                continue
+            if f.range == caller.range:
+                return True
+            if (
+                variable is not None
+                and f.kind is Kind.MOVED_TO_HEAP
+                and f.subject == variable.group(1)
+                and f.function == caller.function
+            ):
+                return True
+    return False
 
 
 def _title(candidate: Candidate, summary: str, removed: int) -> str | None:
