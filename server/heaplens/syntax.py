@@ -325,25 +325,22 @@ class SourceFile:
         closures in package-level initialisers belong to ``init``, numbered across the
         package: ``init_closures_before`` of them are in files compiled before this one.
         """
-        node = self.node_at(pos)
-        if node is None:
+        off = self.offset(pos)
+        if off is None or self.node_at(pos) is None:
             return ""
-        off = self.offset(pos) or 0
-        literals: list[Node] = []
-        top: Node | None = None
-        cur: Node | None = node
-        while cur is not None:
-            if cur.type == "func_literal":
-                params = cur.child_by_field_name("parameters")
-                # The literal itself (where the compiler reports it escaping: its `func`)
-                # belongs to the function around it; its parameters and body are the
-                # closure's own.
-                if params is not None and params.start_byte <= off:
-                    literals.append(cur)
-            elif cur.type in ("function_declaration", "method_declaration"):
-                top = cur
-                break
-            cur = cur.parent
+        # From the index rather than walking up the tree: a parent costs tree-sitter a
+        # walk down from the root, and this runs for every finding.
+        top = self._declaration_around(off)
+        starts, all_literals = self._node_index["func_literal"]
+        first = bisect.bisect_left(starts, top.start_byte if top is not None else 0)
+        literals: list[Node] = []  # outermost first
+        for lit in all_literals[first : bisect.bisect_right(starts, off)]:
+            params = lit.child_by_field_name("parameters")
+            # The literal itself (where the compiler reports it escaping: its `func`)
+            # belongs to the function around it; its parameters and body are the
+            # closure's own.
+            if off < lit.end_byte and params is not None and params.start_byte <= off:
+                literals.append(lit)
         if top is None:
             base = "init"
         else:
@@ -355,7 +352,7 @@ class SourceFile:
         # Number closures the way the compiler does: in source order, per enclosing body.
         name = base
         parent: Node = container
-        for index, lit in enumerate(reversed(literals)):
+        for index, lit in enumerate(literals):
             siblings = self._literals.get(parent.id)
             if siblings is None:
                 siblings = [n.id for n in self._direct_literals(parent)]
@@ -430,14 +427,22 @@ class SourceFile:
     def in_signature(self, pos: Position) -> bool:
         """Whether ``pos`` is in a function or method declaration but not in its body:
         its name, receiver, parameters or results."""
-        cur = self.node_at(pos)
-        while cur is not None:
-            if cur.type in ("block", "func_literal", "source_file"):
-                return False
-            if cur.type in ("function_declaration", "method_declaration"):
-                return True
-            cur = cur.parent
-        return False
+        off = self.offset(pos)
+        decl = self._declaration_around(off) if off is not None else None
+        if decl is None or off is None:
+            return False
+        body = decl.child_by_field_name("body")
+        return body is None or off < body.start_byte
+
+    def _declaration_around(self, off: int) -> Node | None:
+        """The function or method declaration ``off`` is in (they are top-level and do not
+        nest: the last one starting before it, if it ends after)."""
+        for type_name in ("function_declaration", "method_declaration"):
+            starts, decls = self._node_index[type_name]
+            i = bisect.bisect_right(starts, off) - 1
+            if i >= 0 and off < decls[i].end_byte:
+                return decls[i]
+        return None
 
     def in_called_literal(self, call: Position, origin: Position) -> bool:
         """Whether ``origin`` is inside a function literal that is called, where it is
@@ -575,6 +580,7 @@ _INDEXED = (
     "assignment_statement",
     "func_literal",
     "function_declaration",
+    "method_declaration",
     "type_spec",
     "const_spec",
     "method_elem",  # an interface's method
