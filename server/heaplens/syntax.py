@@ -149,8 +149,21 @@ class SourceFile:
         return index
 
     def index_nodes(self) -> None:
-        """Build the node index now (``nodes_of_type``), while there is time to spare."""
-        self._node_index  # noqa: B018
+        """Build the node index now (``nodes_of_type``), and what names of functions are
+        made of, while there is time to spare (the compiler is running)."""
+        for type_name in ("function_declaration", "method_declaration"):
+            for decl in self._node_index[type_name][1]:
+                self._names.setdefault(decl.id, _declared_name(decl))
+                self._closures_in(decl)
+        for literal in self._node_index["func_literal"][1]:
+            self._closures_in(literal)
+
+    def _closures_in(self, container: Node) -> list[int]:
+        """Ids of the closures directly in ``container``, in the compiler's numbering."""
+        known = self._literals.get(container.id)
+        if known is None:
+            known = self._literals[container.id] = [n.id for n in self._direct_literals(container)]
+        return known
 
     def offset(self, pos: Position) -> int | None:
         """Byte offset of a 1-based line / 1-based byte column, or None if out of range."""
@@ -353,10 +366,7 @@ class SourceFile:
         name = base
         parent: Node = container
         for index, lit in enumerate(literals):
-            siblings = self._literals.get(parent.id)
-            if siblings is None:
-                siblings = [n.id for n in self._direct_literals(parent)]
-                self._literals[parent.id] = siblings
+            siblings = self._closures_in(parent)
             n = siblings.index(lit.id) + 1 if lit.id in siblings else 1
             if index == 0 and top is None:
                 n += init_closures_before
