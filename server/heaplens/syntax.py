@@ -686,8 +686,33 @@ def _squash(text: bytes) -> str:
     return _WS.sub("", text.decode("utf-8", "replace"))
 
 
+#: The predeclared types that are not interfaces.
+BASIC_TYPES = frozenset(
+    {
+        "bool",
+        "byte",
+        "complex64",
+        "complex128",
+        "float32",
+        "float64",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "rune",
+        "string",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+    }
+)
+
 #: Builtin functions and predeclared types: calls of these are not calls of functions.
-_PREDECLARED = frozenset(
+_PREDECLARED = BASIC_TYPES | frozenset(
     {
         "append",
         "cap",
@@ -707,26 +732,7 @@ _PREDECLARED = frozenset(
         "println",
         "real",
         "recover",
-        "bool",
-        "byte",
-        "complex64",
-        "complex128",
         "error",
-        "float32",
-        "float64",
-        "int",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "rune",
-        "string",
-        "uint",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "uintptr",
         "any",
     }
 )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..model import HEAP_KINDS, Finding, Kind
-from ..syntax import SourceFile, parse_tree
+from ..syntax import BASIC_TYPES, SourceFile, parse_tree
 from .edits import Edit
 from .model import TYPE_PARAMETER, Alternative, Candidate
 from .treeutil import text, walk
@@ -35,32 +35,6 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 _INTERFACE_TYPES = ("type_identifier", "qualified_type", "interface_type")
-
-#: Predeclared types that are not interfaces: callers cannot be boxing for them, and as a
-#: constraint they would only say the type is exactly that.
-_PREDECLARED = frozenset(
-    {
-        "bool",
-        "byte",
-        "complex64",
-        "complex128",
-        "float32",
-        "float64",
-        "int",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "rune",
-        "string",
-        "uint",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "uintptr",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -208,7 +182,9 @@ def _may_be_interface(typ: Node, src: SourceFile) -> bool:
     if typ.type != "type_identifier":
         return True
     name = text(typ)
-    if name in _PREDECLARED:
+    # Callers cannot be boxing for a basic type; as a constraint it would say the type is
+    # exactly that.
+    if name in BASIC_TYPES:
         return False
     for spec in src.nodes_of_type("type_spec"):
         if text(spec.child_by_field_name("name")) == name:
