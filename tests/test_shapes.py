@@ -119,6 +119,18 @@ type Names = []string
 
 func Alias() any { return Names{"a"} }
 
+func Collect(xs []int) (out []*int) {
+	for i := range xs {
+		out = append(out, &xs[i])
+	}
+	return
+}
+
+func Handler() (h func() error) {
+	h = func() error { return nil }
+	return
+}
+
 func Nested() {
 	x := [][]int{{1, 2}, {3}}
 	p := []*T{{A: 1}}
@@ -284,3 +296,12 @@ def test_generics_wrappers_and_aliases(found: dict[str, list[Finding]]) -> None:
     # An alias: the compiler prints []string{...}; the literal is underlined whole, once.
     (alias,) = _at(found, "a.go", "return Names{")
     assert _text(alias, A) == 'Names{"a"}'
+
+
+def test_values_assigned_to_named_results_are_returned(found: dict[str, list[Finding]]) -> None:
+    (grown,) = [
+        f for f in _at(found, "a.go", "out = append(out, &xs[i])") if f.subject.startswith("append")
+    ]
+    assert grown.reason == "returned to the caller (as out)"
+    (handler,) = _at(found, "a.go", "h = func() error")
+    assert handler.reason == "returned to the caller (as h)"

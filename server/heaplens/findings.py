@@ -422,6 +422,7 @@ def _finding(
         call_at=call_at,
         in_go_statement=lambda: src is not None and src.in_go_statement(pos),
         package_var_of=lambda: src.package_var_at(pos) if src is not None else "",
+        result_names=lambda: src.result_names(pos) if src is not None else frozenset(),
     )
     if kind in HEAP_KINDS and src is not None and rng is not None:
         # `NewT()` underlined for `&T{...} escapes to heap`: say where that code is.

@@ -148,6 +148,7 @@ def explain(
     call_at: Callable[[Location | None], str] = lambda _loc: "",
     in_go_statement: Callable[[], bool] = lambda: False,
     package_var_of: Callable[[], str] = lambda: "",
+    result_names: Callable[[], frozenset[str]] = frozenset,
 ) -> str:
     """One phrase for why ``subject`` escapes (or why a parameter leaks).
 
@@ -155,7 +156,7 @@ def explain(
     arguments (looked up by the caller on the syntax tree); it names the call an
     interface conversion is made for. ``None`` stands for the finding's own position.
     ``package_var_of`` names the package variable whose initial value holds the finding,
-    if it is in one.
+    if it is in one; ``result_names`` are the enclosing function's named results.
     """
     whys = [s.why for s in flow]
     if "too large for stack" in whys:
@@ -240,6 +241,8 @@ def explain(
         step = flow[i]
         if step.why in ("assign", "assign-pair"):
             target = _readable(_assigned_name(step.what, value_at(i)))
+            if target and target in result_names():
+                return f"{RETURNED} (as {target})"
             if target and not _compiler_made(target):
                 return f"stored in {target}, which escapes"
             continue

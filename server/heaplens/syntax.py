@@ -434,6 +434,28 @@ class SourceFile:
             cur = parent
         return ""
 
+    def result_names(self, pos: Position) -> frozenset[str]:
+        """The named results of the function (or closure) whose body holds ``pos``."""
+        off = self.offset(pos)
+        cur = self.node_at(pos)
+        while cur is not None:
+            if cur.type in _FUNCTIONS:
+                params = cur.child_by_field_name("parameters")
+                # A literal's `func` is the value of the function around it.
+                if cur.type != "func_literal" or (
+                    params is not None and off is not None and params.start_byte <= off
+                ):
+                    break
+            cur = cur.parent
+        result = cur.child_by_field_name("result") if cur is not None else None
+        if result is None or result.type != "parameter_list":
+            return frozenset()
+        return frozenset(
+            _text_of(name)
+            for param in result.named_children
+            for name in param.children_by_field_name("name")
+        )
+
     def in_signature(self, pos: Position) -> bool:
         """Whether ``pos`` is in a function or method declaration but not in its body:
         its name, receiver, parameters or results."""
