@@ -19,7 +19,7 @@ would break the model later.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -125,16 +125,19 @@ def inlined_from(diag: RawDiagnostic) -> Location | None:
     first = diag.raw_related[0]
     if not isinstance(first, dict) or first.get("message") != "inlineLoc":
         return None
-    return related_entries(
-        RawDiagnostic(diag.file, diag.position, diag.code, diag.message, (first,))
-    )[0][0]
+    entries = _entries((first,))
+    return entries[0][0] if entries else None
 
 
 def related_entries(diag: RawDiagnostic) -> list[tuple[Location | None, str]]:
     """``diag``'s related information as (location, message) pairs: what ``related``
     says, without a record per entry. Flow parsing runs on thousands of these."""
+    return _entries(diag.raw_related)
+
+
+def _entries(items: Iterable[object]) -> list[tuple[Location | None, str]]:
     out: list[tuple[Location | None, str]] = []
-    for item in diag.raw_related:
+    for item in items:
         try:
             message = item["message"]  # type: ignore[index]
             loc = item.get("location")  # type: ignore[attr-defined]

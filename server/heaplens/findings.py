@@ -135,7 +135,7 @@ def classify(
     # Escapes by place *and* origin: at a call, several values of the inlined callee are
     # reported at the same position, each with its own origin (``inlined_from``).
     explanations: dict[tuple[str, Position, _Origin], RawDiagnostic] = {}
-    verdicts: dict[tuple[str, Position, _Origin], RawDiagnostic] = {}
+    verdicts: set[tuple[str, Position, _Origin]] = set()
     leaks: dict[tuple[str, Position], _Leak] = {}
     inline: list[RawDiagnostic] = []
     wanted_set = set(wanted)
@@ -152,7 +152,7 @@ def classify(
                 else:
                     out.unknown.append(f"{diag.file}: {diag.code}: {diag.message}")
             else:
-                verdicts.setdefault(place, diag)
+                verdicts.add(place)
         elif diag.code == "leak":
             m = _LEAK.match(diag.message)
             if not m:
@@ -175,7 +175,7 @@ def classify(
     for place, diag in explanations.items():
         file, pos, _ = place
         src = source(file)
-        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(diag, src)):
+        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(place, src)):
             continue
         m = _ESCAPES.match(diag.message)
         assert m is not None
@@ -203,12 +203,10 @@ def classify(
             )
         )
 
-    for place in sorted(verdicts.keys() - explanations.keys()):
+    for place in sorted(verdicts - explanations.keys()):
         file, pos, _ = place
         src = source(file)
-        if src is not None and (
-            src.is_wrapper_site(pos) or _inlined_in_place(verdicts[place], src)
-        ):
+        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(place, src)):
             continue
         if src is not None and src.in_signature(pos):
             continue
@@ -372,16 +370,12 @@ def _tidy(text: str) -> str:
     return out
 
 
-def _inlined_in_place(diag: RawDiagnostic, src: SourceFile) -> bool:
+def _inlined_in_place(place: tuple[str, Position, _Origin], src: SourceFile) -> bool:
     """A function literal called where it is written (``func() { ... }()``) and inlined
     there: the compiler reports its code again at the call, which would underline the
     whole literal. The literal's own findings already show each value where it is."""
-    origin = inlined_from(diag)
-    return (
-        origin is not None
-        and origin.file == diag.file
-        and src.in_called_literal(diag.position, origin.position)
-    )
+    file, pos, (origin_file, line, column) = place
+    return origin_file == file and src.in_called_literal(pos, Position(line, column))
 
 
 def _fallback_range(pos: Position) -> Range:

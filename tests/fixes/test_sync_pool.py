@@ -323,5 +323,5 @@ def test_tests_get_no_pool_but_benchmarks_do(tmp_path: Path) -> None:
     def source(path: str) -> SourceFile | None:
         return SourceFile(path, Path(path).read_bytes())
 
-    pools = [c for c in propose(result.findings, source, ("sync-pool",))]
+    pools = list(propose(result.findings, source, ("sync-pool",)))
     assert [c.function for c in pools] == ["BenchmarkRender"]
