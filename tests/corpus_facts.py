@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from heaplens import wording
 from heaplens.model import Finding
 
 Row = dict[str, Any]
@@ -20,7 +21,7 @@ def rows_of(found: list[Finding]) -> list[Row]:
             "kind": f.kind.value,
             "function": f.function,
             "message": f.message,
-            "reason": f.reason,
+            "reason": wording.reason_text(f.reason, f.kind),
             "file": f.file,
             "line": f.range.start.line,
             "column": f.range.start.column,

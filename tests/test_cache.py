@@ -84,10 +84,18 @@ def test_tagged_entries_answer_only_their_tag(tmp_path: Path) -> None:
     """A file's findings are filed under its text and tagged with what the compiler
     logged: another log must not get them, in memory or from disk."""
     from heaplens.cache import UnitResult
-    from heaplens.model import Finding, Kind, Position, Range
+    from heaplens.model import Finding, Kind, Leak, Position, Range, Reason, ReasonCode
 
+    why = Reason(ReasonCode.KEPT_BY_OBJECT, "&T{...}", "NewT", Reason(ReasonCode.RETURNED))
     finding = Finding(
-        Kind.ESCAPES_TO_HEAP, "/m/a.go", Range(Position(3, 2), Position(3, 9)), "m", "r", "F"
+        Kind.LEAKING_PARAM,
+        "/m/a.go",
+        Range(Position(3, 2), Position(3, 9)),
+        "m",
+        why,
+        "F",
+        leak=Leak(1, (("~r0", 0),)),
+        count=2,
     )
     result = UnitResult((finding,), ())
     writer = ResultCache(str(tmp_path))

@@ -1,9 +1,17 @@
-"""Plain-words reasons from synthetic flow chains."""
+"""Reasons from synthetic flow chains: the code ``reasons`` decides on, in ``wording``'s words."""
 
 from __future__ import annotations
 
-from heaplens.model import FlowStep, Kind, Location, Position
-from heaplens.reasons import callee, explain
+from typing import Any
+
+from heaplens import reasons, wording
+from heaplens.model import FlowStep, Kind, Location, Position, ReasonCode
+from heaplens.reasons import callee
+
+
+def explain(kind: Kind, subject: str, flow: tuple[FlowStep, ...], **lookups: Any) -> str:
+    return wording.reason_text(reasons.explain(kind, subject, flow, **lookups), kind)
+
 
 L = Location("/x.go", Position(1, 1))
 
@@ -54,7 +62,7 @@ def test_returned() -> None:
 def test_package_variable_only_when_it_is_one() -> None:
     flow = (step("c := &T{}", "assign", "c"), step("global = c", "assign", "{heap}"))
     assert (
-        explain(Kind.ESCAPES_TO_HEAP, "&T{}", flow, is_package_var=lambda n: n == "global")
+        explain(Kind.ESCAPES_TO_HEAP, "&T{}", flow, is_package_var=lambda n, _at: n == "global")
         == "stored in a package variable (global)"
     )
     assert (
@@ -68,14 +76,42 @@ def test_interface_conversion_names_the_call() -> None:
         step("... argument", "slice-literal-element", "{storage for ... argument}"),
         step("fmt.Sprint(... argument...)", "call parameter", "{heap}"),
     )
-    assert explain(Kind.ESCAPES_TO_HEAP, "n", flow) == "converted to an interface for fmt.Sprint"
+    boxed = {"value_kind": lambda: "boxed"}
     assert (
-        explain(Kind.ESCAPES_TO_HEAP, "n", flow, call_at=lambda _l: "log.Printf")
+        explain(Kind.ESCAPES_TO_HEAP, "n", flow, **boxed)
+        == "converted to an interface for fmt.Sprint"
+    )
+    assert (
+        explain(Kind.ESCAPES_TO_HEAP, "n", flow, call_at=lambda _l: "log.Printf", **boxed)
         == "converted to an interface for log.Printf"
     )
     # An allocation passed along is not a conversion.
     alloc = (step("&T{}", "spill", "{heap}"), step("keep(&T{})", "call parameter", "{heap}"))
     assert explain(Kind.ESCAPES_TO_HEAP, "&T{}", alloc) == "passed to keep, which lets it escape"
+
+
+def test_no_interface_unless_one_is_involved() -> None:
+    """The same edges carry a boxed value and a closure: what the value is decides, and
+    when that cannot be told the reason claims no interface."""
+    flow = (step("req.Read", "spill", "{heap}"), step("run(req.Read)", "call parameter", "{heap}"))
+    closure = reasons.explain(Kind.ESCAPES_TO_HEAP, "req.Read", flow, value_kind=lambda: "func")
+    assert closure.code is ReasonCode.FUNC_VALUE_PASSED and closure.name == "run"
+    unknown = reasons.explain(Kind.ESCAPES_TO_HEAP, "req.Read", flow)
+    assert unknown.code is ReasonCode.KEPT_BY_CALLEE
+    assert "interface" not in wording.reason_text(unknown, Kind.ESCAPES_TO_HEAP)
+    explicit = (
+        step("s.f", "spill", "a"),
+        step("a", "interface-converted", "a"),
+        step("box(a)", "call parameter", "{heap}"),
+    )
+    code = reasons.explain(Kind.ESCAPES_TO_HEAP, "s.f", explicit).code
+    assert code is ReasonCode.INTERFACE
+
+
+def test_a_local_is_not_a_package_variable() -> None:
+    flow = (step("req = v", "assign", "{heap}"),)
+    local = reasons.explain(Kind.ESCAPES_TO_HEAP, "v", flow, is_package_var=lambda _n, _at: False)
+    assert local.code is not ReasonCode.PACKAGE_VARIABLE
 
 
 def test_closures_goroutines_sizes() -> None:

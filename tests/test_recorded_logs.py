@@ -35,13 +35,11 @@ def _classify(version: str, variant: str, module: Path) -> list[Finding]:
     files = [str(p) for p in module.rglob("*.go")]
     sources = {f: SourceFile(f, Path(f).read_bytes()) for f in files}
 
-    def package_vars(path: str) -> frozenset[str]:
+    def scope(path: str) -> findings.PackageScope:
         d = Path(path).parent
-        return frozenset().union(
-            *(s.package_vars() for f, s in sources.items() if Path(f).parent == d)
-        )
+        return findings.PackageScope.of(s for f, s in sources.items() if Path(f).parent == d)
 
-    result = findings.classify(raw, files, sources.get, package_vars)
+    result = findings.classify(raw, files, sources.get, scope)
     assert result.unknown == [], result.unknown[:5]
     return result.findings
 
@@ -100,8 +98,8 @@ def test_mutated_compiler_lines_never_raise(text: str) -> None:
     compiler_output.parse_lines(text, raw)
     files = {d.file for d in raw.diagnostics}
     src = SourceFile("/nonexistent/x.go", b"package x\n\nfunc F() *int { x := 1; return &x }\n")
-    findings.classify(raw, files, lambda _p: src, lambda _p: frozenset())
-    findings.classify(raw, files, lambda _p: None, lambda _p: frozenset())
+    findings.classify(raw, files, lambda _p: src, lambda _p: findings.PackageScope())
+    findings.classify(raw, files, lambda _p: None, lambda _p: findings.PackageScope())
 
 
 def test_malformed_uris_are_placeholders_not_crashes() -> None:
@@ -130,7 +128,7 @@ def test_malformed_uris_are_placeholders_not_crashes() -> None:
     )
 )
 def test_generic_shapes_are_tidied_away_from_any_text(parts: list[str]) -> None:
-    from heaplens.findings import _tidy
+    from heaplens.wording import tidy
 
     text = "".join(parts)
-    assert "go.shape." not in _tidy(text)
+    assert "go.shape." not in tidy(text)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from heaplens import wording
 from heaplens.cache import ResultCache
 from heaplens.engine import Engine, Options
 from heaplens.model import Finding
@@ -145,6 +146,10 @@ var second = func(val interface{}) *interface{} { return &val }
 """
 
 
+def _why(f: Finding) -> str:
+    return wording.reason_text(f.reason, f.kind)
+
+
 @pytest.fixture(scope="module")
 def found(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding]]:
     mod = tmp_path_factory.mktemp("shapes")
@@ -189,7 +194,7 @@ def test_package_initialisers_are_init_and_number_closures_across_files(
 ) -> None:
     table = _at(found, "a.go", "var table")
     assert {f.function for f in table} == {"init"}
-    assert {f.reason for f in table} == {"stored in a package variable (table)"}
+    assert {_why(f) for f in table} == {"stored in a package variable (table)"}
     (val_a,) = _at(found, "a.go", "var first")
     (val_b,) = _at(found, "b.go", "var second")
     assert (val_a.function, val_b.function) == ("init.func1", "init.func2")
@@ -217,7 +222,7 @@ def test_composite_literals_without_their_type_are_covered_whole(
     nested = _at(found, "a.go", "x := [][]int")
     inner = [f for f in nested if f.subject == "[]int{...}"]
     assert sorted(_text(f, A) for f in inner) == ["{1, 2}", "{3}"]
-    assert {f.reason for f in inner} == {"placed in [][]int{...}, which escapes"}
+    assert {_why(f) for f in inner} == {"placed in [][]int{...}, which escapes"}
     (elem,) = [f for f in _at(found, "a.go", "p := []*T") if f.subject == "&T{...}"]
     assert _text(elem, A) == "{A: 1}"
 
@@ -225,8 +230,8 @@ def test_composite_literals_without_their_type_are_covered_whole(
 def test_conversions_are_covered_and_name_the_call_they_are_passed_to(
     found: dict[str, list[Finding]],
 ) -> None:
-    boxed = [f for f in _at(found, "a.go", "log.Printf") if f.reason.startswith("converted")]
-    assert {(_text(f, A), f.reason) for f in boxed} == {
+    boxed = [f for f in _at(found, "a.go", "log.Printf") if _why(f).startswith("converted")]
+    assert {(_text(f, A), _why(f)) for f in boxed} == {
         ("string(label)", "converted to an interface for log.Printf"),
         ("float64(n)", "converted to an interface for log.Printf"),
     }
@@ -236,23 +241,25 @@ def test_conversions_are_covered_and_name_the_call_they_are_passed_to(
 
 def test_reasons_name_what_the_source_names(found: dict[str, list[Finding]]) -> None:
     (run,) = _at(found, "a.go", "func Multi")
-    assert run.reason == "stored in r.Runs, which outlives the call"
+    assert _why(run) == "stored in r.Runs, which outlives the call"
     (t,) = _at(found, "a.go", "func Call")
-    assert t.reason == "passed to fs[len(fs)-1], which may keep it"
+    assert _why(t) == "passed to fs[len(fs)-1], which may keep it"
 
 
 def test_results_of_calls_goroutines_and_variadic_arguments(
     found: dict[str, list[Finding]],
 ) -> None:
-    # The compiler prints string(b.Bytes()) as string(~r0): the call is in the source.
-    boxed = [f for f in _at(found, "a.go", "string(b.Bytes())") if f.subject == "string(~r0)"]
+    # The compiler prints string(b.Bytes()) as string(~r0): the call is in the source,
+    # and the subject a person reads is that call; only the verbatim message keeps ~r0.
+    boxed = [f for f in _at(found, "a.go", "string(b.Bytes())") if "~r0" in f.message]
     assert boxed and {_text(f, A) for f in boxed} == {"string(b.Bytes())"}
-    assert "converted to an interface for fmt.Println" in {f.reason for f in boxed}
+    assert {f.subject for f in boxed} == {"string(b.Bytes())"}
+    assert "converted to an interface for fmt.Println" in {_why(f) for f in boxed}
     (goroutine,) = _at(found, "a.go", "go func() {")
-    assert goroutine.reason == "used by a goroutine, which may outlive the call"
+    assert _why(goroutine) == "used by a goroutine, which may outlive the call"
     literals = [f for f in _at(found, "a.go", "Keep(k, func") if f.subject == "func literal"]
     assert len(literals) == 2
-    assert {f.reason for f in literals} == {"passed to Keep, which keeps its ... arguments"}
+    assert {_why(f) for f in literals} == {"passed to Keep, which keeps its ... arguments"}
 
 
 def test_a_literal_called_where_it_is_written_is_not_underlined_whole(
@@ -272,27 +279,28 @@ def test_code_inlined_at_a_call_says_where_it_comes_from(
 ) -> None:
     (inlined,) = [f for f in _at(found, "a.go", "fmt.Println(NewT())") if f.subject == "&T{...}"]
     assert _text(inlined, A) == "NewT()"
-    assert inlined.reason.endswith("; from NewT, inlined here"), inlined.reason
+    assert _why(inlined).endswith("; from NewT, inlined here"), _why(inlined)
     assert inlined.function == "UseNew"
     # Where the text is the value itself, nothing is added.
-    assert not any("inlined here" in f.reason for f in _at(found, "a.go", "x := [][]int"))
+    assert not any("inlined here" in _why(f) for f in _at(found, "a.go", "x := [][]int"))
 
 
 def test_generics_wrappers_and_aliases(found: dict[str, list[Finding]]) -> None:
-    # Shapes are an implementation detail: F[go.shape.int] reads F[...].
-    assert not any("go.shape" in f.message + f.reason for f in found["a.go"])
+    # Shapes are an implementation detail: F[go.shape.int] reads F[...] in every text a
+    # person reads; only the verbatim message keeps them.
+    assert not any("go.shape" in wording.message(f) + f.subject for f in found["a.go"])
     # The generic function's dictionary wrapper is reported at its name: nothing there.
     assert _at(found, "a.go", "func NewBox[V any]") == []
     # Both values NewBox allocates are reported where it is inlined, not just one.
     inlined = _at(found, "a.go", "func UseBox()")
-    assert {f.message for f in inlined} == {
+    assert {wording.headline(f) for f in inlined} == {
         '"no box" escapes to heap',
         "&Box[...]{...} escapes to heap",
     }
     # The compiler's (*List).Keep wrapper leaks nothing the source could change; the
     # method's own leak is reported once.
     keep = _at(found, "a.go", "func (l List) Keep()")
-    assert [(f.subject, f.reason) for f in keep] == [("l", "stored in a package variable (kept)")]
+    assert [(f.subject, _why(f)) for f in keep] == [("l", "stored in a package variable (kept)")]
     # An alias: the compiler prints []string{...}; the literal is underlined whole, once.
     (alias,) = _at(found, "a.go", "return Names{")
     assert _text(alias, A) == 'Names{"a"}'
@@ -302,6 +310,6 @@ def test_values_assigned_to_named_results_are_returned(found: dict[str, list[Fin
     (grown,) = [
         f for f in _at(found, "a.go", "out = append(out, &xs[i])") if f.subject.startswith("append")
     ]
-    assert grown.reason == "returned to the caller (as out)"
+    assert _why(grown) == "returned to the caller (as out)"
     (handler,) = _at(found, "a.go", "h = func() error")
-    assert handler.reason == "returned to the caller (as h)"
+    assert _why(handler) == "returned to the caller (as h)"

@@ -19,9 +19,21 @@ from typing import Any
 
 import orjson
 
-from .model import CompileError, Finding, Fix, FlowStep, Kind, Location, Position, Range
+from .model import (
+    CompileError,
+    Finding,
+    Fix,
+    FlowStep,
+    Kind,
+    Leak,
+    Location,
+    Position,
+    Range,
+    Reason,
+    ReasonCode,
+)
 
-SCHEMA = 5
+SCHEMA = 6
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
 
@@ -234,13 +246,34 @@ def _encode_finding(f: Finding) -> dict[str, Any]:
         "f": f.file,
         "r": [r.start.line, r.start.column, r.end.line, r.end.column],
         "m": f.message,
-        "why": f.reason,
+        "why": _encode_reason(f.reason),
         "fn": f.function,
         "p": None if f.point is None else [f.point.line, f.point.column],
         "s": f.subject,
         "flow": [[_loc(s.location), s.what, s.why, s.dst, _loc(s.inlined_from)] for s in f.flow],
         "fixes": [[x.kind, x.title, x.verified] for x in f.fixes],
+        "leak": None if f.leak is None else [f.leak.heap_derefs, [list(r) for r in f.leak.results]],
+        "n": f.count,
     }
+
+
+def _encode_reason(r: Reason) -> list[Any]:
+    return [
+        r.code.value,
+        r.name,
+        r.inlined_from,
+        None if r.then is None else _encode_reason(r.then),
+    ]
+
+
+def _decode_reason(data: list[Any]) -> Reason:
+    code, name, inlined_from, then = data
+    return Reason(
+        _REASONS[code], name, inlined_from, None if then is None else _decode_reason(then)
+    )
+
+
+_REASONS = {c.value: c for c in ReasonCode}
 
 
 def _decode_finding(d: dict[str, Any]) -> Finding:
@@ -251,12 +284,13 @@ def _decode_finding(d: dict[str, Any]) -> Finding:
     start = _position(r[0], r[1])
     flow = d["flow"]
     fixes = d["fixes"]
+    leak = d["leak"]
     return Finding(
         _KINDS[d["k"]],
         d["f"],
         Range(start, _position(r[2], r[3])),
         d["m"],
-        d["why"],
+        _decode_reason(d["why"]),
         d["fn"],
         tuple([FlowStep(_unloc(s[0]), s[1], s[2], s[3], _unloc(s[4])) for s in flow])
         if flow
@@ -264,4 +298,6 @@ def _decode_finding(d: dict[str, Any]) -> Finding:
         None if p is None else _position(p[0], p[1]),
         d["s"],
         tuple([Fix(*x) for x in fixes]) if fixes else (),
+        None if leak is None else Leak(leak[0], tuple((n, k) for n, k in leak[1])),
+        d["n"],
     )

@@ -117,16 +117,19 @@ def _path_of(uri: str) -> str | None:
 _places: dict[tuple[str, int, int], Location | None] = {}
 
 
-def inlined_from(diag: RawDiagnostic) -> Location | None:
+def inline_chain(diag: RawDiagnostic) -> tuple[Location, ...]:
     """Where the code reported at ``diag`` was written, when it was inlined there: the
-    compiler puts that first among the related information, as ``inlineLoc``."""
-    if not diag.raw_related:
-        return None
-    first = diag.raw_related[0]
-    if not isinstance(first, dict) or first.get("message") != "inlineLoc":
-        return None
-    entries = _entries((first,))
-    return entries[0][0] if entries else None
+    compiler puts that first among the related information, as ``inlineLoc`` entries,
+    one per level of inlining, outermost first (``Twice`` inlines ``mk``, which inlined
+    ``must``: the place in ``mk``, then the place in ``must``)."""
+    chain: list[Location] = []
+    for item in diag.raw_related:
+        if not isinstance(item, dict) or item.get("message") != "inlineLoc":
+            break
+        entries = _entries((item,))
+        if entries and entries[0][0] is not None:
+            chain.append(entries[0][0])
+    return tuple(chain)
 
 
 def related_entries(diag: RawDiagnostic) -> list[tuple[Location | None, str]]:

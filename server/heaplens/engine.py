@@ -177,7 +177,7 @@ class _Sources:
     def __init__(self, overlays: Mapping[str, bytes]) -> None:
         self._overlays = overlays
         self._files: dict[str, SourceFile | None] = {}
-        self._vars: dict[tuple[str, ...], frozenset[str]] = {}
+        self._scopes: dict[tuple[str, ...], findings.PackageScope] = {}
         self._lock = threading.Lock()
 
     def get(self, path: str) -> SourceFile | None:
@@ -204,8 +204,9 @@ class _Sources:
                 src.index_nodes()
                 src.line_starts  # noqa: B018 - computing it is the point
 
-    def package_vars_for(self, files: Sequence[str]) -> Callable[[str], frozenset[str]]:
-        """Package-level variable names, by file, for the package made of ``files``.
+    def scope_for(self, files: Sequence[str]) -> Callable[[str], findings.PackageScope]:
+        """What reasons need of each file's package (``findings.PackageScope``), for the
+        package made of ``files``.
 
         The same directory can hold a package with or without its test files, so the
         answer is remembered per set of files, not per directory.
@@ -216,21 +217,18 @@ class _Sources:
             by_dir.setdefault(os.path.dirname(f), ())
             by_dir[os.path.dirname(f)] += (f,)
 
-        def lookup(path: str) -> frozenset[str]:
+        def lookup(path: str) -> findings.PackageScope:
             members = by_dir.get(os.path.dirname(path), ())
             with self._lock:
-                known = self._vars.get(members)
+                known = self._scopes.get(members)
             if known is not None:
                 return known
-            names: set[str] = set()
-            for p in members:
-                src = self.get(p)
-                if src is not None:
-                    names.update(src.package_vars())
-            frozen = frozenset(names)
+            scope = findings.PackageScope.of(
+                src for src in (self.get(p) for p in members) if src is not None
+            )
             with self._lock:
-                self._vars[members] = frozen
-            return frozen
+                self._scopes[members] = scope
+            return scope
 
         return lookup
 
@@ -965,12 +963,12 @@ class Engine:
         fresh: list[tuple[str, str, UnitResult]] = []
         unknown = list(log.unreadable)
         with check.timed_parse():
-            package_vars = check.sources.package_vars_for(files)
+            scope = check.sources.scope_for(files)
             before = check.sources.init_closures_before_for(files)
             if remap is not None:
                 raw = log.parse()
                 remap(raw)
-                classified = findings.classify(raw, wanted, check.sources.get, package_vars, before)
+                classified = findings.classify(raw, wanted, check.sources.get, scope, before)
                 return list(classified.findings), unknown + classified.unknown
             logs_of: dict[str, list[bytes]] = {}
             for one in log.files:
@@ -981,16 +979,14 @@ class Engine:
                 if file not in logs_of:
                     continue  # the compiler had nothing to say about it
                 src = check.sources.get(file)
-                key = self._file_key(file, src, package_vars(file), before(file))
+                key = self._file_key(file, src, scope(file), before(file))
                 tag = _log_digest(logs_of[file])
                 known = self.cache.get(key, tag)
                 if known is not None:
                     check.result.stats.reused_files += 1
                 else:
                     raw = log.parse(only_about={file})
-                    classified = findings.classify(
-                        raw, [file], check.sources.get, package_vars, before
-                    )
+                    classified = findings.classify(raw, [file], check.sources.get, scope, before)
                     known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
                     fresh.append((key, tag, known))
                 out.extend(known.findings)
@@ -1004,11 +1000,12 @@ class Engine:
         self,
         file: str,
         src: SourceFile | None,
-        package_vars: Collection[str],
+        scope: findings.PackageScope,
         init_closures_before: int,
     ) -> str:
-        """Where a file's findings are filed: its text, the package's variables (reasons
-        name them), how its package numbers its initialisers' closures, and heaplens.
+        """Where a file's findings are filed: its text, the package's scope (reasons
+        name its variables and tell its methods from fields), how its package numbers
+        its initialisers' closures, and heaplens.
         The entry's tag says what the compiler logged about the file (``_log_digest``);
         findings are reused only when that matches too.
 
@@ -1021,7 +1018,8 @@ class Engine:
         # The text the findings' ranges were computed on, as read for this check.
         source = src.source if src is not None else b""
         h.update(len(source).to_bytes(8, "little") + source)
-        h.update("\0".join(sorted(package_vars)).encode("utf-8", "surrogateescape") + b"\0")
+        for names in (scope.vars, scope.methods, scope.fields):
+            h.update("\0".join(sorted(names)).encode("utf-8", "surrogateescape") + b"\1")
         h.update(init_closures_before.to_bytes(8, "little"))
         return h.hexdigest()
 
@@ -1034,12 +1032,12 @@ class Engine:
 
         def work() -> None:
             check.sources.parse(files)
-            package_vars = check.sources.package_vars_for(files)
+            scope = check.sources.scope_for(files)
             before = check.sources.init_closures_before_for(files)
             for file in wanted:
                 src = check.sources.get(file)
                 if src is not None:
-                    key = self._file_key(file, src, package_vars(file), before(file))
+                    key = self._file_key(file, src, scope(file), before(file))
                     self.cache.get(key, tag=None)
 
         return _Prefetch(work)

@@ -18,13 +18,26 @@ Every finding gets a full source range and a plain-words reason.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field, replace
 
-from . import reasons, suppress
-from .compiler_output import RawDiagnostic, RawOutput, inlined_from, related_entries
-from .model import HEAP_KINDS, Finding, FlowStep, Kind, Location, Position, Range
+from . import reasons, suppress, wording
+from .compiler_output import RawDiagnostic, RawOutput, inline_chain, related_entries
+from .model import (
+    HEAP_KINDS,
+    NO_REASON,
+    Finding,
+    FlowStep,
+    Kind,
+    Leak,
+    Location,
+    Position,
+    Range,
+    Reason,
+    ReasonCode,
+)
 from .syntax import SourceFile
 
 _ESCAPES = re.compile(r"^(?P<subject>.+) escapes to heap$")
@@ -32,7 +45,30 @@ _LEAK = re.compile(r"^parameter (?P<name>\S+) leaks to (?P<dst>.+?) with derefs=
 _COST = re.compile(r"^cost: (?P<cost>\d+)")
 
 SourceLookup = Callable[[str], "SourceFile | None"]
-PackageVars = Callable[[str], Collection[str]]
+
+
+@dataclass(frozen=True)
+class PackageScope:
+    """What reasons need to know of a file's package: its package variables (to tell
+    them from locals), and the names of its methods and struct fields (to tell a method
+    value from a field)."""
+
+    vars: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()
+    fields: frozenset[str] = frozenset()
+
+    @staticmethod
+    def of(files: Iterable[SourceFile]) -> PackageScope:
+        """The scope of the package made of ``files``."""
+        members = list(files)
+        return PackageScope(
+            frozenset().union(*(s.package_vars() for s in members)),
+            frozenset().union(*(s.declared_methods for s in members)),
+            frozenset().union(*(s.declared_fields for s in members)),
+        )
+
+
+ScopeLookup = Callable[[str], PackageScope]
 #: How many package-initialiser closures the compiler numbers before a file's own.
 ClosuresBefore = Callable[[str], int]
 
@@ -75,10 +111,11 @@ def _parse_flow(diag: RawDiagnostic, unknown: list[str]) -> tuple[FlowStep, ...]
     pending_header: tuple[Location | None, str, str] | None = None
     for location, message in related_entries(diag):
         if message.startswith("inlineLoc"):
-            if steps and location is not None:
+            # One entry per level of inlining, outermost first: the last is where the
+            # step's code is written.
+            if steps and location is not None and pending_header is None:
                 last = steps[-1]
-                if last.inlined_from is None:
-                    steps[-1] = FlowStep(last.location, last.what, last.why, last.dst, location)
+                steps[-1] = FlowStep(last.location, last.what, last.why, last.dst, location)
             continue
         if not message.startswith("escflow:"):
             unknown.append(message)
@@ -127,7 +164,7 @@ def classify(
     raw: RawOutput,
     wanted: Collection[str],
     source: SourceLookup,
-    package_vars: PackageVars,
+    scope: ScopeLookup,
     closures_before: ClosuresBefore = _none_before,
 ) -> Classified:
     """Findings for the files in ``wanted`` (absolute paths), from one compile's log."""
@@ -161,13 +198,15 @@ def classify(
             leak = leaks.setdefault(key, _Leak(diag.position, m.group("name")))
             derefs = int(m.group("derefs"))
             dst = m.group("dst")
-            if dst == "{heap}":
-                if leak.heap is None or derefs < leak.heap[0]:
-                    leak.heap = (derefs, diag)
-            elif reasons.is_result(dst):
+            if _to_result(dst, diag, source):
                 prev = leak.results.get(dst)
                 if prev is None or derefs < prev[0]:
                     leak.results[dst] = (derefs, diag)
+            elif leak.heap is None or derefs < leak.heap[0]:
+                # The heap, the storage of a heap object (`{storage for &T{...}}`), or a
+                # variable that outlives the function: the compiler's summary counts each
+                # as a leak to the heap.
+                leak.heap = (derefs, diag)
         else:
             inline.append(diag)
 
@@ -179,27 +218,40 @@ def classify(
             continue
         m = _ESCAPES.match(diag.message)
         assert m is not None
-        subject = m.group("subject")
+        said = m.group("subject")
         flow = parse_flow(diag, out.unknown)
         kind = Kind.ESCAPES_TO_HEAP if place in verdicts else Kind.MOVED_TO_HEAP
+        temporary = reasons.compiler_made(said)
         if kind is Kind.MOVED_TO_HEAP:
             moved.add((file, pos))
             rng = None
             if src is not None:
-                # At an inlined call the variable's name is not in the text: underline the call.
-                rng = src.identifier_range(pos, subject)
+                # At an inlined call the variable's name is not in the text: underline the
+                # call. A compiler temporary (`new(expr)`'s) is the expression itself.
+                rng = None if temporary else src.identifier_range(pos, said)
                 if rng is None and src.in_signature(pos):
                     continue  # a generic function's dictionary wrapper, which has no text
                 rng = rng or src.expression_range(pos, "")
-            message = f"moved to heap: {_tidy(subject)}"
+            message = f"moved to heap: {said}"
         else:
             if src is not None and src.in_signature(pos):
                 continue  # (as above) no expression is written in a signature
-            rng = src.expression_range(pos, subject) if src else None
-            message = f"{_tidy(subject)} escapes to heap"
+            rng = src.expression_range(pos, said) if src else None
+            message = f"{said} escapes to heap"
         out.findings.append(
             _finding(
-                kind, file, pos, rng, message, subject, flow, src, package_vars, closures_before
+                kind,
+                file,
+                pos,
+                rng,
+                message,
+                said,
+                flow,
+                src,
+                scope,
+                closures_before,
+                source,
+                _origin_location(place[2]),
             )
         )
 
@@ -222,11 +274,16 @@ def classify(
                 subject,
                 (),
                 src,
-                package_vars,
+                scope,
                 closures_before,
+                source,
+                _origin_location(place[2]),
             )
         )
 
+    # Leaks into a heap object's storage are explained by that object: found below,
+    # once every heap finding is known.
+    leak_findings: list[tuple[Finding, str]] = []
     for key, leak in leaks.items():
         if key in moved:
             continue  # a parameter moved to the heap is reported as that, not as a leak
@@ -234,8 +291,13 @@ def classify(
         src = source(file)
         if src is not None and src.is_wrapper_site(pos):
             continue
+        if src is not None and src.pointer_free_param(pos):
+            # The compiler tags no parameter without pointers, whatever flows from it
+            # (an int captured by value into an escaping closure, say).
+            continue
         messages: list[str] = []
         explained: RawDiagnostic | None = None
+        results: list[tuple[str, int]] = []
         if leak.heap is not None:
             derefs, explained = leak.heap
             messages.append(
@@ -248,6 +310,7 @@ def classify(
             if leak.heap is not None and derefs >= leak.heap[0]:
                 continue
             messages.append(f"leaking param: {leak.name} to result {dst} level={derefs}")
+            results.append((dst, derefs))
             explained = explained or rdiag
         if not messages or explained is None:
             continue
@@ -257,20 +320,24 @@ def classify(
             # parameters are reported at the wrapped method, which leaks nothing itself.
             continue
         rng = src.identifier_range(pos, leak.name) if src else None
-        out.findings.append(
-            _finding(
-                Kind.LEAKING_PARAM,
-                file,
-                pos,
-                rng,
-                "; ".join(messages),
-                leak.name,
-                leak_flow,
-                src,
-                package_vars,
-                closures_before,
-            )
+        found = _finding(
+            Kind.LEAKING_PARAM,
+            file,
+            pos,
+            rng,
+            "; ".join(messages),
+            leak.name,
+            leak_flow,
+            src,
+            scope,
+            closures_before,
+            source,
+            None,
         )
+        summary = Leak(leak.heap[0] if leak.heap is not None else None, tuple(results))
+        leak_findings.append((replace(found, leak=summary), _storage_of(explained)))
+
+    out.findings.extend(_kept_by_objects(leak_findings, out.findings))
 
     for diag in inline:
         src = source(diag.file)
@@ -289,7 +356,9 @@ def classify(
                 file=diag.file,
                 range=rng or _fallback_range(diag.position),
                 message=message,
-                reason=diag.message if kind is Kind.CANNOT_INLINE else "",
+                reason=Reason(ReasonCode.INLINING, diag.message)
+                if kind is Kind.CANNOT_INLINE
+                else NO_REASON,
                 function=name,
                 point=diag.position,
                 subject=name,
@@ -301,10 +370,13 @@ def classify(
     out.findings = [
         f for file, found in by_file.items() for f in suppress.apply(found, source(file))
     ]
-    # The compiler may report one expression at two columns, for the same reason: once.
-    unique: dict[tuple[str, Range, Kind, str, str], Finding] = {}
+    # Identical verdicts on one range (a callee inlined twice at one call, one
+    # expression reported at two columns) are one finding that says how many.
+    unique: dict[tuple[str, Range, Kind, str, Reason], Finding] = {}
     for f in out.findings:
-        unique.setdefault((f.file, f.range, f.kind, f.message, f.reason), f)
+        same = (f.file, f.range, f.kind, f.message, f.reason)
+        first = unique.get(same)
+        unique[same] = f if first is None else replace(first, count=first.count + f.count)
     out.findings = list(unique.values())
     # Plain tuples: comparing the ordered dataclasses builds tuples on every comparison.
     out.findings.sort(
@@ -320,66 +392,105 @@ def classify(
     return out
 
 
-#: Where inlined code was written, as a sortable key ("" for code that was not inlined).
-_Origin = tuple[str, int, int]
+#: Where inlined code was written, outermost level first; () for code not inlined.
+_Origin = tuple[Location, ...]
 
 
 def _origin(diag: RawDiagnostic) -> _Origin:
-    where = inlined_from(diag)
-    if where is None:
-        return ("", 0, 0)
-    return (where.file, where.position.line, where.position.column)
+    return inline_chain(diag)
 
 
 #: Where the compiler's own wrappers are "written".
 _GENERATED = "<autogenerated>"
 
 
-def _tidy(text: str) -> str:
-    """The compiler's names for a generic function's instantiations, ``F[go.shape.int]``,
-    read as ``F[...]``: a shape is an implementation detail nobody wrote."""
-    out = text
-    searched = 0
-    while (at := out.find("go.shape.", searched)) >= 0:
-        # The innermost bracket pair around this shape: its type arguments.
-        depth = 0
-        start = -1
-        for i in range(at - 1, -1, -1):
-            if out[i] == "]":
-                depth += 1
-            elif out[i] == "[":
-                if depth == 0:
-                    start = i
-                    break
-                depth -= 1
-        end = -1
-        if start >= 0:
-            depth = 0
-            for i in range(start, len(out)):
-                depth += {"[": 1, "]": -1}.get(out[i], 0)
-                if depth == 0:
-                    end = i
-                    break
-        if start < 0 or end < 0:
-            # Not within brackets: drop the prefix alone.
-            out = out[:at] + out[at + len("go.shape.") :]
-            searched = at
-            continue
-        out = out[:start] + "[...]" + out[end + 1 :]
-        searched = start + len("[...]")
-    return out
-
-
 def _inlined_in_place(place: tuple[str, Position, _Origin], src: SourceFile) -> bool:
     """A function literal called where it is written (``func() { ... }()``) and inlined
     there: the compiler reports its code again at the call, which would underline the
     whole literal. The literal's own findings already show each value where it is."""
-    file, pos, (origin_file, line, column) = place
-    return origin_file == file and src.in_called_literal(pos, Position(line, column))
+    file, pos, origin = place
+    # The literal is the function inlined at the call itself: the outermost level.
+    return (
+        bool(origin) and origin[0].file == file and src.in_called_literal(pos, origin[0].position)
+    )
 
 
 def _fallback_range(pos: Position) -> Range:
     return Range(pos, Position(pos.line, pos.column + 1))
+
+
+def _origin_location(origin: _Origin) -> Location | None:
+    """Where the code is written: the innermost level of inlining."""
+    return origin[-1] if origin else None
+
+
+def _function_at(origin: Location | None, file: str, source: SourceLookup) -> str:
+    """The function whose code is at ``origin``, as the compiler names it from ``file``:
+    ``must``, ``(*Arr).Int``, ``hex.EncodeToString`` for another package's."""
+    written = source(origin.file) if origin is not None else None
+    if written is None or origin is None:
+        return ""
+    name = written.enclosing_function(origin.position)
+    if not name or os.path.dirname(origin.file) == os.path.dirname(file):
+        return name
+    pkg = written.package_name
+    return f"(*{pkg}.{name[2:]}" if name.startswith("(*") else f"{pkg}.{name}"
+
+
+def _to_result(dst: str, diag: RawDiagnostic, source: SourceLookup) -> bool:
+    """Whether a leak's destination is one of the function's results: ``~r0``, or a
+    named result (which the compiler calls by its name)."""
+    if reasons.is_result(dst):
+        return True
+    if dst.startswith("{") or not dst.isidentifier():
+        return False
+    src = source(diag.file)
+    return src is not None and dst in src.result_names(diag.position)
+
+
+def _storage_of(diag: RawDiagnostic) -> str:
+    """The heap object a leak record says the parameter flows into: ``&T{...}`` for
+    ``parameter p leaks to {storage for &T{...}} with derefs=0``; "" for other leaks."""
+    m = _LEAK.match(diag.message)
+    dst = m.group("dst") if m else ""
+    if dst.startswith("{storage for ") and dst.endswith("}"):
+        return dst[len("{storage for ") : -1]
+    return ""
+
+
+def _kept_by_objects(
+    leak_findings: list[tuple[Finding, str]], found: list[Finding]
+) -> list[Finding]:
+    """Leaks into a heap object's storage, explained by that object: "kept by the
+    &Core{...} returned to the caller". The object is the heap finding whose range holds
+    the step that stores the parameter, and says the same as the compiler."""
+    out: list[Finding] = []
+    for leak, storage in leak_findings:
+        if not storage or leak.reason.code is ReasonCode.CAPTURED:
+            out.append(leak)
+            continue
+        places = [
+            s.location.position
+            for s in leak.flow
+            if s.location is not None and s.location.file == leak.file
+        ]
+        holder = next(
+            (
+                f
+                for f in found
+                if f.file == leak.file
+                and f.kind in HEAP_KINDS
+                and f.message.startswith(storage)
+                and any(f.range.start <= p <= f.range.end for p in places)
+            ),
+            None,
+        )
+        name = holder.subject if holder is not None else storage
+        if reasons.compiler_made(name) or name == "... argument":
+            name = "a value"
+        then = holder.reason if holder is not None else None
+        out.append(replace(leak, reason=Reason(ReasonCode.KEPT_BY_OBJECT, name, then=then)))
+    return out
 
 
 def _finding(
@@ -388,17 +499,33 @@ def _finding(
     pos: Position,
     rng: Range | None,
     message: str,
-    subject: str,
+    said: str,
     flow: tuple[FlowStep, ...],
     src: SourceFile | None,
-    package_vars: PackageVars,
+    scope: ScopeLookup,
     closures_before: ClosuresBefore,
+    source: SourceLookup,
+    origin: Location | None,
 ) -> Finding:
+    """A finding of ``kind`` at ``pos`` about what the compiler calls ``said``."""
+    # What a person reads names the source, not the compiler: `hex.EncodeToString(b)`
+    # for `~r0`, `new("a")` for `.autotmp_1`.
+    # Only where the range is the value: code inlined at a call is reported there, and
+    # the call's text is not the value.
+    subject = said
+    if (
+        src is not None
+        and rng is not None
+        and (reasons.compiler_made(said) or wording.has_internals(said))
+        and ((origin is None and reasons.compiler_made(said)) or src.shows(rng, said))
+    ):
+        subject = src.compact_text(rng) or said
+    subject = wording.tidy(subject)
 
     def call_at(loc: Location | None) -> str:
         if src is None or rng is None or (loc is not None and loc.file != file):
             return ""
-        if not src.shows(rng, subject):
+        if not src.shows(rng, said):
             # Code inlined here from elsewhere is reported at the call: the source at
             # the finding is not the value, and the calls around it not the ones it meets.
             return ""
@@ -407,23 +534,45 @@ def _finding(
         value = rng if rng is not None and rng.start <= at <= rng.end else None
         return src.enclosing_call(at, value)
 
+    def is_package_var(name: str, at: Location | None) -> bool:
+        if name not in scope(file).vars:
+            return False
+        written = source(at.file) if at is not None and at.file != file else src
+        return written is None or at is None or not written.declares_local(name, at.position)
+
+    def value_kind() -> str:
+        if src is not None and rng is not None and src.shows(rng, said):
+            names = scope(file)
+            return src.value_kind(rng, names.methods, names.fields)
+        # Code inlined here: the value is written in the inlined function.
+        written = source(origin.file) if origin is not None else None
+        if written is None or origin is None:
+            return ""
+        there = written.expression_range(origin.position, said)
+        if there is None or not written.shows(there, said):
+            return ""
+        names = scope(origin.file)
+        return written.value_kind(there, names.methods, names.fields)
+
     reason = reasons.explain(
         kind,
-        subject,
+        said,
         flow,
-        # Both lookups parse source; they run only when a rule needs them.
-        is_package_var=lambda n: n in package_vars(file),
+        # The lookups parse source; they run only when a rule needs them.
+        is_package_var=is_package_var,
         call_at=call_at,
         in_go_statement=lambda: src is not None and src.in_go_statement(pos),
         package_var_of=lambda: src.package_var_at(pos) if src is not None else "",
         result_names=lambda: src.result_names(pos) if src is not None else frozenset(),
+        value_kind=value_kind,
     )
     if kind in HEAP_KINDS and src is not None and rng is not None:
-        # `NewT()` underlined for `&T{...} escapes to heap`: say where that code is.
-        origin = src.inlined_call(rng, subject)
-        if origin:
-            reason = f"{reason}; from {origin}, inlined here"
-    reason = _tidy(reason)
+        # `NewT()` underlined for `&T{...} escapes to heap`: say whose code that is. The
+        # compiler says where it was written; the function there is its name (the call's
+        # text would be `NewArr().Int`, not `(*Arr).Int`).
+        called = src.inlined_call(rng, said)
+        if called:
+            reason = replace(reason, inlined_from=_function_at(origin, file, source) or called)
     return Finding(
         kind=kind,
         file=file,

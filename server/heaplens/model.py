@@ -109,6 +109,87 @@ class FlowStep:
         return f"{self.what} ({self.why})" if self.why else self.what
 
 
+class ReasonCode(str, enum.Enum):
+    """Why a value is on the heap (or a parameter leaks), as read off the compiler's flow.
+
+    The words for each code live in ``wording``; everything else (advice, severity,
+    fixes, SARIF) decides on the code, so rewording a reason changes no behaviour.
+    """
+
+    #: Returned to the caller. ``name``: the named result it is assigned to, if any.
+    RETURNED = "returned"
+    #: A variable whose address is returned.
+    ADDRESS_RETURNED = "address-returned"
+    #: Assigned to a package variable (``name``; "" when not known by name).
+    PACKAGE_VARIABLE = "package-variable"
+    #: Boxed into an interface for a call of ``name`` ("" when no call is known).
+    INTERFACE = "interface"
+    #: A func value (method value, func literal) passed to ``name``, which keeps it.
+    FUNC_VALUE_PASSED = "func-value-passed"
+    #: Passed to ``name``, whose parameter leaks.
+    KEPT_BY_CALLEE = "kept-by-callee"
+    #: In the ``...`` arguments of ``name``, which keeps them.
+    VARIADIC_KEPT = "variadic-kept"
+    #: Appended to a slice that outlives the call.
+    APPENDED = "appended"
+    #: Stored in ``name`` (a field, an element, a pointer's target) that outlives the call.
+    STORED = "stored"
+    #: Stored in ``name``, a local value that itself escapes.
+    STORED_IN_ESCAPING = "stored-in-escaping"
+    #: An element or field of the literal ``name``, which escapes.
+    PLACED_IN = "placed-in"
+    #: A key of the map ``name``, which outlives the call.
+    MAP_KEY = "map-key"
+    #: Kept by the heap object ``name`` (a parameter leaking into its storage); ``then``
+    #: says why that object is on the heap.
+    KEPT_BY_OBJECT = "kept-by-object"
+    #: Sent on a channel.
+    SENT = "sent"
+    #: Captured by a closure that outlives the call.
+    CAPTURED = "captured"
+    #: Used by a goroutine.
+    GOROUTINE = "goroutine"
+    #: A function value that is called and escapes.
+    CALLED_FUNC_VALUE = "called-func-value"
+    #: Too large for the stack.
+    TOO_LARGE = "too-large"
+    #: A size the compiler cannot know (``make([]T, n)``).
+    NON_CONSTANT_SIZE = "non-constant-size"
+    #: The compiler gave no explanation heaplens can name.
+    UNEXPLAINED = "unexplained"
+    #: Not an escape: an inlining note. ``name``: the compiler's reason for not inlining.
+    INLINING = "inlining"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A reason code and what it names, in source terms (never a compiler temporary)."""
+
+    code: ReasonCode
+    #: The callee, variable, container or target the code speaks of ("" when none).
+    name: str = ""
+    #: The function whose code this is, when the compiler reports code inlined at a call.
+    inlined_from: str = ""
+    #: For ``KEPT_BY_OBJECT``: why the object itself is on the heap.
+    then: Reason | None = None
+
+
+NO_REASON = Reason(ReasonCode.INLINING)
+
+
+@dataclass(frozen=True, slots=True)
+class Leak:
+    """Where a parameter leaks, as the compiler's summary says it: to the heap (with how
+    many dereferences: 0 is the pointer itself, more is what it points to) and to results
+    (by the compiler's name for the result, ``~r0`` or a named result)."""
+
+    heap_derefs: int | None
+    results: tuple[tuple[str, int], ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Fix:
     """A proposed rewrite. Filled in by the fixes layer."""
@@ -125,8 +206,10 @@ class Finding:
     kind: Kind
     file: str
     range: Range
+    #: The compiler's verdict in its own words (the JSON report's ``message``). Words for
+    #: a person come from ``wording``, which never shows compiler names.
     message: str
-    reason: str
+    reason: Reason
     function: str
     flow: tuple[FlowStep, ...] = ()
     #: The position the compiler reported; ``range`` widens it to the whole expression.
@@ -134,6 +217,11 @@ class Finding:
     #: For heap kinds: the expression or variable, e.g. ``&Config{...}`` or ``x``.
     subject: str = ""
     fixes: tuple[Fix, ...] = field(default=())
+    #: For leaking parameters: where they leak.
+    leak: Leak | None = None
+    #: How many identical verdicts the compiler gave for this range (a callee inlined
+    #: twice at one call, say): one finding stands for them all.
+    count: int = 1
 
     @property
     def location(self) -> Location:

@@ -3,8 +3,9 @@
 The compiler explains an escape as a chain of edges (``from return &x (return)``,
 ``from b (interface-converted)``...). A reader wants one phrase: "returned to the caller",
 "stored in a package variable", "converted to an interface for fmt.Sprint", "captured by a
-closure". The rules below pick the decisive edge of the chain; the chain itself is still
-shown in full wherever there is room for it.
+closure". The rules below pick the decisive edge of the chain and return it as a
+``Reason`` code with the names it needs (``wording`` says it in words); the chain itself
+is still shown in full wherever there is room for it.
 """
 
 from __future__ import annotations
@@ -12,23 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from .model import FlowStep, Kind, Location
+from .model import NO_REASON, FlowStep, Kind, Location, Reason, ReasonCode
 
-#: Subjects that are allocations in their own right, as opposed to values that get boxed
-#: into an interface. ``&T{}`` escaping is the T escaping, not a conversion.
-_ALLOCATION = re.compile(
-    r"^(&|new\(|make\(|append\(|func literal|\[\]|map\[|\.\.\. argument|string\(|\[\]byte\(|"
-    r"\[\]rune\()"
-)
 _RESULT = re.compile(r"^~[rR]\d+$|^~r\w*$")
 
-RETURNED = "returned to the caller"
-ADDRESS_RETURNED = "its address is returned to the caller"
-PACKAGE_VARIABLE = "stored in a package variable"
-CAPTURED = "captured by a closure"
-GOROUTINE = "used by a goroutine, which may outlive the call"
-TOO_LARGE = "too large for the stack"
-NON_CONSTANT = "size not known at compile time"
+#: What the value at a finding is, by its syntax (``SourceFile.value_kind``): "alloc" (an
+#: allocation of its own: ``&T{}``, ``make``, a conversion to string...), "func" (a method
+#: value or func literal: a closure), "boxed" (a value that can only be on the heap by
+#: being put in an interface), or "" (cannot be told).
+ValueKind = str
 
 
 def callee(what: str) -> str:
@@ -91,7 +84,7 @@ def _literal_end(text: str, start: int) -> int:
     return len(text)
 
 
-def _compiler_made(name: str) -> bool:
+def compiler_made(name: str) -> bool:
     """Names only the compiler has: temporaries (``.autotmp_3``, ``..stmp_0``) and the
     parameters of its wrappers (``~p0``)."""
     return name.startswith((".", "~")) or ".autotmp_" in name or "..stmp_" in name
@@ -144,122 +137,115 @@ def explain(
     subject: str,
     flow: tuple[FlowStep, ...],
     *,
-    is_package_var: Callable[[str], bool] = lambda _name: False,
+    is_package_var: Callable[[str, Location | None], bool] = lambda _name, _at: False,
     call_at: Callable[[Location | None], str] = lambda _loc: "",
     in_go_statement: Callable[[], bool] = lambda: False,
     package_var_of: Callable[[], str] = lambda: "",
     result_names: Callable[[], frozenset[str]] = frozenset,
-) -> str:
-    """One phrase for why ``subject`` escapes (or why a parameter leaks).
+    value_kind: Callable[[], ValueKind] = lambda: "",
+) -> Reason:
+    """Why ``subject`` escapes (or why a parameter leaks), decided on the flow's edges.
 
     ``call_at`` names the function whose call has the value at a location among its
     arguments (looked up by the caller on the syntax tree); it names the call an
     interface conversion is made for. ``None`` stands for the finding's own position.
-    ``package_var_of`` names the package variable whose initial value holds the finding,
-    if it is in one; ``result_names`` are the enclosing function's named results.
+    ``is_package_var`` says whether a name, at a place in the source, is a package
+    variable (not a local that shadows one). ``package_var_of`` names the package
+    variable whose initial value holds the finding, if it is in one; ``result_names``
+    are the enclosing function's named results; ``value_kind`` what the value is.
     """
     whys = [s.why for s in flow]
     if "too large for stack" in whys:
-        return TOO_LARGE
+        return Reason(ReasonCode.TOO_LARGE)
     if "non-constant size" in whys:
-        return NON_CONSTANT
+        return Reason(ReasonCode.NON_CONSTANT_SIZE)
     if kind is Kind.INLINING or kind is Kind.CANNOT_INLINE:
-        return ""
+        return NO_REASON
 
     final_dst = flow[-1].dst if flow else ""
     last_call = next((s for s in reversed(flow) if s.why == "call parameter"), None)
 
-    captured = any(s.why == "captured by a closure" for s in flow)
+    captured = "captured by a closure" in whys
     if (captured or subject == "func literal") and in_go_statement():
-        return GOROUTINE
+        return Reason(ReasonCode.GOROUTINE)
     if kind is Kind.MOVED_TO_HEAP and captured:
-        return CAPTURED
-    if is_result(final_dst) and any(s.why == "return" for s in flow):
-        if kind is Kind.LEAKING_PARAM:
-            return RETURNED
-        if kind is Kind.MOVED_TO_HEAP and any(s.why == "address-of" for s in flow):
-            return ADDRESS_RETURNED
-        return RETURNED
+        return Reason(ReasonCode.CAPTURED)
+    if is_result(final_dst) and "return" in whys:
+        if kind is Kind.MOVED_TO_HEAP and "address-of" in whys:
+            return Reason(ReasonCode.ADDRESS_RETURNED)
+        return Reason(ReasonCode.RETURNED)
 
     def value_at(i: int) -> str:
         """What step ``i`` moves: the expression of the step before it."""
         return flow[i - 1].what if i > 0 else subject
 
-    def package_variable() -> str:
-        name = package_var_of()
-        return f"{PACKAGE_VARIABLE} ({name})" if name else PACKAGE_VARIABLE
+    def written_at(step: FlowStep) -> Location | None:
+        """Where the step's code is written: in the inlined function, if it was inlined."""
+        return step.inlined_from or step.location
 
     for i in range(len(flow) - 1, -1, -1):
         step = flow[i]
         if step.dst == "{heap}" and step.why in ("assign", "assign-pair"):
             target = _assigned_name(step.what, value_at(i))
             name = _root_identifier(target)
-            if name and is_package_var(name):
-                return f"{PACKAGE_VARIABLE} ({target})"
+            if name and is_package_var(name, written_at(step)):
+                return Reason(ReasonCode.PACKAGE_VARIABLE, target)
             break
 
     explicit = next((s for s in flow if s.why == "interface-converted"), None)
-    implicit = bool(
-        kind is Kind.ESCAPES_TO_HEAP
-        and subject
-        and not _ALLOCATION.match(subject)
-        and flow
-        and flow[0].why == "spill"
-    )
-    if explicit is not None or implicit:
+    # A value handed to a call with no edge of its own making it (``spill``, then ``call
+    # parameter``): an implicit interface conversion, or a closure for a func-typed
+    # parameter. The flow cannot tell them apart; what the value is can.
+    handed = bool(kind is Kind.ESCAPES_TO_HEAP and flow and flow[0].why == "spill")
+    what = value_kind() if handed and explicit is None else ""
+    if explicit is not None or what == "boxed":
         where = explicit.location if explicit is not None else None
         target = call_at(where) or (_callee_of(last_call, call_at) if last_call else "")
-        return f"converted to an interface for {target}" if target else "converted to an interface"
+        return Reason(ReasonCode.INTERFACE, target)
+    if what == "func" and last_call is not None:
+        return Reason(ReasonCode.FUNC_VALUE_PASSED, _callee_of(last_call, call_at))
 
-    if any(s.why == "send" for s in flow):
-        return "sent on a channel"
+    if "send" in whys:
+        return Reason(ReasonCode.SENT)
     if last_call is not None:
         fn = _callee_of(last_call, call_at)
         if fn == "append":
-            return "appended to a slice that outlives the call"
-        if kind is Kind.LEAKING_PARAM:
-            return f"passed to {fn}, which may keep it"
-        return f"passed to {fn}, which lets it escape"
+            return Reason(ReasonCode.APPENDED)
+        return Reason(ReasonCode.KEPT_BY_CALLEE, fn)
     for i in range(len(flow) - 1, -1, -1):
         step = flow[i]
         if step.why in ("assign", "assign-pair", "store") and step.dst == "{heap}":
             target = _readable(_assigned_name(step.what, value_at(i)))
             if "..stmp_" in target:
                 # A static temporary: the storage of a package variable's initial value.
-                return package_variable()
-            if target and not _compiler_made(target):
-                return f"stored in {target}, which outlives the call"
+                return Reason(ReasonCode.PACKAGE_VARIABLE, package_var_of())
+            if target and not compiler_made(target):
+                return Reason(ReasonCode.STORED, target)
     if captured:
-        return CAPTURED
-    if any(s.why == "call part" for s in flow):
-        return "used as a function value that escapes"
+        return Reason(ReasonCode.CAPTURED)
+    if "call part" in whys:
+        return Reason(ReasonCode.CALLED_FUNC_VALUE)
     if package_var_of():
         # Whatever a package variable's initial value holds lives as long as the program.
-        return package_variable()
+        return Reason(ReasonCode.PACKAGE_VARIABLE, package_var_of())
     # The value went into something else, which escapes: name the last such thing.
     for i in range(len(flow) - 1, -1, -1):
         step = flow[i]
         if step.why in ("assign", "assign-pair"):
             target = _readable(_assigned_name(step.what, value_at(i)))
             if target and target in result_names():
-                return f"{RETURNED} (as {target})"
-            if target and not _compiler_made(target):
-                return f"stored in {target}, which escapes"
+                return Reason(ReasonCode.RETURNED, target)
+            if target and not compiler_made(target):
+                return Reason(ReasonCode.STORED_IN_ESCAPING, target)
             continue
         if step.why == "slice-literal-element" and step.what == "... argument":
             # The slice a variadic call gets, which that call keeps.
             fn = call_at(step.location) if step.location is not None else ""
-            return (
-                f"passed to {fn}, which keeps its ... arguments"
-                if fn
-                else ("passed in ... arguments that escape")
-            )
+            return Reason(ReasonCode.VARIADIC_KEPT, fn)
         container = _CONTAINERS.get(step.why)
-        if container is not None and step.what and not _compiler_made(step.what):
-            return container.format(_ANONYMOUS_STRUCT.sub("struct{...}", step.what))
-    if kind is Kind.LEAKING_PARAM:
-        return "kept beyond the call"
-    return "flows to the heap"
+        if container is not None and step.what and not compiler_made(step.what):
+            return Reason(container, _ANONYMOUS_STRUCT.sub("struct{...}", step.what))
+    return Reason(ReasonCode.UNEXPLAINED)
 
 
 #: ``struct { name string; f func() }``: a table's element type, too long for a reason.
@@ -267,12 +253,12 @@ _ANONYMOUS_STRUCT = re.compile(r"struct \{(?:[^{}]|\{\})*\}")
 
 #: Edges that put a value inside another one, which escapes: the reason names that one.
 _CONTAINERS = {
-    "struct literal element": "placed in {}, which escapes",
-    "slice-literal-element": "placed in {}, which escapes",
-    "map literal value": "placed in {}, which escapes",
-    "map literal key": "placed in {}, which escapes",
-    "value of map put": "stored in {}, which outlives the call",
-    "key of map put": "used as a key in {}, which outlives the call",
+    "struct literal element": ReasonCode.PLACED_IN,
+    "slice-literal-element": ReasonCode.PLACED_IN,
+    "map literal value": ReasonCode.PLACED_IN,
+    "map literal key": ReasonCode.PLACED_IN,
+    "value of map put": ReasonCode.STORED,
+    "key of map put": ReasonCode.MAP_KEY,
 }
 
 
@@ -289,6 +275,6 @@ def _callee_of(step: FlowStep, call_at: Callable[[Location | None], str]) -> str
     compiler only has a name of its own for it (a call through ``fs[i]`` is a call of
     ``.autotmp_3``)."""
     fn = callee(step.what)
-    if not _compiler_made(fn):
+    if not compiler_made(fn):
         return fn
     return (call_at(step.location) if step.location is not None else "") or "a function value"

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from . import wording
 from .engine import CheckResult
-from .model import CompileError, Finding, FlowStep, Kind
+from .model import CompileError, Finding, FlowStep, Kind, Reason
 
 SCHEMA_VERSION = 1
 
@@ -35,6 +36,20 @@ def flow_to_json(step: FlowStep) -> dict[str, Any] | None:
     return out
 
 
+def reason_args(r: Reason) -> dict[str, Any]:
+    """What a reason code names: ``name`` (callee, variable, container, target),
+    ``inlined_from`` (whose code was inlined at the finding), ``then`` (for
+    ``kept-by-object``: the object's own reason code and arguments)."""
+    out: dict[str, Any] = {}
+    if r.name:
+        out["name"] = wording.tidy(r.name)
+    if r.inlined_from:
+        out["inlined_from"] = wording.tidy(r.inlined_from)
+    if r.then is not None:
+        out["then"] = {"code": r.then.code.value, **reason_args(r.then)}
+    return out
+
+
 def finding_to_json(f: Finding) -> dict[str, Any]:
     flow = [j for j in (flow_to_json(s) for s in f.flow) if j is not None]
     return {
@@ -45,7 +60,10 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
         "end_column": f.range.end.column,
         "kind": f.kind.value,
         "message": f.message,
-        "reason": f.reason,
+        "reason": wording.reason_text(f.reason, f.kind),
+        "reason_code": f.reason.code.value,
+        "reason_args": reason_args(f.reason),
+        "count": f.count,
         "function": f.function,
         "subject": f.subject,
         "flow": flow,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, wording
 from .engine import CheckResult
 from .model import Finding, Kind, Location, Position
 from .positions import LineIndex, byte_to_units
@@ -84,11 +84,11 @@ def _location(
 
 
 def _result(f: Finding, cols: _Columns, rule_index: Callable[[Kind], int]) -> dict[str, Any]:
-    text = f.message + (f": {f.reason}" if f.reason and f.kind is not Kind.CANNOT_INLINE else "")
+    text = wording.message(f, ": ")
     if f.function:
         text += f" (in {f.function})"
     located: list[tuple[Location, str]] = [
-        (s.location, s.message) for s in f.flow if s.location is not None
+        (s.location, wording.step_text(s)) for s in f.flow if s.location is not None
     ]
     result: dict[str, Any] = {
         "ruleId": f.kind.value,

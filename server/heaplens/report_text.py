@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from collections.abc import Collection
 
+from . import wording
 from .engine import CheckResult
 from .model import CompileError, Finding, Kind
 
@@ -21,9 +22,7 @@ def display_path(path: str, cwd: str) -> str:
 def _finding_line(f: Finding) -> str:
     r = f.range
     span = f"{r.start.line}:{r.start.column}"
-    text = f.message
-    if f.reason and f.kind is not Kind.CANNOT_INLINE:
-        text += f" — {f.reason}"
+    text = wording.message(f)
     extra = []
     if f.function:
         extra.append(f"in {f.function}")

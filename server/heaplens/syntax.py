@@ -16,7 +16,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -222,12 +222,13 @@ class SourceFile:
                 if node.type == "func_literal":
                     return self._span(node)
         if subject == "... argument":
+            # The compiler reports a call's variadic arguments at its `(`: the argument
+            # list, parentheses and all, holds that point.
             for node in candidates:
                 if node.type == "call_expression":
                     args = node.child_by_field_name("arguments")
                     if args is not None and args.named_child_count:
-                        first, last = args.named_children[0], args.named_children[-1]
-                        return Range(self.position(first.start_byte), self.position(last.end_byte))
+                        return self._span(args)
         if subject:
             matcher = _subject_matcher(subject)
             for node in candidates:
@@ -236,7 +237,19 @@ class SourceFile:
             elided = self._elided_literal(leaf, subject)
             if elided is not None:
                 return elided
-        # No textual match: the largest expression that starts exactly at the point.
+        # No textual match. At a call's `(`, where code inlined from the callee is
+        # reported: that call alone, from its method name on. In a fluent chain
+        # (`NewArr().Int(1).Str("x")`) each call has its own findings.
+        if leaf.type == "(" and leaf.parent is not None and leaf.parent.type == "argument_list":
+            call = leaf.parent.parent
+            if call is not None and call.type == "call_expression":
+                fn = call.child_by_field_name("function")
+                named = fn.child_by_field_name("field") if fn is not None else None
+                operand = fn.child_by_field_name("operand") if fn is not None else None
+                if named is not None and operand is not None and _is_call(operand):
+                    return Range(self.position(named.start_byte), self.position(call.end_byte))
+                return self._span(call)
+        # The largest expression that starts exactly at the point.
         starting = [n for n in candidates if n.start_byte == off]
         if starting:
             return self._span(starting[-1])
@@ -406,6 +419,39 @@ class SourceFile:
             return ""
         return self.source[start:end].decode("utf-8", "replace")
 
+    def compact_text(self, rng: Range) -> str:
+        """The expression at ``rng`` as one short line (long arguments and literal bodies
+        abbreviated), for naming it in a message."""
+        lo, hi = self.offset(rng.start), self.offset(rng.end)
+        if lo is None or hi is None or hi <= lo:
+            return ""
+        node = self.tree.root_node.descendant_for_byte_range(lo, hi)
+        if node is not None and (node.start_byte, node.end_byte) == (lo, hi):
+            return _compact(node)
+        return _WS.sub(" ", self.text(rng)).strip()
+
+    def pointer_free_param(self, pos: Position) -> bool:
+        """Whether the parameter declared at ``pos`` has a type known to hold no pointers
+        (a number, a bool, an array of them). The compiler reports no leak for those."""
+        off = self.offset(pos)
+        node = self.node_at(pos)
+        if off is None or node is None:
+            return False
+        cur: Node | None = node
+        while cur is not None and cur.type not in (
+            "parameter_declaration",
+            "variadic_parameter_declaration",
+        ):
+            if cur.type in _STOP:
+                return False
+            cur = cur.parent
+        if cur is None or cur.type != "parameter_declaration":
+            return False
+        typ = cur.child_by_field_name("type")
+        while typ is not None and typ.type == "array_type":
+            typ = typ.child_by_field_name("element")
+        return typ is not None and _text_of(typ) in BASIC_TYPES and _text_of(typ) != "string"
+
     def enclosing_call(self, pos: Position, value: Range | None = None) -> str:
         """The function called with the value at ``pos`` among its arguments, if any.
 
@@ -425,8 +471,10 @@ class SourceFile:
             parent = cur.parent
             if parent is not None and parent.type == "argument_list":
                 call = parent.parent
+                # (A value can start at the `(` only when it is the argument list
+                # itself: the compiler's "... argument".)
                 inside = bounds is None or (
-                    parent.start_byte < bounds[0] and bounds[1] <= parent.end_byte
+                    parent.start_byte <= bounds[0] and bounds[1] <= parent.end_byte
                 )
                 if call is not None and call.type == "call_expression" and inside:
                     fn = call.child_by_field_name("function")
@@ -502,6 +550,8 @@ class SourceFile:
             elif cur.type in _FUNCTIONS:
                 return ""
             if cur.type == "var_spec":
+                if not _top_level(cur):
+                    return ""  # `var x = ...` in a function: a local
                 names = cur.children_by_field_name("name")
                 value = cur.child_by_field_name("value")
                 if value is not None and off is not None and len(names) > 1:
@@ -522,6 +572,124 @@ class SourceFile:
                 return True
             cur = cur.parent
         return False
+
+    def declares_local(self, name: str, pos: Position) -> bool:
+        """Whether ``name`` at ``pos`` is a local of the function around it (a parameter,
+        result, receiver or variable declared in it), which shadows any package variable
+        of that name. Declarations anywhere in the function count: a flow step's position
+        is a statement, not the scope the name was resolved in."""
+        off = self.offset(pos)
+        if off is None:
+            return False
+        cur = self.tree.root_node.descendant_for_byte_range(off, off)
+        raw = name.encode()
+        while cur is not None:
+            if cur.type in _FUNCTIONS and raw in (cur.text or b""):
+                for decl in _local_declarations(cur):
+                    if decl.text == raw:
+                        return True
+            cur = cur.parent
+        return False
+
+    def value_kind(self, rng: Range, methods: Collection[str], fields: Collection[str]) -> str:
+        """What the expression at ``rng`` is, for telling an interface conversion from a
+        closure when the compiler's flow cannot (``reasons.ValueKind``).
+
+        ``methods`` and ``fields`` are the names of the package's methods and struct
+        fields: ``x.f`` is a method value when ``f`` can only be a method, a field when it
+        can only be a field, and cannot be told when it could be either or neither.
+        """
+        lo, hi = self.offset(rng.start), self.offset(rng.end)
+        if lo is None or hi is None:
+            return ""
+        node = self.tree.root_node.descendant_for_byte_range(lo, hi)
+        while node is not None and node.type == "parenthesized_expression" and node.named_children:
+            node = node.named_children[0]
+        if node is None or (node.start_byte, node.end_byte) != (lo, hi):
+            return ""
+        t = node.type
+        if t == "func_literal":
+            return "func"
+        if t == "composite_literal":
+            # A slice or map literal allocates its storage; a struct or array value can
+            # reach the heap only boxed.
+            typ = node.child_by_field_name("type")
+            return (
+                "alloc" if typ is not None and typ.type in ("slice_type", "map_type") else "boxed"
+            )
+        if t == "slice_expression":
+            return "boxed"  # a slice header: the memory it shares is not allocated here
+        if t == "unary_expression":
+            op = node.child_by_field_name("operator")
+            return "alloc" if op is not None and op.type == "&" else "boxed"
+        if t == "call_expression":
+            fn = node.child_by_field_name("function")
+            if fn is None:
+                return ""
+            if fn.type in ("slice_type", "array_type", "map_type", "parenthesized_type"):
+                return "alloc"
+            name = _text_of(fn)
+            if name in ("make", "new", "append", "string") or name.startswith("("):
+                return "alloc"  # `([]byte)(s)` is printed so; `string(b)` copies
+            return "boxed"  # a call's result (or a conversion to a named type): a value
+        if t == "selector_expression":
+            operand = node.child_by_field_name("operand")
+            field_node = node.child_by_field_name("field")
+            sel = _text_of(field_node) if field_node is not None else ""
+            if (
+                operand is not None
+                and operand.type == "identifier"
+                and _text_of(operand) in self.imported_names
+            ):
+                return "boxed"  # a package's variable; its functions never allocate
+            if sel in methods and sel not in fields:
+                return "func"
+            if sel in fields and sel not in methods:
+                return "boxed"
+            return ""
+        if t in _BOXED_NODES:
+            return "boxed"
+        return ""
+
+    @cached_property
+    def imported_names(self) -> frozenset[str]:
+        """The names this file's imports are known by (``fmt``, or the alias given)."""
+        names: set[str] = set()
+        for spec in nodes_of_type(self.tree.root_node, "import_spec"):
+            alias = spec.child_by_field_name("name")
+            path = spec.child_by_field_name("path")
+            if alias is not None and alias.type == "package_identifier":
+                names.add(_text_of(alias))
+            elif alias is None and path is not None:
+                base = _text_of(path).strip('"`').rsplit("/", 1)[-1]
+                # `gopkg.in/yaml.v3` is yaml; `go-foo` is conventionally foo.
+                base = re.sub(r"\.v\d+$", "", base).removeprefix("go-")
+                names.add(re.sub(r"[^\w]", "", base.split(".")[0]) or base)
+        return frozenset(names)
+
+    @cached_property
+    def declared_methods(self) -> frozenset[str]:
+        """Names of the methods this file declares."""
+        names: set[str] = set()
+        for decl in self._node_index["method_declaration"][1]:
+            name = decl.child_by_field_name("name")
+            if name is not None:
+                names.add(_text_of(name))
+        return frozenset(names)
+
+    @cached_property
+    def declared_fields(self) -> frozenset[str]:
+        """Names of the struct fields (embedded ones by their type's name) this file declares."""
+        names: set[str] = set()
+        for decl in nodes_of_type(self.tree.root_node, "field_declaration"):
+            found = decl.children_by_field_name("name")
+            if found:
+                names.update(_text_of(n) for n in found)
+                continue
+            typ = decl.child_by_field_name("type")
+            if typ is not None:
+                names.add(_text_of(typ).lstrip("*").rsplit(".", 1)[-1].split("[", 1)[0])
+        return frozenset(names)
 
     def _direct_literals(self, container: Node) -> list[Node]:
         """Function literals inside ``container`` that are not nested in another literal
@@ -583,6 +751,62 @@ class SourceFile:
                         if child.text:
                             names.add(child.text.decode("utf-8", "replace"))
         return frozenset(names)
+
+
+#: Expressions whose value can reach the heap only by being boxed in an interface: they
+#: allocate nothing of their own.
+_BOXED_NODES = frozenset(
+    {
+        "identifier",
+        "int_literal",
+        "float_literal",
+        "imaginary_literal",
+        "rune_literal",
+        "interpreted_string_literal",
+        "raw_string_literal",
+        "true",
+        "false",
+        "iota",
+        "binary_expression",
+        "index_expression",
+        "type_assertion_expression",
+    }
+)
+
+
+def _is_call(node: Node) -> bool:
+    while node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]
+    return node.type == "call_expression"
+
+
+def _top_level(spec: Node) -> bool:
+    """Whether a ``var_spec`` is a package-level declaration."""
+    cur = spec.parent
+    while cur is not None and cur.type in ("var_spec_list", "var_declaration"):
+        cur = cur.parent
+    return cur is not None and cur.type == "source_file"
+
+
+def _local_declarations(fn: Node) -> list[Node]:
+    """The identifiers a function (or literal) declares: receiver, parameters, results,
+    ``var``/``const``/``:=`` names, range variables."""
+    out: list[Node] = []
+    for part in ("receiver", "parameters", "result"):
+        params = fn.child_by_field_name(part)
+        if params is not None and params.type == "parameter_list":
+            for p in params.named_children:
+                out.extend(p.children_by_field_name("name"))
+    body = fn.child_by_field_name("body")
+    if body is None:
+        return out
+    for spec in nodes_of_type(body, "var_spec") + nodes_of_type(body, "const_spec"):
+        out.extend(spec.children_by_field_name("name"))
+    for decl in nodes_of_type(body, "short_var_declaration") + nodes_of_type(body, "range_clause"):
+        left = decl.child_by_field_name("left")
+        if left is not None:
+            out.extend(n for n in left.named_children if n.type == "identifier")
+    return out
 
 
 def _candidates(leaf: Node) -> list[Node]:
@@ -769,7 +993,10 @@ _PARENTHESISED_TYPE = re.compile(r"^\(((?:\[\]|map\[|\*|chan\b|func\().*?)\)\(")
 @lru_cache(maxsize=1024)
 def _subject_matcher(subject: str) -> Callable[[str], bool]:
     # ``string(~r0)``: the compiler names a call's result, the source has the call.
-    squashed = _RESULT_NAME.sub(_CALL_HOLE, _squash(subject.encode()))
+    # ``f(x, ... argument...)``: the compiler's word for a call's variadic arguments.
+    squashed = _RESULT_NAME.sub(_CALL_HOLE, _squash(subject.encode())).replace(
+        "...argument...", _CALL_HOLE
+    )
     unwrapped = _PARENTHESISED_TYPE.sub(r"\1(", squashed)
     if "{...}" not in squashed and _CALL_HOLE not in squashed:
         # Most subjects are plain text; comparing strings spares a regex compile each

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import reasons
-from ..model import Finding, Kind
+from ..model import Finding, Kind, ReasonCode
 from ..syntax import SourceFile
 from .edits import Edit
 from .imports import ensure_import
@@ -147,23 +147,33 @@ def _short(function: str) -> str:
     return function.rsplit(".", 1)[-1]
 
 
+def _passed_to_callee(f: Finding) -> bool:
+    """The value (or parameter) is on the heap because a callee keeps it."""
+    code = f.reason.code
+    return code is ReasonCode.KEPT_BY_CALLEE or (
+        code is ReasonCode.VARIADIC_KEPT and bool(f.reason.name)
+    )
+
+
+def _handed_on(f: Finding) -> bool:
+    """The value reaches the heap only by being handed to a call: an interface
+    conversion for it, or a callee that keeps it."""
+    return f.reason.code is ReasonCode.INTERFACE or _passed_to_callee(f)
+
+
 def _parameters_kept(findings: list[Finding]) -> frozenset[str]:
     """Short names of the functions of this package whose parameters (or what they point
     to) may live on after the call: stored, returned, sent, captured, or passed on to
     such a function. Handing a parameter to an interface or to another package's function
     is left to that callee's contract, like any other call."""
     leaks = [f for f in findings if f.kind is Kind.LEAKING_PARAM]
-    kept = {
-        _short(f.function)
-        for f in leaks
-        if not f.reason.startswith(("converted to an interface", "passed to "))
-    }
+    kept = {_short(f.function) for f in leaks if not _handed_on(f)}
     grew = True
     while grew:
         grew = False
         for f in leaks:
             name = _short(f.function)
-            if name in kept or not f.reason.startswith("passed to "):
+            if name in kept or not _passed_to_callee(f):
                 continue
             if any(
                 s.why == "call parameter" and _short(reasons.callee(s.what)) in kept for s in f.flow
@@ -176,7 +186,7 @@ def _parameters_kept(findings: list[Finding]) -> frozenset[str]:
 def _candidate(f: Finding, src: SourceFile, keepers: frozenset[str]) -> Candidate | None:
     if not f.subject.startswith(("&", "new(", "make(")):
         return None  # only allocations can come from a pool
-    if not (f.reason.startswith("converted to an interface") or f.reason.startswith("passed to")):
+    if not _handed_on(f):
         return None
     # A result of this function ends the chain, or a return statement of its own (not of
     # a callee inlined into it, whose result temporaries are also named ~r0).

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..model import HEAP_KINDS, Finding, Kind
+from ..model import HEAP_KINDS, Finding, Kind, ReasonCode
 from ..syntax import BASIC_TYPES, SourceFile, parse_tree
 from .edits import Edit
 from .model import TYPE_PARAMETER, Alternative, Candidate
@@ -105,7 +105,8 @@ def candidates(
             f
             for f in findings
             if f.kind is Kind.ESCAPES_TO_HEAP
-            and f.reason == f"converted to an interface for {leak.function}"
+            and f.reason.code is ReasonCode.INTERFACE
+            and f.reason.name == leak.function
         ]
         if not callers:
             continue

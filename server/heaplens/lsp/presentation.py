@@ -12,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from .. import advice
+from .. import advice, wording
 from ..model import Finding, Kind, Location, Position, Range
 from ..positions import Encoding
 from .convert import LineLookup, path_to_uri, to_lsp_position, to_lsp_range
@@ -30,10 +30,7 @@ LinesFor = Callable[[str], LineLookup]
 
 
 def message(f: Finding) -> str:
-    text = f.message
-    if f.reason and f.kind is not Kind.CANNOT_INLINE:
-        text += f": {f.reason}"
-    return text
+    return wording.message(f, ": ")
 
 
 def _flow_locations(
@@ -45,7 +42,7 @@ def _flow_locations(
             continue
         lines = lines_for(step.location.file)
         pos = to_lsp_position(lines, step.location.position, encoding)
-        text = step.message
+        text = wording.step_text(step)
         if step.inlined_from is not None:
             inl = step.inlined_from
             text += f" (inlined from {os.path.basename(inl.file)}:{inl.position.line})"
@@ -155,22 +152,24 @@ def hover_markdown(f: Finding, stale: bool = False) -> str:
     lines = [f"**heaplens** · {what}", ""]
     where = f" in `{f.function}`" if f.function else ""
     if f.kind in (Kind.INLINING, Kind.CANNOT_INLINE):
-        lines.append(f"{f.message}{where}.")
+        lines.append(f"{wording.headline(f)}{where}.")
     else:
-        reason = f": {f.reason}" if f.reason else ""
-        lines.append(f"{subject} {what}{where}{reason}.")
-        lines.append(f"\n_Compiler:_ `{f.message}`")
+        why = wording.reason_text(f.reason, f.kind)
+        reason = f": {why}" if why else ""
+        times = f" ({f.count} times)" if f.count > 1 else ""
+        lines.append(f"{subject} {what}{times}{where}{reason}.")
+        lines.append(f"\n_Compiler:_ `{wording.tidy(f.message)}`")
     steps = [s for s in f.flow if s.location is not None]
     if steps:
         lines += ["", "**How it gets there**", ""]
         for i, s in enumerate(steps, 1):
             assert s.location is not None
             link = _link(s.location)
-            into = f" → `{s.dst}`" if s.dst else ""
+            into = f" → `{wording.destination(s)}`" if s.dst else ""
             inl = ""
             if s.inlined_from is not None:
                 inl = f" (inlined from {_link(s.inlined_from)})"
-            lines.append(f"{i}. `{s.what}` ({s.why or 'flow'}){into} — {link}{inl}")
+            lines.append(f"{i}. `{wording.tidy(s.what)}` ({s.why or 'flow'}){into} — {link}{inl}")
     if f.kind not in (Kind.INLINING, Kind.CANNOT_INLINE):
         lines += ["", f"**Keep it on the stack:** {advice.keep_on_stack(f)}"]
     if stale:
