@@ -134,3 +134,10 @@ def test_leaks() -> None:
         "returned to the caller"
     )
     assert explain(Kind.LEAKING_PARAM, "p", ()) == "kept beyond the call"
+
+
+def test_a_leak_into_a_named_result_is_returned() -> None:
+    flow = (step("err = w.Close()", "assign", "err"),)
+    named = reasons.explain(Kind.LEAKING_PARAM, "w", flow, result_names=lambda: frozenset({"err"}))
+    assert named.code is ReasonCode.RETURNED and named.name == "err"
+    assert wording.reason_text(named, Kind.LEAKING_PARAM) == "returned to the caller (as err)"

@@ -174,6 +174,10 @@ def explain(
         if kind is Kind.MOVED_TO_HEAP and "address-of" in whys:
             return Reason(ReasonCode.ADDRESS_RETURNED)
         return Reason(ReasonCode.RETURNED)
+    if kind is Kind.LEAKING_PARAM and final_dst and final_dst in result_names():
+        # A leak into a named result: returned when the function returns, with or
+        # without a `return` that names it (the flow then only assigns to it).
+        return Reason(ReasonCode.RETURNED, final_dst)
 
     def value_at(i: int) -> str:
         """What step ``i`` moves: the expression of the step before it."""
