@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from . import collisions
 from .packages import Listing, Package
 from .toolchain import COMPILER_ENV, GoEnv
 
@@ -174,9 +175,11 @@ def argv(
     buffers: Mapping[str, str],
     concurrency: int,
     pack: bool = False,
+    renames: Collection[str] = (),
 ) -> list[str]:
     """The compile command line. ``buffers`` maps a real file to its unsaved copy;
-    ``pack`` writes an archive that a later compile can import."""
+    ``pack`` writes an archive that a later compile can import; the files in
+    ``renames`` are compiled under another name (``collisions``)."""
     args = [
         compiler(go),
         # Never a shared path such as /dev/null: a compile that fails removes its output
@@ -197,7 +200,11 @@ def argv(
     ]
     if pack:
         args.append("-pack")
-    rewrites = [f"{buffers[f]}=>{f}" for f in files if f in buffers]
+    rewrites = [
+        f"{buffers.get(f, f)}=>{collisions.renamed(f) if f in renames else f}"
+        for f in files
+        if f in buffers or f in renames
+    ]
     if rewrites:
         args += ["-trimpath", ";".join(rewrites)]
     args += [buffers.get(f, f) for f in files]

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 
 from . import (
     cgo_positions,
+    collisions,
     compile_direct,
     compiler_output,
     findings,
@@ -119,6 +120,9 @@ class Stats:
     direct_units: int = 0
     #: Why units that could have been compiled directly were not ("pkg: reason").
     direct_refusals: list[str] = field(default_factory=list)
+    #: Units compiled again, on their own, because another file's log had replaced the
+    #: log of one of their files (``collisions``).
+    recompiled_units: int = 0
 
 
 @dataclass
@@ -377,6 +381,10 @@ class Engine:
         self._go_lock = threading.Lock()
         self._hasher = keys.FileHasher()
         self._export_attempts: set[tuple[str, tuple[str, ...]]] = set()
+        #: Files whose log another file's replaced once: compiled under another name
+        #: from then on (``collisions``).
+        self._renames: set[str] = set()
+        self._renames_lock = threading.Lock()
 
     # -- toolchain ---------------------------------------------------------------------
 
@@ -568,10 +576,12 @@ class Engine:
         log_dir: str | None = None,
         export: bool = False,
         started: Callable[[], None] | None = None,
+        overlay: str | None = None,
     ) -> Listing:
         """``go list``: the package graph; with ``log_dir``, the targets are compiled too
         and the compiler's log is written there; with ``export``, where every package's
-        export data is (built as ``go build`` would, so from the build cache)."""
+        export data is (built as ``go build`` would, so from the build cache). ``overlay``
+        replaces the check's own ``-overlay`` file."""
         compile_flags = (*self._gcflags(log_dir), "-work") if log_dir is not None else ()
         with check.timed_go():
             listing = packages.list_packages(
@@ -579,7 +589,7 @@ class Engine:
                 patterns,
                 check.go,
                 check.env,
-                overlay=check.overlay_file,
+                overlay=overlay or check.overlay_file,
                 build_flags=self._non_gc_flags(),
                 gcflags=compile_flags,
                 compile_targets=log_dir is not None or export,
@@ -903,6 +913,7 @@ class Engine:
         """Run the compiler on one package. False when the failure was not the sources'
         (stale or missing export data): the go command should try instead."""
         pkg = unit.package
+        renames = self._renamed(pkg.go_files)
         log_dir = tempfile.mkdtemp(prefix="log-direct-", dir=check.tmp)
         importcfg = log_dir + ".importcfg"
         with open(importcfg, "w", encoding="utf-8") as f:
@@ -917,11 +928,12 @@ class Engine:
             log_dir=log_dir,
             buffers=check.buffers,
             concurrency=concurrency,
+            renames=renames,
         )
         prefetch = self._prefetch(check, pkg.go_files, pkg.go_files)
         run = check.run(argv, query.root, env, prefetch)
         check.join(prefetch)
-        log = self._read_log(log_dir, check, only=set(pkg.go_files))
+        log = self._read_log(log_dir, check, only=set(pkg.go_files), renamed=bool(renames))
         shutil.rmtree(log_dir, ignore_errors=True)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
@@ -929,20 +941,108 @@ class Engine:
             errors = name_real_files(
                 dict.fromkeys(parse_error_text(text, query.root, pkg.import_path)), check.buffers
             )
+            if renames:
+                errors = collisions.restore_errors(errors)
             if not any(e.file for e in errors) or compile_direct.environmental(
                 [e.message for e in errors]
             ):
                 return False
+        elif self._lost_logs(log, p.pkgpath, pkg, renames, check):
+            # Another file's log replaced one of ours: again, with ours renamed.
+            with check.clock.lock:
+                check.result.stats.recompiled_units += 1
+            return self._compile_direct(query, unit, p, check, env, concurrency)
         found, unknown = self._classify(log, pkg.go_files, pkg.go_files, check)
         found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
         unit.result = UnitResult(tuple(found), errors, tuple(unknown))
         return True
 
     def _read_log(
-        self, log_dir: str, check: _Check, only: Collection[str] | None
+        self, log_dir: str, check: _Check, only: Collection[str] | None, renamed: bool = False
     ) -> compiler_output.RawLog:
+        """The log of a compile; ``renamed`` when files were compiled under another name
+        (``collisions``), which the log then gets back."""
+        restore = collisions.restore if renamed else None
         with check.timed_parse():
-            return compiler_output.read_log_files(log_dir, only=only)
+            return compiler_output.read_log_files(log_dir, only=only, restore=restore)
+
+    # -- files whose log another file's replaced (``collisions``) ----------------------
+
+    def _renamed(self, files: Iterable[str]) -> frozenset[str]:
+        """Those of ``files`` that are compiled under another name."""
+        with self._renames_lock:
+            return frozenset(f for f in files if f in self._renames)
+
+    def _lost_logs(
+        self,
+        log: compiler_output.RawLog,
+        subdir: str,
+        pkg: Package,
+        renames: Collection[str],
+        check: _Check,
+    ) -> list[str]:
+        """Files of ``pkg`` whose log another file's replaced in ``log`` (written in the
+        directory ``subdir``, the compile's ``-p``). They are remembered, to be compiled
+        under another name from now on.
+
+        A file that imports "C" is never renamed: the compiler sees cgo's output for it,
+        whose log has a name of its own (``x.cgo1.json``) and cannot be lost so."""
+        candidates = [f for f in pkg.go_files if f not in renames]
+        if not pkg.go_only:
+            candidates = [f for f in candidates if not _imports_c(check.sources.get(f))]
+        lost = collisions.lost_files(log, subdir, candidates)
+        if lost:
+            with self._renames_lock:
+                self._renames.update(lost)
+        return lost
+
+    def _recover_lost_logs(
+        self,
+        query: Query,
+        listing: Listing,
+        log: compiler_output.RawLog,
+        results: dict[str, UnitResult],
+        check: _Check,
+    ) -> None:
+        """After a ``go list -export`` run: compile again, each on its own, the targets
+        whose logs are not theirs alone (``collisions``), and take those results.
+
+        A main package that shares a file name with another is also taken for one whose
+        file lost its log, and that file renamed from then on: needless, harmless, and
+        right for a package that has both troubles."""
+        mains = {p.import_path: p.go_files for p in listing.targets if p.name == "main"}
+        apart = collisions.main_clashes(mains)
+        for pkg in listing.targets:
+            if pkg.import_path in results and not pkg.errors:
+                subdir = collisions.log_subdir(pkg.import_path, pkg.name)
+                if self._lost_logs(log, subdir, pkg, (), check):
+                    apart.add(pkg.import_path)
+        units = [
+            _Unit("plain", pkg, "")
+            for pkg in listing.targets
+            if pkg.import_path in apart and not pkg.errors
+        ]
+        if not units:
+            return
+        check.result.stats.recompiled_units += len(units)
+        left = self._compile_directly(query, listing, units, check)
+        for unit in units:
+            if unit not in left and unit.result is not None:
+                results[unit.package.import_path] = unit.result
+        for unit in left:
+            pkg = unit.package
+            patterns = query.patterns if query.adhoc else (pkg.import_path,)
+            renames = self._renamed(pkg.go_files)
+            _, again = self._compile_plain(query, patterns, check, pkg.go_files, renames=renames)
+            if pkg.import_path in again:
+                results[pkg.import_path] = again[pkg.import_path]
+
+    def _renaming_overlay(self, renames: Collection[str], check: _Check) -> str:
+        """An ``-overlay`` file with the check's buffers and ``renames`` moved."""
+        fd, path = tempfile.mkstemp(prefix="overlay-renamed-", suffix=".json", dir=check.tmp)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"Replace": collisions.overlay(renames, check.buffers)}, f)
+        return path
 
     def _classify(
         self,
@@ -1097,21 +1197,37 @@ class Engine:
         patterns: tuple[str, ...],
         check: _Check,
         expected_files: Sequence[str] = (),
+        renames: Collection[str] | None = None,
     ) -> tuple[Listing, dict[str, UnitResult]]:
         """List and compile ``patterns`` in one ``go list -deps -export`` run.
 
         Returns the fresh listing and a result for each target it compiled.
         ``expected_files`` are parsed while the compiler runs: we wait for it anyway.
+        With ``renames``, a package compiled again on its own (``_recover_lost_logs``):
+        those files are compiled under another name, and nothing is recovered after.
         """
         log_dir = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
         prefetch = self._prefetch(check, expected_files, expected_files)
-        listing = self._list(query, patterns, check, log_dir, started=prefetch.start)
-        self._record_exports(listing, check)
+        overlay = None
+        if renames:
+            overlay = self._renaming_overlay(renames, check)
+            if query.adhoc:  # files named on the command line: name them as go sees them
+                patterns = tuple(
+                    p + collisions.SUFFIX if os.path.join(query.root, p) in renames else p
+                    for p in patterns
+                )
+        listing = self._list(
+            query, patterns, check, log_dir, started=prefetch.start, overlay=overlay
+        )
+        if renames:
+            collisions.restore_listing(listing)
+        else:
+            self._record_exports(listing, check)
         check.join(prefetch)
         files = [f for p in listing.targets for f in p.go_files]
         # cgo's generated files are renamed to the real ones below: read their logs too.
         only = set(files) if all(p.go_only for p in listing.targets) else None
-        log = self._read_log(log_dir, check, only=only)
+        log = self._read_log(log_dir, check, only=only, renamed=bool(renames))
         shutil.rmtree(log_dir, ignore_errors=True)
         dirs = {p.dir: p.import_path for p in listing.targets}
 
@@ -1140,6 +1256,8 @@ class Engine:
             results[pkg.import_path] = UnitResult(
                 tuple(found), pkg.errors, tuple(unknown_of.get(pkg.import_path, ()))
             )
+        if renames is None:
+            self._recover_lost_logs(query, listing, log, results, check)
         return listing, results
 
     def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
@@ -1254,3 +1372,8 @@ def _write_overlay(tmp: str, overlays: Mapping[str, bytes]) -> tuple[str, dict[s
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump({"Replace": replace}, f)
     return overlay, replace
+
+
+def _imports_c(src: SourceFile | None) -> bool:
+    """True for a file that uses cgo (or that cannot be read, to be safe)."""
+    return src is None or "C" in src.imported_names
