@@ -27,6 +27,7 @@ MODULE = {
 import (
 	"encoding/hex"
 	"fmt"
+	"time"
 )
 
 type Core struct{ enc fmt.Stringer }
@@ -85,12 +86,66 @@ func twice(x int) { sink = append(sink, x, x) }
 func Dup(n int) {
 	twice(n)
 }
+
+type Level int8
+
+type opts struct {
+	d time.Duration
+	n Level
+}
+
+type Option func(*opts)
+
+// Captured by value, with no pointers: the compiler reports no leak.
+func WithTimeout(d time.Duration) Option { return func(o *opts) { o.d = d } }
+
+func WithLevel(n Level) Option { return func(o *opts) { o.n = n } }
+
+// A literal called where it is written, and inlined there.
+var defaults = func() *opts { o := opts{d: time.Second}; return &o }()
+
+//go:noinline
+func logf(template string, args []any) { sink = append(sink, template, args) }
+
+// Inlined into package sub: its compile logs these parameters too, as v.template.
+func Debugf(template string, args ...any) { logf(template, args) }
+
+var anySink any
+
+// A generic function: -m reports no leak for its instantiations.
+func Keep[T any](x T) { anySink = x }
+
+func UseKeep() { Keep(1) }
+""",
+    "sub/sub.go": """package sub
+
+import "example.com/v"
+
+func Use(n int) { v.Debugf("n=%d", n) }
+""",
+    # Range-over-func is Go 1.23's: its loop state is a compiler variable, #state1.
+    "r.go": """//go:build go1.23
+
+package v
+
+import "iter"
+
+func Gather(all iter.Seq[[]byte]) [][]byte {
+	var out [][]byte
+	for b := range all {
+		if len(b) > 3 {
+			break
+		}
+		out = append(out, b)
+	}
+	return out
+}
 """,
     # new(expr) is Go 1.26's; older toolchains leave this file out.
     "n.go": '//go:build go1.26\n\npackage v\n\nfunc NewExpr() *string { return new("a") }\n',
 }
 
-_VERDICT = re.compile(r"^\./(\w+\.go):(\d+):(\d+): (.*)$")
+_VERDICT = re.compile(r"^(?:\./)?([\w/]+\.go):(\d+):(\d+): (.*)$")
 
 
 def _go(request: pytest.FixtureRequest) -> str:
@@ -107,6 +162,7 @@ def checked(
     go = _go(request)
     module = tmp_path_factory.mktemp("verdicts")
     for name, text in MODULE.items():
+        (module / name).parent.mkdir(parents=True, exist_ok=True)
         (module / name).write_text(text)
     env = dict(os.environ, GOFLAGS="", GOTOOLCHAIN="local", GOPROXY="off")
     proc = run_cli(
@@ -227,3 +283,65 @@ def test_no_compiler_names_in_what_a_person_reads(checked: Any) -> None:
         for field in ("reason", "subject"):
             assert not wording.has_internals(f[field]), (field, f[field])
     assert not wording.has_internals(text), text
+
+
+_KINDS = (
+    ("moved to heap: ", "moved-to-heap"),
+    ("leaking param", "leaking-param"),
+)
+
+
+def _kind_of(verdict: str) -> str | None:
+    if verdict.endswith(" escapes to heap"):
+        return "escapes-to-heap"
+    return next((kind for prefix, kind in _KINDS if verdict.startswith(prefix)), None)
+
+
+def test_every_verdict_is_covered_and_none_invented(checked: Any) -> None:
+    """Recall against -m on this module, in every supported Go: a finding covers a
+    verdict when the kinds match and the verdict's point is in its range."""
+    module, findings, verdicts, _ = checked
+    heap = [
+        f for f in findings if f["kind"] in ("moved-to-heap", "escapes-to-heap", "leaking-param")
+    ]
+
+    def covers(f: dict[str, Any], v: tuple[str, int, int, str]) -> bool:
+        return (
+            f["file"] == str(module / v[0])
+            and f["kind"] == _kind_of(v[3])
+            and (f["line"], f["column"]) <= (v[1], v[2]) <= (f["end_line"], f["end_column"])
+        )
+
+    said = [v for v in verdicts if _kind_of(v[3])]
+    assert len(said) > 30
+    missed = [v for v in said if not any(covers(f, v) for f in heap)]
+    invented = [f for f in heap if not any(covers(f, v) for v in said)]
+    assert missed == [] and invented == [], (missed, [(f["line"], f["message"]) for f in invented])
+
+
+def test_leaks_the_compiler_does_not_report_are_not_shown(checked: Any) -> None:
+    _, findings, _, _ = checked
+    leaks = {f["subject"]: f for f in findings if f["kind"] == "leaking-param"}
+    # Captured by value without pointers (time.Duration, a type defined as int8), a
+    # generic function's parameter, and another package's inlined copy of Debugf's.
+    assert not {"d", "n", "x", "v.template", "v.args"} & leaks.keys()
+    assert leaks["template"]["line"] == _line("func Debugf")
+
+
+def test_a_literal_called_in_place_is_shown_at_its_call(checked: Any) -> None:
+    _, findings, verdicts, _ = checked
+    line = _line("var defaults = func()")
+    text = MODULE["v.go"].splitlines()[line - 1]
+    at_call = text.rindex("()") + 1
+    if any(v[1] == line and v[2] == at_call for v in verdicts):
+        shown = [f for f in findings if f["line"] == line and f["column"] == at_call]
+        assert shown and all(f["end_column"] == at_call + 2 for f in shown)
+
+
+def test_a_range_over_func_loop_state_reads_in_words(checked: Any) -> None:
+    _, findings, verdicts, _ = checked
+    if not any(v[0] == "r.go" and "#state" in v[3] for v in verdicts):
+        pytest.skip("this Go reports no range-over-func state on the heap")
+    (state,) = [f for f in findings if f["file"].endswith("r.go") and "#state" in f["message"]]
+    assert state["kind"] == "moved-to-heap"
+    assert state["subject"] == "the range-over-func loop's state"

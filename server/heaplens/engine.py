@@ -182,6 +182,8 @@ class _Sources:
         self._overlays = overlays
         self._files: dict[str, SourceFile | None] = {}
         self._scopes: dict[tuple[str, ...], findings.PackageScope] = {}
+        self._package_files: dict[str, tuple[str, ...]] = {}
+        self._scalars: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
     def get(self, path: str) -> SourceFile | None:
@@ -235,6 +237,26 @@ class _Sources:
             return scope
 
         return lookup
+
+    def know_packages(self, graph: Mapping[str, Package]) -> None:
+        """Remember where the packages of a listing are, for ``imported_scalar``."""
+        with self._lock:
+            for path, pkg in graph.items():
+                self._package_files.setdefault(path, pkg.go_files)
+
+    def imported_scalar(self, path: str, name: str) -> bool:
+        """Whether the type ``name`` of the package ``path`` is defined as a number or a
+        bool. Only packages the check listed are read; others are not known."""
+        with self._lock:
+            known = self._scalars.get(path)
+            files = self._package_files.get(path, ())
+        if known is None:
+            known = frozenset().union(
+                *(src.scalar_types for src in map(self.get, files) if src is not None)
+            )
+            with self._lock:
+                self._scalars[path] = known
+        return name in known
 
     def init_closures_before_for(self, files: Sequence[str]) -> Callable[[str], int]:
         """For each file, how many closures in package variables' initial values the
@@ -470,6 +492,7 @@ class Engine:
         listing_key = self._listing_key(query, toolchain_id, check.overlays)
 
         listing, compiled = self._listing(query, listing_key, check)
+        check.sources.know_packages(listing.graph)
         check.result.errors.extend(listing.errors)
         if self.options.tests and not query.adhoc:
             self._add_test_only_imports(query, listing, check)
@@ -598,6 +621,7 @@ class Engine:
                 started=started,
             )
         listing.name_real_files(check.buffers)
+        check.sources.know_packages(listing.graph)
         return listing
 
     def _add_test_only_imports(self, query: Query, listing: Listing, check: _Check) -> None:
@@ -1068,7 +1092,9 @@ class Engine:
             if remap is not None:
                 raw = log.parse()
                 remap(raw)
-                classified = findings.classify(raw, wanted, check.sources.get, scope, before)
+                classified = findings.classify(
+                    raw, wanted, check.sources.get, scope, before, check.sources.imported_scalar
+                )
                 return list(classified.findings), unknown + classified.unknown
             logs_of: dict[str, list[bytes]] = {}
             for one in log.files:
@@ -1086,7 +1112,9 @@ class Engine:
                     check.result.stats.reused_files += 1
                 else:
                     raw = log.parse(only_about={file})
-                    classified = findings.classify(raw, [file], check.sources.get, scope, before)
+                    classified = findings.classify(
+                        raw, [file], check.sources.get, scope, before, check.sources.imported_scalar
+                    )
                     known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
                     fresh.append((key, tag, known))
                 out.extend(known.findings)
@@ -1118,7 +1146,7 @@ class Engine:
         # The text the findings' ranges were computed on, as read for this check.
         source = src.source if src is not None else b""
         h.update(len(source).to_bytes(8, "little") + source)
-        for names in (scope.vars, scope.methods, scope.fields):
+        for names in (scope.vars, scope.methods, scope.fields, scope.scalars):
             h.update("\0".join(sorted(names)).encode("utf-8", "surrogateescape") + b"\1")
         h.update(init_closures_before.to_bytes(8, "little"))
         return h.hexdigest()

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from . import reasons, suppress, wording
@@ -50,12 +51,14 @@ SourceLookup = Callable[[str], "SourceFile | None"]
 @dataclass(frozen=True)
 class PackageScope:
     """What reasons need to know of a file's package: its package variables (to tell
-    them from locals), and the names of its methods and struct fields (to tell a method
-    value from a field)."""
+    them from locals), the names of its methods and struct fields (to tell a method
+    value from a field), and its types without pointers (which leak nothing)."""
 
     vars: frozenset[str] = frozenset()
     methods: frozenset[str] = frozenset()
     fields: frozenset[str] = frozenset()
+    #: Types defined as a number or a bool: values without pointers.
+    scalars: frozenset[str] = frozenset()
 
     @staticmethod
     def of(files: Iterable[SourceFile]) -> PackageScope:
@@ -65,10 +68,12 @@ class PackageScope:
             frozenset().union(*(s.package_vars() for s in members)),
             frozenset().union(*(s.declared_methods for s in members)),
             frozenset().union(*(s.declared_fields for s in members)),
+            frozenset().union(*(s.scalar_types for s in members)),
         )
 
 
 ScopeLookup = Callable[[str], PackageScope]
+ImportedScalar = Callable[[str, str], bool]
 #: How many package-initialiser closures the compiler numbers before a file's own.
 ClosuresBefore = Callable[[str], int]
 
@@ -166,13 +171,18 @@ def classify(
     source: SourceLookup,
     scope: ScopeLookup,
     closures_before: ClosuresBefore = _none_before,
+    imported_scalar: ImportedScalar = lambda _path, _name: False,
 ) -> Classified:
-    """Findings for the files in ``wanted`` (absolute paths), from one compile's log."""
+    """Findings for the files in ``wanted`` (absolute paths), from one compile's log.
+
+    ``imported_scalar(import path, name)`` says whether another package's type holds no
+    pointers (``time.Duration``): the compiler reports no leak of such parameters.
+    """
     out = Classified(unknown=list(raw.unknown))
     # Escapes by place *and* origin: at a call, several values of the inlined callee are
     # reported at the same position, each with its own origin (``inlined_from``).
-    explanations: dict[tuple[str, Position, _Origin], RawDiagnostic] = {}
-    verdicts: set[tuple[str, Position, _Origin]] = set()
+    explanations: dict[tuple[str, Position, _Origin], dict[str, RawDiagnostic]] = {}
+    verdicts: Counter[tuple[str, Position, _Origin]] = Counter()
     leaks: dict[tuple[str, Position], _Leak] = {}
     inline: list[RawDiagnostic] = []
     wanted_set = set(wanted)
@@ -185,15 +195,20 @@ def classify(
             place = (diag.file, diag.position, _origin(diag))
             if diag.message:
                 if _ESCAPES.match(diag.message):
-                    explanations.setdefault(place, diag)
+                    explanations.setdefault(place, {}).setdefault(diag.message, diag)
                 else:
                     out.unknown.append(f"{diag.file}: {diag.code}: {diag.message}")
             else:
-                verdicts.add(place)
+                verdicts[place] += 1
         elif diag.code == "leak":
             m = _LEAK.match(diag.message)
             if not m:
                 out.unknown.append(f"{diag.file}: leak: {diag.message}")
+                continue
+            if "." in m.group("name"):
+                # `zap.args`: a parameter of code inlined into another package, logged
+                # at the parameter by that package's compile. It is that function's
+                # variable there, not a parameter, and -m reports no leak for it.
                 continue
             leak = leaks.setdefault(key, _Leak(diag.position, m.group("name")))
             derefs = int(m.group("derefs"))
@@ -211,32 +226,28 @@ def classify(
             inline.append(diag)
 
     moved: set[tuple[str, Position]] = set()
-    for place, diag in explanations.items():
+    for place, diag, kind in _explained(explanations, verdicts):
         file, pos, _ = place
         src = source(file)
-        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(place, src)):
+        shown, at = _place_of(place, src)
+        if not shown:
             continue
         m = _ESCAPES.match(diag.message)
         assert m is not None
         said = m.group("subject")
         flow = parse_flow(diag, out.unknown)
-        kind = Kind.ESCAPES_TO_HEAP if place in verdicts else Kind.MOVED_TO_HEAP
         temporary = reasons.compiler_made(said)
         if kind is Kind.MOVED_TO_HEAP:
             moved.add((file, pos))
-            rng = None
-            if src is not None:
+            rng = at
+            if src is not None and rng is None:
                 # At an inlined call the variable's name is not in the text: underline the
                 # call. A compiler temporary (`new(expr)`'s) is the expression itself.
                 rng = None if temporary else src.identifier_range(pos, said)
-                if rng is None and src.in_signature(pos):
-                    continue  # a generic function's dictionary wrapper, which has no text
                 rng = rng or src.expression_range(pos, "")
             message = f"moved to heap: {said}"
         else:
-            if src is not None and src.in_signature(pos):
-                continue  # (as above) no expression is written in a signature
-            rng = src.expression_range(pos, said) if src else None
+            rng = at or (src.expression_range(pos, said) if src else None)
             message = f"{said} escapes to heap"
         out.findings.append(
             _finding(
@@ -255,14 +266,13 @@ def classify(
             )
         )
 
-    for place in sorted(verdicts - explanations.keys()):
+    for place in sorted(verdicts.keys() - explanations.keys()):
         file, pos, _ = place
         src = source(file)
-        if src is not None and (src.is_wrapper_site(pos) or _inlined_in_place(place, src)):
+        shown, at = _place_of(place, src)
+        if not shown:
             continue
-        if src is not None and src.in_signature(pos):
-            continue
-        rng = src.expression_range(pos, "") if src else None
+        rng = at or (src.expression_range(pos, "") if src else None)
         subject = src.text(rng) if src and rng else "value"
         out.findings.append(
             _finding(
@@ -291,9 +301,13 @@ def classify(
         src = source(file)
         if src is not None and src.is_wrapper_site(pos):
             continue
-        if src is not None and src.pointer_free_param(pos):
+        if src is not None and (
+            src.pointer_free_param(pos, scope(file).scalars, imported_scalar)
+            or src.in_generic_function(pos)
+        ):
             # The compiler tags no parameter without pointers, whatever flows from it
-            # (an int captured by value into an escaping closure, say).
+            # (an int captured by value into an escaping closure, say), and no parameter
+            # of a generic function's instantiations; its log has both.
             continue
         messages: list[str] = []
         explained: RawDiagnostic | None = None
@@ -374,7 +388,9 @@ def classify(
     # expression reported at two columns) are one finding that says how many.
     unique: dict[tuple[str, Range, Kind, str, Reason], Finding] = {}
     for f in out.findings:
-        same = (f.file, f.range, f.kind, f.message, f.reason)
+        # Instantiations differ only in their shapes (`F[go.shape.int]`), which
+        # nobody reads: one finding, counted.
+        same = (f.file, f.range, f.kind, wording.tidy(f.message), f.reason)
         first = unique.get(same)
         unique[same] = f if first is None else replace(first, count=first.count + f.count)
     out.findings = list(unique.values())
@@ -404,15 +420,63 @@ def _origin(diag: RawDiagnostic) -> _Origin:
 _GENERATED = "<autogenerated>"
 
 
-def _inlined_in_place(place: tuple[str, Position, _Origin], src: SourceFile) -> bool:
-    """A function literal called where it is written (``func() { ... }()``) and inlined
-    there: the compiler reports its code again at the call, which would underline the
-    whole literal. The literal's own findings already show each value where it is."""
+def _explained(
+    explanations: dict[tuple[str, Position, _Origin], dict[str, RawDiagnostic]],
+    verdicts: Counter[tuple[str, Position, _Origin]],
+) -> Iterator[tuple[tuple[str, Position, _Origin], RawDiagnostic, Kind]]:
+    """Each explanation with its kind. An expression that escapes gets an explanation
+    and an empty verdict; a variable moved to the heap gets the explanation alone. Where
+    both are reported at one place (a range-over-func loop: its body's `func literal`
+    escapes and its `#state1` moves), the verdicts go to the expressions: explanations
+    whose subject is a name are the variables."""
+    for place, by_message in explanations.items():
+        escaping = verdicts.get(place, 0)
+        ranked = sorted(by_message.values(), key=lambda d: _names_variable(d.message))
+        for i, diag in enumerate(ranked):
+            kind = Kind.ESCAPES_TO_HEAP if i < escaping else Kind.MOVED_TO_HEAP
+            yield place, diag, kind
+
+
+def _names_variable(message: str) -> bool:
+    """``x escapes to heap``, ``#state1 escapes to heap``: the subject is a name."""
+    m = _ESCAPES.match(message)
+    return bool(m and _NAME.fullmatch(m.group("subject")))
+
+
+#: A variable as the compiler prints it: ``x``, ``net.addr`` (inlined), ``#state1``,
+#: ``.autotmp_3``, ``~r0``.
+_NAME = re.compile(r"[#.~]*[\w]+(?:\.[\w]+)?")
+
+
+def _place_of(
+    place: tuple[str, Position, _Origin], src: SourceFile | None
+) -> tuple[bool, Range | None]:
+    """Whether an escape reported at ``place`` is shown, and where when its position is
+    not an expression's: (False, None) for what only compiler-written code has there;
+    (True, None) for an ordinary position, whose range the caller works out.
+
+    * A ``go``/``defer`` keyword or an interface method: the compiler's wrappers.
+    * A generic function's name: each instantiation's wrapper inlines the body there, and
+      its allocations count (``-m`` reports them): the name is underlined.
+    * Elsewhere in a signature, but at a parameter's name, no value is written: not
+      shown.
+    * A function literal called where it is written (``func() { ... }()``) and inlined
+      there: its code is reported again at the call, and this copy is the one that runs.
+      The call's parentheses are underlined, not the whole literal.
+    """
     file, pos, origin = place
+    if src is None:
+        return True, None
+    if src.is_wrapper_site(pos):
+        return False, None
+    if src.in_signature(pos) and not src.at_identifier(pos):  # a parameter is shown
+        if not src.in_generic_function(pos):
+            return False, None
+        return True, src.function_name_range(pos)
     # The literal is the function inlined at the call itself: the outermost level.
-    return (
-        bool(origin) and origin[0].file == file and src.in_called_literal(pos, origin[0].position)
-    )
+    if origin and origin[0].file == file and src.in_called_literal(pos, origin[0].position):
+        return True, src.call_arguments_range(pos)
+    return True, None
 
 
 def _fallback_range(pos: Position) -> Range:
@@ -518,6 +582,7 @@ def _finding(
         and rng is not None
         and (reasons.compiler_made(said) or wording.has_internals(said))
         and ((origin is None and reasons.compiler_made(said)) or src.shows(rng, said))
+        and not said.startswith("#")  # a loop's state: at its `for`, which says less
     ):
         subject = src.compact_text(rng) or said
     subject = wording.tidy(subject)

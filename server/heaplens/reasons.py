@@ -85,9 +85,9 @@ def _literal_end(text: str, start: int) -> int:
 
 
 def compiler_made(name: str) -> bool:
-    """Names only the compiler has: temporaries (``.autotmp_3``, ``..stmp_0``) and the
-    parameters of its wrappers (``~p0``)."""
-    return name.startswith((".", "~")) or ".autotmp_" in name or "..stmp_" in name
+    """Names only the compiler has: temporaries (``.autotmp_3``, ``..stmp_0``), the
+    parameters of its wrappers (``~p0``), a range-over-func loop's ``#state1``."""
+    return name.startswith((".", "~", "#")) or ".autotmp_" in name or "..stmp_" in name
 
 
 def _split_top(text: str) -> list[str]:

@@ -430,27 +430,65 @@ class SourceFile:
             return _compact(node)
         return _WS.sub(" ", self.text(rng)).strip()
 
-    def pointer_free_param(self, pos: Position) -> bool:
-        """Whether the parameter declared at ``pos`` has a type known to hold no pointers
-        (a number, a bool, an array of them). The compiler reports no leak for those."""
-        off = self.offset(pos)
-        node = self.node_at(pos)
-        if off is None or node is None:
-            return False
-        cur: Node | None = node
-        while cur is not None and cur.type not in (
-            "parameter_declaration",
-            "variadic_parameter_declaration",
-        ):
-            if cur.type in _STOP:
+    def pointer_free_param(
+        self,
+        pos: Position,
+        scalars: Collection[str] = (),
+        imported: Callable[[str, str], bool] = lambda _path, _name: False,
+    ) -> bool:
+        """Whether the parameter declared at ``pos`` has a type known to hold no pointers:
+        a number, a bool, one of ``scalars`` (the package's types defined as those), a
+        type ``imported(import path, name)`` says is one (``time.Duration``), an array of
+        them. The compiler reports no leak for those."""
+        cur = self.node_at(pos)
+        while cur is not None and cur.type != "parameter_declaration":
+            if cur.type in _STOP or cur.type == "variadic_parameter_declaration":
                 return False
             cur = cur.parent
-        if cur is None or cur.type != "parameter_declaration":
-            return False
-        typ = cur.child_by_field_name("type")
+        typ = cur.child_by_field_name("type") if cur is not None else None
         while typ is not None and typ.type == "array_type":
             typ = typ.child_by_field_name("element")
-        return typ is not None and _text_of(typ) in BASIC_TYPES and _text_of(typ) != "string"
+        if typ is not None and typ.type == "qualified_type":
+            pkg, name = typ.child_by_field_name("package"), typ.child_by_field_name("name")
+            path = self.imports.get(_text_of(pkg)) if pkg is not None else None
+            return path is not None and name is not None and imported(path, _text_of(name))
+        return typ is not None and _is_scalar(_text_of(typ), scalars)
+
+    @cached_property
+    def scalar_types(self) -> frozenset[str]:
+        """Types this file defines as a number or a bool (``type ErrorType uint64``), or
+        as another of its own such types."""
+        defined: dict[str, str] = {}
+        for spec in self._node_index["type_spec"][1]:
+            name, typ = spec.child_by_field_name("name"), spec.child_by_field_name("type")
+            if (
+                name is not None
+                and typ is not None
+                and spec.child_by_field_name("type_parameters") is None
+            ):
+                defined[_text_of(name)] = _text_of(typ)
+        found: set[str] = set()
+        grew = True
+        while grew:
+            grew = False
+            for defined_name, underlying in defined.items():
+                if defined_name not in found and _is_scalar(underlying, found):
+                    found.add(defined_name)
+                    grew = True
+        return frozenset(found)
+
+    def in_generic_function(self, pos: Position) -> bool:
+        """Whether ``pos`` is in a generic function or a method of a generic type. The
+        compiler's ``-m`` reports no leaks for their instantiations (they are dupok),
+        though its log has them."""
+        off = self.offset(pos)
+        decl = self._declaration_around(off) if off is not None else None
+        if decl is None:
+            return False
+        if decl.child_by_field_name("type_parameters") is not None:
+            return True
+        receiver = decl.child_by_field_name("receiver")
+        return receiver is not None and b"[" in (receiver.text or b"")
 
     def enclosing_call(self, pos: Position, value: Range | None = None) -> str:
         """The function called with the value at ``pos`` among its arguments, if any.
@@ -536,6 +574,19 @@ class SourceFile:
                     return fn.start_byte <= at < fn.end_byte
             cur = cur.parent
         return False
+
+    def at_identifier(self, pos: Position) -> bool:
+        node = self.node_at(pos)
+        return node is not None and node.type in ("identifier", "field_identifier")
+
+    def call_arguments_range(self, pos: Position) -> Range | None:
+        """The parentheses and arguments of the call reported at ``pos`` (its ``(``)."""
+        node = self.node_at(pos)
+        if node is not None and node.type == "(" and node.parent is not None:
+            node = node.parent
+        if node is None or node.type != "argument_list":
+            return None
+        return self._span(node)
 
     def package_var_at(self, pos: Position) -> str:
         """The package variable whose initial value ``pos`` is part of; "" elsewhere
@@ -652,20 +703,31 @@ class SourceFile:
         return ""
 
     @cached_property
-    def imported_names(self) -> frozenset[str]:
-        """The names this file's imports are known by (``fmt``, or the alias given)."""
-        names: set[str] = set()
+    def imports(self) -> dict[str, str]:
+        """Import paths by the name this file knows them by (``fmt``, or the alias)."""
+        names: dict[str, str] = {}
         for spec in nodes_of_type(self.tree.root_node, "import_spec"):
             alias = spec.child_by_field_name("name")
-            path = spec.child_by_field_name("path")
+            path_node = spec.child_by_field_name("path")
+            if path_node is None:
+                continue
+            path = _text_of(path_node).strip('"`')
             if alias is not None and alias.type == "package_identifier":
-                names.add(_text_of(alias))
-            elif alias is None and path is not None:
-                base = _text_of(path).strip('"`').rsplit("/", 1)[-1]
-                # `gopkg.in/yaml.v3` is yaml; `go-foo` is conventionally foo.
+                names[_text_of(alias)] = path
+            elif alias is None:
+                # Named by its package clause, conventionally the last element:
+                # `gopkg.in/yaml.v3` is yaml, `go-foo` is foo, `x/v2` is x.
+                parts = path.split("/")
+                base = (
+                    parts[-2] if re.fullmatch(r"v\d+", parts[-1]) and len(parts) > 1 else parts[-1]
+                )
                 base = re.sub(r"\.v\d+$", "", base).removeprefix("go-")
-                names.add(re.sub(r"[^\w]", "", base.split(".")[0]) or base)
-        return frozenset(names)
+                names[re.sub(r"\W", "", base.split(".")[0]) or base] = path
+        return names
+
+    @property
+    def imported_names(self) -> frozenset[str]:
+        return frozenset(self.imports)
 
     @cached_property
     def declared_methods(self) -> frozenset[str]:
@@ -772,6 +834,10 @@ _BOXED_NODES = frozenset(
         "type_assertion_expression",
     }
 )
+
+
+def _is_scalar(type_text: str, scalars: Collection[str]) -> bool:
+    return type_text in scalars or (type_text in BASIC_TYPES and type_text != "string")
 
 
 def _is_call(node: Node) -> bool:

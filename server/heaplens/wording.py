@@ -143,6 +143,9 @@ _INTERNALS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"&?\{storage for ([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}"), r"\1"),
     (re.compile(r"\{heap\}"), "the heap"),
     (re.compile(r"\{temp\}"), "a temporary"),
+    (re.compile(r"#state\d+"), "the range-over-func loop's state"),
+    (re.compile(r"#yield\d+"), "the range-over-func loop's body"),
+    (re.compile(r"#next\d*"), "the range-over-func loop's state"),
     (re.compile(r"\.autotmp_\d+"), "a temporary"),
     (re.compile(r"\.\.stmp_\d+"), "package data"),
     (re.compile(r"~[rR]0\b"), "the result"),
@@ -156,7 +159,7 @@ _INTERNALS: tuple[tuple[re.Pattern[str], str], ...] = (
 def tidy(text: str) -> str:
     """Compiler names in ``text`` replaced by plain words; ``F[go.shape.int]`` → ``F[...]``."""
     out = _shapes(text)
-    if not any(c in out for c in "{.~=") or not _MAYBE_INTERNAL.search(out):
+    if not any(c in out for c in "{.~=#") or not _MAYBE_INTERNAL.search(out):
         return out
     for pattern, repl in _INTERNALS:
         out = pattern.sub(repl, out)
@@ -164,7 +167,7 @@ def tidy(text: str) -> str:
 
 
 _MAYBE_INTERNAL = re.compile(
-    r"\{heap\}|\{temp\}|\{storage for|autotmp_|stmp_|~[rRpb]\d|level=|derefs="
+    r"\{heap\}|\{temp\}|\{storage for|autotmp_|stmp_|~[rRpb]\d|level=|derefs=|#state|#yield|#next"
 )
 
 
