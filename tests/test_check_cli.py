@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,47 @@ def test_verbose_says_how_a_changed_package_was_compiled(
     second = run_cli("check", "-v", "--no-tests", ".", cwd=mod, env=cli_env)
     assert "1 compiled (1 without the go command)" in second.stdout, second.stdout
     assert "file(s) unchanged in the compiler's log" in second.stdout
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """A mistake in what the user typed: exit 2, nothing on stdout, one line on stderr."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_path_that_does_not_exist(corpus: Path, cli_env: dict[str, str]) -> None:
+    for arg in ("nope/", "esc/nope", "nope.go", "./nope"):
+        line = _one_line_error(run_cli("check", arg, cwd=corpus, env=cli_env))
+        assert line == f"heaplens: no such file or directory: {arg}"
+
+
+def test_pattern_that_matches_no_packages(corpus: Path, cli_env: dict[str, str]) -> None:
+    (corpus / "docs").mkdir()
+    (corpus / "docs" / "README.md").write_text("no Go here\n")
+    for arg in ("./nope/...", "./docs/...", "example.com/corpus/nope/..."):
+        line = _one_line_error(run_cli("check", arg, cwd=corpus, env=cli_env))
+        assert line.startswith(f"heaplens: {arg} matched no packages"), line
+
+
+def test_directory_outside_any_module(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    loose = tmp_path / "loose"
+    (loose / "cmd").mkdir(parents=True)
+    main = loose / "cmd" / "main.go"
+    main.write_text(
+        "package main\n\nfunc p() *int {\n\tx := 1\n\treturn &x\n}\n\nfunc main() { _ = p() }\n"
+    )
+    env = dict(cli_env, GOFLAGS="", GOPATH=str(tmp_path / "gopath"))
+    for args in ((), (".",), ("./...",)):
+        line = _one_line_error(run_cli("check", *args, cwd=loose, env=env))
+        assert line == (
+            f"heaplens: {loose} is outside any Go module (no go.mod in it or above it) "
+            "and has no .go files to analyse on their own"
+        )
+    # A file outside any module is still analysed on its own, as are a directory's files.
+    for arg in ("cmd/main.go", "cmd"):
+        rc, data, err = check_json(arg, cwd=loose, env=env)
+        assert rc == 0, err
+        assert [f["message"] for f in data["findings"]] == ["moved to heap: x"]

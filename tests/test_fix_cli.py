@@ -61,3 +61,19 @@ def test_unknown_fix_kind(tmp_path: Path, cli_env: dict[str, str]) -> None:
     mod = copy_module("hotpath", tmp_path)
     proc = run_cli("fix", "--kinds", "magic", ".", cwd=mod, env=cli_env)
     assert proc.returncode == 2 and "unknown fix kind 'magic'" in proc.stderr
+
+
+def test_fix_mistyped_targets(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    mod = copy_module("hotpath", tmp_path)
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    cases = {
+        "nope/": "heaplens: no such file or directory: nope/",
+        "./nope/...": "heaplens: ./nope/... matched no packages (no such directory: ./nope)",
+        str(loose): f"heaplens: {loose} is outside any Go module (no go.mod in it or above "
+        "it) and has no .go files to analyse on their own",
+    }
+    for arg, message in cases.items():
+        proc = run_cli("fix", "--write", arg, cwd=mod, env=cli_env)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert proc.stderr.splitlines() == [message]

@@ -181,6 +181,7 @@ class _Progress:
 
 def run_check(args: argparse.Namespace) -> int:
     from .toolchain import Cancelled, TimedOut, ToolchainError
+    from .workspace import TargetError
 
     cwd = os.getcwd()
     # Kinds that can fail the run are always shown: a CI failure must point at something.
@@ -189,7 +190,7 @@ def run_check(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr)
     try:
         result = engine.check(args.patterns or ["./..."], cwd, progress=progress)
-    except ToolchainError as e:
+    except (ToolchainError, TargetError) as e:
         progress.clear()
         print(f"heaplens: {e}", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -286,6 +287,7 @@ def run_fix(args: argparse.Namespace) -> int:
     from .fixes.edits import unified_diff
     from .report_text import display_path
     from .toolchain import Cancelled, TimedOut, ToolchainError
+    from .workspace import TargetError
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in FIX_KINDS]
@@ -297,7 +299,7 @@ def run_fix(args: argparse.Namespace) -> int:
     engine = _engine_from(args)
     try:
         run = fix_all(engine, args.patterns or ["./..."], cwd, kinds)
-    except (ToolchainError, TimedOut) as e:
+    except (ToolchainError, TimedOut, TargetError) as e:
         print(f"heaplens: {e}", file=sys.stderr)
         return EXIT_INCOMPLETE
     except Cancelled:

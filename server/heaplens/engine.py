@@ -69,7 +69,7 @@ from .fixes.propose import attach_candidates
 from .model import CompileError, Finding
 from .packages import Listing, Package
 from .syntax import SourceFile
-from .workspace import Query, plan
+from .workspace import Query, TargetError, plan
 
 Progress = Callable[[int, int, str], None]
 
@@ -434,9 +434,17 @@ class Engine:
         cancel: toolchain.CancelToken | None = None,
         progress: Progress | None = None,
     ) -> CheckResult:
-        """Analyse the packages named by ``args`` (as on the command line, from ``cwd``)."""
-        queries = plan(list(args) or ["./..."], cwd, self.base_env())
-        return self.check_queries(queries, overlays, cancel, progress)
+        """Analyse the packages named by ``args`` (as on the command line, from ``cwd``).
+
+        Raises ``workspace.TargetError`` when they name nothing that can be analysed: a
+        path that does not exist, a pattern that matches no packages."""
+        named = list(args) or ["./..."]
+        queries = plan(named, cwd, self.base_env())
+        result = self.check_queries(queries, overlays, cancel, progress)
+        if not result.packages and not result.errors:
+            # go itself only warns, and a typo in CI would pass as a clean run.
+            raise TargetError(f"{' '.join(named)} matched no packages")
+        return result
 
     def check_queries(
         self,

@@ -8,11 +8,17 @@ nested modules and go.work both work) plus the patterns to give it there.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 # Directories that never hold packages the user means by "./...".
 SKIP_DIRS = frozenset({"vendor", "testdata", "node_modules", ".git", ".hg", ".svn"})
+
+
+class TargetError(Exception):
+    """What the user named cannot be analysed: a path that does not exist, a pattern that
+    matches no packages, a directory outside any module with nothing to analyse. The
+    message is one line, for the user."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +109,38 @@ def _root_for(directory: str, env: Mapping[str, str]) -> _Root:
     return _Root(directory, (("GO111MODULE", "on"),), adhoc=True)
 
 
-def _nested_modules(base: str) -> list[str]:
-    """Directories below ``base`` (not ``base`` itself) that hold a go.mod."""
-    found: list[str] = []
+def _walk(base: str) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` over the directories ``./...`` covers, as the go command skips them."""
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(
             d for d in dirnames if d not in SKIP_DIRS and not d.startswith((".", "_"))
         )
+        yield dirpath, dirnames, filenames
+
+
+def _has_go_files(base: str) -> bool:
+    return any(any(n.endswith(".go") for n in files) for _d, _s, files in _walk(base))
+
+
+def _path_like(arg: str, cwd: str) -> bool:
+    """Whether ``arg`` names a file or directory rather than an import path.
+
+    As for the go command: absolute, or starting with ``./`` or ``../``. Also what only a
+    path can be: ending in ``/`` (a shell's completion of a directory) or ``.go``, or
+    starting with a directory that exists here (``pkg/typo`` when ``pkg`` exists).
+    """
+    if os.path.isabs(arg) or arg in (".", "..") or arg.startswith(("./", "../")):
+        return True
+    if arg.endswith(("/", ".go")):
+        return True
+    first, sep, _rest = arg.partition("/")
+    return bool(sep) and os.path.isdir(os.path.join(cwd, first))
+
+
+def _nested_modules(base: str) -> list[str]:
+    """Directories below ``base`` (not ``base`` itself) that hold a go.mod."""
+    found: list[str] = []
+    for dirpath, _dirnames, filenames in _walk(base):
         if dirpath != base and "go.mod" in filenames:
             found.append(dirpath)
     return found
@@ -122,7 +153,11 @@ def _rel_pattern(root: str, directory: str, recursive: bool) -> str:
 
 
 def plan(args: Iterable[str], cwd: str, env: Mapping[str, str]) -> list[Query]:
-    """Turn what the user typed into queries, one per directory ``go`` must run in."""
+    """Turn what the user typed into queries, one per directory ``go`` must run in.
+
+    Raises ``TargetError`` for a path that does not exist, a ``dir/...`` pattern with no
+    Go file below it, and a directory outside any module that has no Go files of its own:
+    go would say nothing useful about them, or nothing at all."""
     grouped: dict[_Root, list[str]] = {}
     named_files: dict[_Root, set[str]] = {}
     whole: set[_Root] = set()
@@ -136,6 +171,11 @@ def plan(args: Iterable[str], cwd: str, env: Mapping[str, str]) -> list[Query]:
                 for n in os.listdir(directory)
                 if n.endswith(".go") and not n.endswith("_test.go")
             )
+            if not names:
+                raise TargetError(
+                    f"{directory} is outside any Go module (no go.mod in it or above it) "
+                    "and has no .go files to analyse on their own"
+                )
             adhoc_files.setdefault(root, []).extend(names)
         elif root.uses and not any(_within(directory, u) for u in root.uses):
             # go list cannot match "./..." in a folder that is in no workspace module;
@@ -164,8 +204,15 @@ def plan(args: Iterable[str], cwd: str, env: Mapping[str, str]) -> list[Query]:
         if arg.endswith("/...") or arg == "...":
             base = os.path.normpath(os.path.join(cwd, arg[: -len("...")] or "."))
             if os.path.isdir(base):
+                if not _has_go_files(base):
+                    raise TargetError(f"{arg} matched no packages (no .go files below it)")
                 add(base, True)
                 continue
+            if _path_like(arg, cwd):
+                given = arg[: -len("/...")] or "/"
+                raise TargetError(f"{arg} matched no packages (no such directory: {given})")
+        if not os.path.exists(path) and _path_like(arg, cwd):
+            raise TargetError(f"no such file or directory: {arg}")
         if os.path.isfile(path) and arg.endswith(".go"):
             add(os.path.dirname(os.path.abspath(path)), False, os.path.abspath(path))
         elif os.path.isdir(path):

@@ -83,3 +83,19 @@ async def test_analyze_workspace_accepts_empty_arguments(tmp_path: Path) -> None
             types.ExecuteCommandParams(command="heaplens.analyzeWorkspace", arguments=[])
         )
     assert result["packages"] == 2
+
+
+async def test_analyze_workspace_outside_any_module_says_so(tmp_path: Path) -> None:
+    loose = tmp_path / "loose"
+    (loose / "cmd").mkdir(parents=True)
+    (loose / "cmd" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    async with session(loose, cache_dir=tmp_path / "c") as lsp:
+        result = await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="heaplens.analyzeWorkspace")
+        )
+    assert result["packages"] == 0 and not result["cancelled"]
+    warnings = [m.message for m in lsp.messages if m.type == types.MessageType.Warning]
+    assert warnings == [
+        f"heaplens: {loose} is outside any Go module (no go.mod in it or above it) "
+        "and has no .go files to analyse on their own"
+    ]

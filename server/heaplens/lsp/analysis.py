@@ -24,7 +24,7 @@ from lsprotocol import types
 from ..cache import ResultCache, default_directory
 from ..engine import CheckResult, Engine, Options
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
-from ..workspace import Query, plan
+from ..workspace import Query, TargetError, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
 from .documents import FileFindings, read_disk
 from .presentation import diagnostic, stale_hint
@@ -159,7 +159,9 @@ class Analyzer:
         except ToolchainError as e:
             self._show_error_once(str(e))
             self._error = str(e)
-        except TimedOut as e:
+        except (TimedOut, TargetError) as e:
+            # TargetError: a package directory that is gone, or outside any module with no
+            # Go file on disk (a new buffer not saved yet). Said in the log, not a pop-up.
             self.server.log_warning(str(e))
             self._error = str(e)
         finally:

@@ -11,6 +11,7 @@ from typing import Any
 from lsprotocol import types
 
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
+from ..workspace import TargetError
 from .convert import uri_to_path
 
 # Imported at run time, not only for type checking: pygls reads the command handler's
@@ -64,9 +65,15 @@ def register(server: HeaplensServer) -> None:
             engine = ls.analyzer.engine()
             for folder in _folders(ls):
                 overlays = ls.analyzer.overlays()
-                result = await loop.run_in_executor(
-                    None, partial(engine.check, ["./..."], folder, overlays, cancel, report)
-                )
+                try:
+                    result = await loop.run_in_executor(
+                        None, partial(engine.check, ["./..."], folder, overlays, cancel, report)
+                    )
+                except TargetError as e:
+                    # A folder outside any module, or with no Go package: say so, and go
+                    # on with the other folders.
+                    ls.show_warning(f"heaplens: {e}")
+                    continue
                 ls.analyzer.apply(result, publish_all=True)
                 packages += len(result.packages)
                 kinds = ls.settings.kind_set
