@@ -117,6 +117,16 @@ def write_big_package(module: Path, name: str, functions: int = 1500) -> Path:
     return path
 
 
+def hanging_go(directory: Path) -> Path:
+    """A ``go`` that hangs on every subcommand, ``env`` and ``version`` included, and
+    leaves a child behind to be killed with it."""
+    path = directory / "hangbin" / "go"
+    path.parent.mkdir(parents=True)
+    path.write_text("#!/bin/sh\nsleep 300 &\nsleep 300\n")
+    path.chmod(0o755)
+    return path
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from tests.reliability.harness import TALLY
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from conftest import ROOT, check_json, copy_module, line_of, run_cli
+from conftest import ROOT, check_json, copy_module, hanging_go, line_of, run_cli
 from heaplens.positions import byte_to_units
 
 
@@ -305,3 +306,15 @@ def test_directory_outside_any_module(tmp_path: Path, cli_env: dict[str, str]) -
         rc, data, err = check_json(arg, cwd=loose, env=env)
         assert rc == 0, err
         assert [f["message"] for f in data["findings"]] == ["moved to heap: x"]
+
+
+def test_timeout_bounds_go_env_too(corpus: Path, cli_env: dict[str, str], tmp_path: Path) -> None:
+    """--timeout is for the whole check: a `go` that hangs from its first command on (`go
+    env`) is stopped then, not after an allowance of its own."""
+    go = hanging_go(tmp_path)
+    start = time.monotonic()
+    proc = run_cli("check", "--go", str(go), "--timeout", "2", "./esc", cwd=corpus, env=cli_env)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "`go env` did not finish within 2 s" in proc.stderr, proc.stderr
+    assert elapsed < 15, elapsed

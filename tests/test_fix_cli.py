@@ -4,10 +4,15 @@ that build and leave fewer heap escapes."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
-from conftest import check_json, copy_module, run_cli
+from conftest import check_json, copy_module, hanging_go, run_cli
 
 
 def _heap(data: dict) -> int:  # type: ignore[type-arg]
@@ -77,3 +82,80 @@ def test_fix_mistyped_targets(tmp_path: Path, cli_env: dict[str, str]) -> None:
         proc = run_cli("fix", "--write", arg, cwd=mod, env=cli_env)
         assert proc.returncode == 2 and proc.stdout == "", proc.stderr
         assert proc.stderr.splitlines() == [message]
+
+
+def test_fix_timeout_bounds_go_env_too(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    mod = copy_module("hotpath", tmp_path)
+    go = hanging_go(tmp_path)
+    start = time.monotonic()
+    proc = run_cli("fix", "--go", str(go), "--timeout", "2", ".", cwd=mod, env=cli_env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "`go env` did not finish within 2 s" in proc.stderr, proc.stderr
+    assert "no file was changed" in proc.stderr
+    assert time.monotonic() - start < 15
+
+
+def _slow_compiler_go(tmp_path: Path) -> Path:
+    """The real `go`, except that the compiler heaplens runs on its own (to verify a fix
+    once the packages are checked) hangs."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "compile").write_text("#!/bin/sh\nsleep 300\n")
+    (tools / "compile").chmod(0o755)
+    real = shutil.which("go")
+    go = tmp_path / "fakebin" / "go"
+    go.parent.mkdir()
+    rewrite = f's#"GOTOOLDIR": ".*"#"GOTOOLDIR": "{tools}"#'
+    go.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = env ]; then {real} "$@" | sed \'{rewrite}\'; exit 0; fi\n'
+        f'exec {real} "$@"\n'
+    )
+    go.chmod(0o755)
+    return go
+
+
+def test_fix_stops_at_the_deadline(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """The packages are checked, then verifying a fix hangs: the fix stops when the one
+    --timeout is up, says so, and writes nothing."""
+    mod = copy_module("hotpath", tmp_path)
+    original = (mod / "hotpath.go").read_text()
+    go = _slow_compiler_go(tmp_path)
+    start = time.monotonic()
+    proc = run_cli(
+        "fix", "--write", "--no-tests", "--go", str(go), "--timeout", "5", ".", cwd=mod, env=cli_env
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "`compile` did not finish within 5 s" in proc.stderr, proc.stderr
+    assert proc.stderr.endswith("heaplens: fix stopped before it was done; no file was changed.\n")
+    assert (mod / "hotpath.go").read_text() == original
+    assert time.monotonic() - start < 20
+
+
+def test_fix_progress_on_a_terminal(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    mod = copy_module("hotpath", tmp_path)
+    main, secondary = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "heaplens", "fix", "--no-cache", "."],
+        cwd=mod,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        timeout=300,
+    )
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.returncode == 0
+    assert b"\r\x1b[Kheaplens: verifying fixes in example.com/hotpath (check 1)" in seen, seen
+    assert b"(check 3)" in seen
+    piped = run_cli("fix", "--no-cache", ".", cwd=mod, env=cli_env)
+    assert "verifying" not in piped.stderr

@@ -145,6 +145,32 @@ def test_run_calls_started_once_the_child_runs(tmp_path: Path) -> None:
     assert result.stderr == b"oops\n"
 
 
+def test_one_deadline_bounds_every_run(tmp_path: Path) -> None:
+    """A run gets what is left of the deadline, whatever its own timeout; once the
+    deadline has passed, nothing more is started. The error names the whole budget."""
+    deadline = toolchain.Deadline(1)
+    start = time.monotonic()
+    with pytest.raises(toolchain.TimedOut) as stopped:
+        toolchain.run(
+            ["sh", "-c", "sleep 60"],
+            cwd=str(tmp_path),
+            env=dict(os.environ),
+            timeout=30,
+            deadline=deadline,
+        )
+    assert time.monotonic() - start < 5
+    assert "`sh` did not finish within 1 s" in str(stopped.value)
+    marker = tmp_path / "started"
+    with pytest.raises(toolchain.TimedOut):
+        toolchain.run(
+            ["sh", "-c", f"touch {marker}"],
+            cwd=str(tmp_path),
+            env=dict(os.environ),
+            deadline=deadline,
+        )
+    assert not marker.exists()
+
+
 def test_version_parsing() -> None:
     assert toolchain.parse_version("go1.21.13") == (1, 21)
     assert toolchain.parse_version("go1.22rc1") == (1, 22)

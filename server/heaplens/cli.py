@@ -13,7 +13,7 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
@@ -21,7 +21,10 @@ from .fixes.model import FIX_KINDS
 from .model import DEFAULT_KINDS, Kind, parse_kinds
 
 if TYPE_CHECKING:
-    from .engine import CheckResult, Engine
+    from .cache import ResultCache
+    from .engine import CheckResult, Engine, Options, Progress
+    from .toolchain import CancelToken, Deadline
+    from .workspace import Query
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -52,7 +55,7 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
         type=_positive,
         default=300.0,
         metavar="SECONDS",
-        help="stop the toolchain after this long (default: 300)",
+        help="stop after this long, whatever is running (default: 300)",
     )
     p.add_argument("--tags", default="", help="build tags, comma-separated")
     p.add_argument(
@@ -137,9 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _engine_from(args: argparse.Namespace) -> Engine:
+def _engine_from(args: argparse.Namespace, progress: _Progress | None = None) -> Engine:
+    """The command's engine. ``--timeout`` is one deadline for everything it runs, from
+    ``go env`` on; with ``progress``, the fix loop's checks report on it (``_fix_engine``)."""
     from .cache import ResultCache, default_directory
     from .engine import Engine, Options
+    from .toolchain import Deadline
 
     flags = shlex.split(args.build_flags) if args.build_flags else []
     if args.tags:
@@ -152,7 +158,10 @@ def _engine_from(args: argparse.Namespace) -> Engine:
         allow_network=args.allow_network,
     )
     cache_dir = None if args.no_cache else (args.cache_dir or default_directory())
-    return Engine(options, ResultCache(cache_dir))
+    deadline = Deadline(args.timeout)
+    if progress is not None:
+        return _fix_engine(options, ResultCache(cache_dir), deadline, progress)
+    return Engine(options, ResultCache(cache_dir), deadline)
 
 
 class _Progress:
@@ -190,11 +199,9 @@ def run_check(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr)
     try:
         result = engine.check(args.patterns or ["./..."], cwd, progress=progress)
-    except (ToolchainError, TargetError) as e:
-        progress.clear()
-        print(f"heaplens: {e}", file=sys.stderr)
-        return EXIT_INCOMPLETE
-    except TimedOut as e:
+        if args.verify_fixes:
+            result = _verify_fixes(engine, result)
+    except (ToolchainError, TimedOut, TargetError) as e:
         progress.clear()
         print(f"heaplens: {e}", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -203,8 +210,6 @@ def run_check(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
-    if args.verify_fixes:
-        result = _verify_fixes(engine, result)
 
     if args.format == "json":
         from . import report_json
@@ -296,14 +301,24 @@ def run_fix(args: argparse.Namespace) -> int:
         print(f"heaplens: unknown fix kind {unknown[0]!r}; expected {expected}", file=sys.stderr)
         return EXIT_INCOMPLETE
     cwd = os.getcwd()
-    engine = _engine_from(args)
+    progress = _Progress(sys.stderr)
+    engine = _engine_from(args, progress)
     try:
         run = fix_all(engine, args.patterns or ["./..."], cwd, kinds)
-    except (ToolchainError, TimedOut, TargetError) as e:
+    except (ToolchainError, TargetError) as e:
+        progress.clear()
         print(f"heaplens: {e}", file=sys.stderr)
         return EXIT_INCOMPLETE
-    except Cancelled:
+    except TimedOut as e:
+        progress.clear()
+        print(f"heaplens: {e}", file=sys.stderr)
+        print("heaplens: fix stopped before it was done; no file was changed.", file=sys.stderr)
         return EXIT_INCOMPLETE
+    except Cancelled:
+        progress.clear()
+        print("heaplens: cancelled", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    progress.clear()
     for fix in run.applied:
         print(f"{display_path(fix.file, cwd)}: {fix.title}", file=sys.stderr)
     for path, (before, after) in sorted(run.files.items()):
@@ -323,6 +338,61 @@ def run_fix(args: argparse.Namespace) -> int:
         print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _fix_engine(
+    options: Options, cache: ResultCache, deadline: Deadline, line: _Progress
+) -> Engine:
+    """An engine whose checks show on the progress line how ``heaplens fix`` is doing.
+
+    ``fix_all`` checks the packages once, then proves each fix it tries with a check of
+    the fix's package. The first check reports as ``heaplens check`` does; each later one
+    as "[2/5] verifying fixes in example.com/m/p (check 3)": the package among those
+    with findings, and how many checks that package has had (a fix with alternatives, or
+    the recheck after a fix is taken, makes more than one).
+    """
+    from .engine import Engine
+
+    packages: list[tuple[str, str]] | None = None  # (dir, import path), with findings
+    checks: dict[str, int] = {}
+
+    class FixEngine(Engine):
+        def check_queries(
+            self,
+            queries: Sequence[Query],
+            overlays: Mapping[str, bytes] | None = None,
+            cancel: CancelToken | None = None,
+            progress: Progress | None = None,
+            early: Callable[[CheckResult], None] | None = None,
+        ) -> CheckResult:
+            nonlocal packages
+            if packages is None:
+                result = super().check_queries(queries, overlays, cancel, progress or line, early)
+                packages = [
+                    (p.dir, p.import_path) for p in result.packages if p.findings and not p.errors
+                ]
+                return result
+            directory = _package_dir(queries[0]) if queries else ""
+            index = next((i for i, (d, _) in enumerate(packages) if d == directory), -1)
+            name = packages[index][1] if index >= 0 else directory
+            checks[directory] = checks.get(directory, 0) + 1
+            label = f"verifying fixes in {name} (check {checks[directory]})"
+            if index >= 0 and len(packages) > 1:
+                line(index + 1, len(packages), label)
+            else:
+                line(0, 0, label)
+            return super().check_queries(queries, overlays, cancel, progress, early)
+
+    return FixEngine(options, cache, deadline)
+
+
+def _package_dir(query: Query) -> str:
+    """The directory of a one-package query, as ``fix_all`` makes them."""
+    if not query.patterns:
+        return query.root
+    if query.adhoc:
+        return os.path.dirname(query.patterns[0])
+    return os.path.normpath(os.path.join(query.root, query.patterns[0]))
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -297,7 +297,7 @@ class _Check:
     #: Each unsaved buffer's temporary copy, by the real path it stands for.
     buffers: dict[str, str]
     tmp: str
-    deadline: float | None
+    deadline: toolchain.Deadline
     cancel: toolchain.CancelToken | None
     progress: Progress | None
     #: Called with the plain units' results while test binaries are still compiling.
@@ -314,11 +314,6 @@ class _Check:
     def __post_init__(self) -> None:
         self.clock = _GoClock(self.result.stats)
 
-    def remaining(self) -> float | None:
-        if self.deadline is None:
-            return None
-        return max(0.1, self.deadline - time.monotonic())
-
     def timed_go(self) -> AbstractContextManager[None]:
         return self.clock.running()
 
@@ -332,7 +327,7 @@ class _Check:
                 argv,
                 cwd=cwd,
                 env=env,
-                timeout=self.remaining(),
+                deadline=self.deadline,
                 cancel=self.cancel,
                 started=prefetch.start,
             )
@@ -396,9 +391,19 @@ class _GoClock:
 
 
 class Engine:
-    def __init__(self, options: Options | None = None, cache: ResultCache | None = None) -> None:
+    def __init__(
+        self,
+        options: Options | None = None,
+        cache: ResultCache | None = None,
+        deadline: toolchain.Deadline | None = None,
+    ) -> None:
+        """``deadline`` bounds everything the engine ever runs: a command line's engine
+        lives for one command, and ``--timeout`` is for all of it, however many checks
+        the command makes (``heaplens fix`` makes one per fix it tries). Without it
+        (the server) each check gets ``options.timeout`` of its own."""
         self.options = options or Options()
         self.cache = cache or ResultCache(None)
+        self.deadline = deadline
         self._go: toolchain.GoEnv | None = None
         self._go_lock = threading.Lock()
         self._hasher = keys.FileHasher()
@@ -415,14 +420,28 @@ class Engine:
             extra=dict(self.options.env), allow_network=self.options.allow_network
         )
 
-    def go_env(self, cwd: str | None = None) -> toolchain.GoEnv:
-        """The Go toolchain, found and version-checked once per engine."""
+    def go_env(
+        self,
+        cwd: str | None = None,
+        deadline: toolchain.Deadline | None = None,
+        cancel: toolchain.CancelToken | None = None,
+    ) -> toolchain.GoEnv:
+        """The Go toolchain, found and version-checked once per engine, within
+        ``deadline`` (by default the engine's, or ``options.timeout``)."""
         with self._go_lock:
             if self._go is None:
                 env = self.base_env()
                 binary = toolchain.find_go(self.options.go_binary, env)
-                self._go = toolchain.go_env(binary, env, cwd or os.getcwd())
+                self._go = toolchain.go_env(
+                    binary, env, cwd or os.getcwd(), deadline or self._deadline(), cancel
+                )
             return self._go
+
+    def _deadline(self) -> toolchain.Deadline:
+        """The engine's deadline, or a fresh one for one check."""
+        if self.deadline is not None:
+            return self.deadline
+        return toolchain.Deadline(self.options.timeout)
 
     # -- the pipeline ------------------------------------------------------------------
 
@@ -457,7 +476,9 @@ class Engine:
         """Analyse ``queries``. ``early``, if given, may be called (from this thread) with
         a partial result while test binaries compile: see ``CheckResult.partial``."""
         started = time.monotonic()
-        go = self.go_env(queries[0].root if queries else None)
+        deadline = self._deadline()
+        deadline.check()
+        go = self.go_env(queries[0].root if queries else None, deadline, cancel)
         result = CheckResult(go.version)
         with tempfile.TemporaryDirectory(prefix="heaplens-") as tmp:
             os.chmod(tmp, 0o700)
@@ -474,7 +495,7 @@ class Engine:
                 overlay_file=overlay_file,
                 buffers=buffers,
                 tmp=tmp,
-                deadline=None if self.options.timeout is None else started + self.options.timeout,
+                deadline=deadline,
                 cancel=cancel,
                 progress=progress,
                 early=early,
@@ -483,12 +504,8 @@ class Engine:
                 go_tmp=go_tmp,
                 started_ns=time.time_ns() - 1_000_000,
             )
-            try:
-                for query in queries:
-                    self._check_query(query, check)
-            except toolchain.TimedOut as e:
-                # Each run got what was left of the budget; the user set the whole budget.
-                raise toolchain.TimedOut(e.command, self.options.timeout or e.seconds) from None
+            for query in queries:
+                self._check_query(query, check)
         result.stats.engine_seconds = time.monotonic() - started - result.stats.go_seconds
         return result
 
@@ -624,7 +641,7 @@ class Engine:
                 build_flags=self._non_gc_flags(),
                 gcflags=compile_flags,
                 compile_targets=log_dir is not None or export,
-                timeout=check.remaining(),
+                deadline=check.deadline,
                 cancel=check.cancel,
                 started=started,
             )

@@ -194,6 +194,7 @@ def list_packages(
     gcflags: tuple[str, ...] = (),
     compile_targets: bool = False,
     timeout: float | None = None,
+    deadline: toolchain.Deadline | None = None,
     cancel: toolchain.CancelToken | None = None,
     started: Callable[[], None] | None = None,
 ) -> Listing:
@@ -213,7 +214,13 @@ def list_packages(
     argv.extend(build_flags)
     argv.extend(patterns)
     result = toolchain.run(
-        argv, cwd=query.root, env=run_env, timeout=timeout, cancel=cancel, started=started
+        argv,
+        cwd=query.root,
+        env=run_env,
+        timeout=timeout,
+        deadline=deadline,
+        cancel=cancel,
+        started=started,
     )
     listing = Listing()
     raw = decode_stream(result.stdout)

@@ -76,10 +76,41 @@ class TimedOut(Exception):
     def __init__(self, command: str, seconds: float) -> None:
         self.command = command
         self.seconds = seconds
+        what = f"`{command}`" if command else "heaplens"
         super().__init__(
-            f"`{command}` did not finish within {seconds:g} s and was stopped "
+            f"{what} did not finish within {seconds:g} s and was stopped "
             "(raise the limit with --timeout or the timeout setting)."
         )
+
+
+class Deadline:
+    """One time limit for a whole piece of work: every ``go`` run under it gets what is
+    left of it, and none starts once it has passed.
+
+    Why an object passed down rather than a timeout per run: the limit the user sets
+    (``--timeout``, the server's ``timeout`` setting) is for the whole command. Separate
+    allowances per run (a fixed 30 s for ``go env``, say) add up past it, and a hung
+    ``go`` then outlasts the limit the user asked for. With a deadline every run is
+    bounded by the same instant, however many runs there are and whoever starts them
+    (toolchain discovery, each check, every check of the fix loop), and no caller has to
+    do the arithmetic. A timeout that fires names the whole budget: that is the number
+    the user can raise.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        #: The whole budget; ``None`` waits forever.
+        self.seconds = seconds
+        self._end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (0 or less once passed); ``None`` without a limit."""
+        return None if self._end is None else self._end - time.monotonic()
+
+    def check(self, command: str = "") -> None:
+        """Raise ``TimedOut`` if the deadline has passed (before starting ``command``)."""
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise TimedOut(command, self.seconds or 0.0)
 
 
 class CancelToken:
@@ -231,16 +262,27 @@ def run(
     cwd: str,
     env: Mapping[str, str],
     timeout: float | None = None,
+    deadline: Deadline | None = None,
     cancel: CancelToken | None = None,
     started: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run a command in its own process group; kill the whole group on timeout or cancel.
+
+    The run is stopped after ``timeout`` seconds or at ``deadline``, whichever comes
+    first; it is not started at all when the deadline has already passed.
 
     Output goes to unnamed temporary files rather than pipes, so a chatty child can never
     block on a full pipe while we wait for it. ``started`` is called once the child runs:
     work meant to overlap with it begins there, not before, since a Python thread that
     holds the interpreter would delay the start of the child.
     """
+    command = _command_name(argv)
+    limit, budget = timeout, timeout
+    if deadline is not None and deadline.seconds is not None:
+        deadline.check(command)
+        left = deadline.remaining() or 0.0
+        if limit is None or left < limit:
+            limit, budget = left, deadline.seconds
     start_time = time.monotonic()
     with (
         tempfile.TemporaryFile(prefix="heaplens-run-") as out,
@@ -274,7 +316,7 @@ def run(
 
         # A blocking wait wakes the moment the child exits; the timer and the cancel
         # callback kill the group from other threads when they must.
-        timer = threading.Timer(timeout, stop, ("timeout",)) if timeout is not None else None
+        timer = threading.Timer(limit, stop, ("timeout",)) if limit is not None else None
         unregister = cancel.on_cancel(lambda: stop("cancel")) if cancel is not None else None
         try:
             if timer is not None:
@@ -294,13 +336,22 @@ def run(
                 _live_groups.discard(pgid)
         if stopped:
             if stopped[0] == "cancel":
-                raise Cancelled(" ".join(argv[:2]))
-            raise TimedOut(" ".join(argv[:2]), timeout or 0.0)
+                raise Cancelled(command)
+            raise TimedOut(command, budget or 0.0)
         out.seek(0)
         stdout = out.read()
         err.seek(0)
         stderr = err.read()
     return RunResult(tuple(argv), proc.returncode, stdout, stderr, time.monotonic() - start_time)
+
+
+def _command_name(argv: Sequence[str]) -> str:
+    """How messages name a run: ``go list``, ``go env``, ``compile`` (not the binary's
+    full path, nor a flag)."""
+    name = os.path.basename(argv[0]) if argv else ""
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        name += " " + argv[1]
+    return name
 
 
 _ENV_VARS = (
@@ -319,14 +370,19 @@ def go_env(
     binary: str,
     env: Mapping[str, str],
     cwd: str,
-    timeout: float | None = 30.0,
+    deadline: Deadline | None = None,
     cancel: CancelToken | None = None,
 ) -> GoEnv:
-    """Ask the toolchain about itself, and refuse anything older than Go 1.21."""
+    """Ask the toolchain about itself, and refuse anything older than Go 1.21.
+
+    ``deadline`` bounds ``go env`` and the ``go version`` that may follow it: they are
+    part of the work the caller's limit is for (see ``Deadline``)."""
     import json
 
     names = list(dict.fromkeys([*_ENV_VARS, *_BUILD_ENV]))
-    result = run([binary, "env", "-json", *names], cwd=cwd, env=env, timeout=timeout, cancel=cancel)
+    result = run(
+        [binary, "env", "-json", *names], cwd=cwd, env=env, deadline=deadline, cancel=cancel
+    )
     text = result.stdout.decode("utf-8", "replace")
     try:
         values = json.loads(text) if result.returncode == 0 else None
@@ -334,7 +390,7 @@ def go_env(
         values = None
     if not isinstance(values, dict) or not values.get("GOVERSION"):
         # Go before 1.16 has no GOVERSION; `go version` tells us what it is.
-        version = _go_version_text(binary, env, cwd)
+        version = _go_version_text(binary, env, cwd, deadline, cancel)
         detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
         tail = f" ({detail[-1]})" if detail else ""
         if version and (parse_version(version) or (0, 0)) < MIN_GO:
@@ -366,9 +422,17 @@ def _too_old(binary: str, version: str) -> str:
     )
 
 
-def _go_version_text(binary: str, env: Mapping[str, str], cwd: str) -> str | None:
+def _go_version_text(
+    binary: str,
+    env: Mapping[str, str],
+    cwd: str,
+    deadline: Deadline | None,
+    cancel: CancelToken | None,
+) -> str | None:
+    """What ``go version`` says, if it says anything in time; only for a better message,
+    so a failure or a timeout here is not an error of its own."""
     try:
-        result = run([binary, "version"], cwd=cwd, env=env, timeout=15)
+        result = run([binary, "version"], cwd=cwd, env=env, deadline=deadline, cancel=cancel)
     except (ToolchainError, TimedOut):
         return None
     m = re.search(r"go\d+\.\d+\S*", result.stdout.decode("utf-8", "replace"))
