@@ -63,6 +63,15 @@ func Local() {
 	run(req.Read)
 }
 
+type Body struct{ n int }
+
+func (b *Body) Read(p []byte) (int, error) { return b.n, nil }
+
+func LocalPtr() {
+	var body Body
+	run(body.Read)
+}
+
 type Arr struct{ b []byte }
 
 func NewArr() *Arr               { return &Arr{} }
@@ -226,6 +235,20 @@ def test_a_method_value_is_a_closure_not_an_interface(checked: Any) -> None:
     assert f["reason"] == "a func value passed to run, which keeps it"
     # `req` is a local here, whatever the package variable of that name.
     assert "package variable" not in f["reason"]
+
+
+def test_a_local_variable_is_never_a_package_variable(checked: Any) -> None:
+    """`var body Body` in a function is a local, though a `var` declaration holds it."""
+    _, findings, verdicts, _ = checked
+    line = _line("var body Body")
+    assert any(v[1] == line and v[3] == "moved to heap: body" for v in verdicts)
+    (moved,) = _at(findings, line, "moved-to-heap")
+    assert moved["reason_code"] != "package-variable", moved["reason"]
+    assert "package variable" not in moved["reason"]
+    # Its address is the receiver of the method value, which escapes.
+    assert moved["reason_code"] == "kept-by-object"
+    assert moved["reason_args"]["name"] == "body.Read"
+    assert moved["reason_args"]["then"]["code"] == "func-value-passed"
 
 
 def test_a_fluent_chain_puts_each_finding_on_its_own_call(checked: Any) -> None:

@@ -352,6 +352,7 @@ def classify(
         leak_findings.append((replace(found, leak=summary), _storage_of(explained)))
 
     out.findings.extend(_kept_by_objects(leak_findings, out.findings))
+    out.findings = _explained_by_holders(out.findings)
 
     for diag in inline:
         src = source(diag.file)
@@ -554,6 +555,37 @@ def _kept_by_objects(
             name = "a value"
         then = holder.reason if holder is not None else None
         out.append(replace(leak, reason=Reason(ReasonCode.KEPT_BY_OBJECT, name, then=then)))
+    return out
+
+
+def _explained_by_holders(found: list[Finding]) -> list[Finding]:
+    """Findings whose flow stops short of the heap (``{temp} ← &body``, the receiver of
+    the method value ``body.Read``), explained by the heap value that holds them: the
+    one whose range the flow's last step lies in. "kept by body.Read, which is on the
+    heap: a func value passed to run, which keeps it"."""
+    out = []
+    for f in found:
+        last = next((s.location for s in reversed(f.flow) if s.location is not None), None)
+        if f.reason.code is not ReasonCode.UNEXPLAINED or last is None or last.file != f.file:
+            out.append(f)
+            continue
+        holder = next(
+            (
+                g
+                for g in found
+                if g is not f
+                and g.file == f.file
+                and g.kind in HEAP_KINDS
+                and g.reason.code is not ReasonCode.UNEXPLAINED
+                and g.range.start <= last.position < g.range.end
+            ),
+            None,
+        )
+        if holder is None:
+            out.append(f)
+            continue
+        why = Reason(ReasonCode.KEPT_BY_OBJECT, holder.subject, then=holder.reason)
+        out.append(replace(f, reason=why))
     return out
 
 
