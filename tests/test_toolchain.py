@@ -175,3 +175,19 @@ def test_version_parsing() -> None:
     assert toolchain.parse_version("go1.21.13") == (1, 21)
     assert toolchain.parse_version("go1.22rc1") == (1, 22)
     assert toolchain.parse_version("devel +abc") is None
+
+
+def test_the_deadline_bounds_gofmt_too(tmp_path: Path) -> None:
+    """A fix's gofmt run is bounded by the command's deadline like every go run."""
+    from heaplens.fixes.edits import gofmt
+
+    goroot = tmp_path / "goroot"
+    (goroot / "bin").mkdir(parents=True)
+    fake = goroot / "bin" / "gofmt"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    start = time.monotonic()
+    with pytest.raises(toolchain.TimedOut) as stopped:
+        gofmt(b"package p\n", str(goroot), toolchain.Deadline(1))
+    assert time.monotonic() - start < 5
+    assert "`gofmt` did not finish within 1 s" in str(stopped.value)

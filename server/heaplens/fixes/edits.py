@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..model import Position, Range
 from ..positions import line_offsets
+from ..toolchain import Deadline, TimedOut
 
 
 @dataclass(frozen=True, order=True)
@@ -38,12 +39,27 @@ def apply(source: bytes, edits: Iterable[Edit]) -> bytes:
     return out
 
 
-def gofmt(source: bytes, goroot: str) -> bytes:
-    """Format with the toolchain's gofmt; raise FormatError if it cannot parse the code."""
+def gofmt(source: bytes, goroot: str, deadline: Deadline | None = None) -> bytes:
+    """Format with the toolchain's gofmt; raise FormatError if it cannot parse the code.
+
+    gofmt gets 30 s, or what is left of ``deadline`` when that is less: the command's
+    ``--timeout`` bounds it like every other run (``toolchain.TimedOut`` past it).
+    """
     binary = os.path.join(goroot, "bin", "gofmt") if goroot else "gofmt"
+    limit = 30.0
+    left = deadline.remaining() if deadline is not None else None
+    if deadline is not None and left is not None:
+        deadline.check("gofmt")
+        limit = min(limit, left)
     try:
-        proc = subprocess.run([binary], input=source, capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
+        proc = subprocess.run(
+            [binary], input=source, capture_output=True, timeout=limit, check=False
+        )
+    except subprocess.TimeoutExpired as e:
+        if deadline is not None and deadline.seconds is not None and limit < 30.0:
+            raise TimedOut("gofmt", deadline.seconds) from e
+        raise FormatError(f"gofmt could not run: {e}") from e
+    except OSError as e:
         raise FormatError(f"gofmt could not run: {e}") from e
     if proc.returncode != 0:
         raise FormatError(proc.stderr.decode("utf-8", "replace").strip())
@@ -66,9 +82,11 @@ def minimal_edits(before: bytes, after: bytes) -> list[Edit]:
     return edits
 
 
-def finish(source: bytes, edits: Sequence[Edit], goroot: str) -> tuple[bytes, list[Edit]]:
+def finish(
+    source: bytes, edits: Sequence[Edit], goroot: str, deadline: Deadline | None = None
+) -> tuple[bytes, list[Edit]]:
     """The fixed, gofmt-clean file and the minimal edits that produce it."""
-    fixed = gofmt(apply(source, edits), goroot)
+    fixed = gofmt(apply(source, edits), goroot, deadline)
     return fixed, minimal_edits(source, fixed)
 
 

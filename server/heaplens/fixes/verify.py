@@ -62,7 +62,7 @@ def verify(
     for alt in candidate.alternatives:
         summary = alt.summary
         try:
-            fixed, minimal = finish(original, alt.edits, goroot)
+            fixed, minimal = finish(original, alt.edits, goroot, engine.deadline)
         except FormatError:
             continue
         probed = apply(original, [*alt.edits, *alt.probes]) if alt.probes else fixed
