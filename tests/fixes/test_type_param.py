@@ -74,14 +74,6 @@ APPLIES = [
         "func Scale[S Shape](k float64, s S, n int) float64",
     ),
     Case(
-        "existing_type_parameters",
-        SHAPE + "//go:noinline\nfunc Sum[N int | float64](s Shape, n N) float64 {\n"
-        "\treturn s.Area() * float64(n)\n}\n\n"
-        "func Use() float64 { return Sum(Rect{1, 2}, 3) }",
-        True,
-        "func Sum[N int | float64, S Shape](s S, n N) float64",
-    ),
-    Case(
         "several_call_sites",
         SHAPE + "//go:noinline\nfunc Total(s Shape) float64 { return s.Area() }\n\n"
         "func Use(n float64) float64 {\n\ta := Total(Rect{1, n})\n\tb := Total(Rect{n, 1})\n"
@@ -116,6 +108,15 @@ APPLIES = [
 ]
 
 DOES_NOT_APPLY = [
+    # The compiler reports no leak for a generic function's parameters (its
+    # instantiations are dupok), so there is no finding to anchor a fix to.
+    Case(
+        "existing_type_parameters",
+        SHAPE + "//go:noinline\nfunc Sum[N int | float64](s Shape, n N) float64 {\n"
+        "\treturn s.Area() * float64(n)\n}\n\n"
+        "func Use() float64 { return Sum(Rect{1, 2}, 3) }",
+        False,
+    ),
     Case(
         "type_switch",
         SHAPE + "//go:noinline\nfunc Kind(s Shape) int {\n\tswitch s.(type) {\n"
