@@ -141,3 +141,19 @@ def test_a_leak_into_a_named_result_is_returned() -> None:
     named = reasons.explain(Kind.LEAKING_PARAM, "w", flow, result_names=lambda: frozenset({"err"}))
     assert named.code is ReasonCode.RETURNED and named.name == "err"
     assert wording.reason_text(named, Kind.LEAKING_PARAM) == "returned to the caller (as err)"
+
+
+def test_returned_through_a_named_or_inlined_result() -> None:
+    named = (
+        step("func literal", "spill", "done"),
+        step("return mfs, func literal, err", "return", "done"),
+    )
+    why = reasons.explain(
+        Kind.ESCAPES_TO_HEAP, "func literal", named, result_names=lambda: frozenset({"done"})
+    )
+    assert why.code is ReasonCode.RETURNED
+    inlined = (
+        step("&Pool{...}", "spill", "pool.~r0"),
+        step("return &Pool{...}", "return", "pool.~r0"),
+    )
+    assert reasons.explain(Kind.ESCAPES_TO_HEAP, "&Pool{...}", inlined).code is ReasonCode.RETURNED

@@ -506,7 +506,9 @@ def _to_result(dst: str, diag: RawDiagnostic, source: SourceLookup) -> bool:
     """Whether a leak's destination is one of the function's results: ``~r0``, or a
     named result (which the compiler calls by its name)."""
     if reasons.is_result(dst):
-        return True
+        # Not an inlined function's (`pool.~r0`): that is a variable of this function,
+        # and what leaks there leaks to the heap as far as the compiler's summary goes.
+        return "." not in dst
     if dst.startswith("{") or not dst.isidentifier():
         return False
     src = source(diag.file)

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 
 from .model import NO_REASON, FlowStep, Kind, Location, Reason, ReasonCode
 
-_RESULT = re.compile(r"^~[rR]\d+$|^~r\w*$")
+#: A result as the compiler names it: ``~r0``, or ``pool.~r0`` for an inlined function's.
+_RESULT = re.compile(r"^(?:\w+\.)?(?:~[rR]\d+|~r\w*)$")
 
 #: What the value at a finding is, by its syntax (``SourceFile.value_kind``): "alloc" (an
 #: allocation of its own: ``&T{}``, ``make``, a conversion to string...), "func" (a method
@@ -170,7 +171,7 @@ def explain(
         return Reason(ReasonCode.GOROUTINE)
     if kind is Kind.MOVED_TO_HEAP and captured:
         return Reason(ReasonCode.CAPTURED)
-    if is_result(final_dst) and "return" in whys:
+    if (is_result(final_dst) or final_dst in result_names()) and "return" in whys:
         if kind is Kind.MOVED_TO_HEAP and "address-of" in whys:
             return Reason(ReasonCode.ADDRESS_RETURNED)
         return Reason(ReasonCode.RETURNED)
