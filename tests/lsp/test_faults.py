@@ -94,3 +94,24 @@ async def test_odd_requests_do_not_kill_the_server(tmp_path: Path) -> None:
         )
         diags = await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
         assert diags
+
+
+def test_a_failed_error_report_does_not_recurse() -> None:
+    """pygls reports a failed send through report_server_error: with the client gone,
+    reporting that failure must not try again, and again (each time writing a traceback
+    to stderr until the pipe is full and the server blocks)."""
+    from heaplens.lsp.server import HeaplensServer
+
+    server = HeaplensServer()
+    server.initialized = True
+    sent: list[object] = []
+
+    def send_fails(params: object) -> None:
+        sent.append(params)
+        server.report_server_error(BrokenPipeError("the client is gone"), "send")
+
+    server.window_log_message = send_fails  # type: ignore[method-assign]
+    server.report_server_error(RuntimeError("a handler failed"), "handler")
+    assert len(sent) == 1
+    server.report_server_error(RuntimeError("and another"), "handler")
+    assert len(sent) == 2  # the next error is reported again

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from typing import Any
 
 from lsprotocol import types
@@ -42,6 +43,8 @@ class HeaplensServer(LanguageServer):
         self.fixer = FixVerifier(self)
         self.watcher: Any = None
         self.initialized = False
+        #: Set on a thread while it sends an error report (``report_server_error``).
+        self._reporting_on = threading.local()
         self.loop: asyncio.AbstractEventLoop | None = None
         #: Problems with initializationOptions, shown once the client listens.
         self.pending_messages: list[str] = []
@@ -123,10 +126,17 @@ class HeaplensServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         # A failing handler must not take the session down or pop up at the user: the
         # traceback goes to stderr, one line to the client's log.
+        if getattr(self._reporting_on, "active", False):
+            # Sending the report failed too (pygls reports a failed send here rather than
+            # raising): the client is gone. Reporting that would recurse without end,
+            # each level writing a traceback to a stderr nobody may be reading.
+            log.debug("could not report an error to the client: %s", error)
+            return
         log.error(
             "handler error (%s): %s", getattr(source, "__name__", source), error, exc_info=error
         )
         if self.initialized:
+            self._reporting_on.active = True
             try:
                 self.window_log_message(
                     types.LogMessageParams(
@@ -135,6 +145,8 @@ class HeaplensServer(LanguageServer):
                 )
             except Exception:
                 log.debug("could not report an error", exc_info=True)
+            finally:
+                self._reporting_on.active = False
 
     def start_watching(self) -> None:
         from .watcher import start
