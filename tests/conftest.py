@@ -56,6 +56,36 @@ def run_cli(
     )
 
 
+def run_cli_on_a_terminal(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """Run the CLI with its stderr on a pseudo-terminal: its exit code and all it wrote
+    there (progress lines appear only on a terminal)."""
+    import pty
+
+    main, secondary = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "heaplens", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        timeout=300,
+    )
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    return proc.returncode, seen
+
+
 def check_json(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], str]:

@@ -12,7 +12,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import ROOT, check_json, copy_module, hanging_go, line_of, run_cli
+from conftest import (
+    ROOT,
+    check_json,
+    copy_module,
+    hanging_go,
+    line_of,
+    run_cli,
+    run_cli_on_a_terminal,
+)
 from heaplens.positions import byte_to_units
 
 
@@ -219,32 +227,10 @@ def test_verbose_counts_unknown_lines(corpus: Path, cli_env: dict[str, str]) -> 
 
 
 def test_progress_on_a_terminal_only(corpus: Path, cli_env: dict[str, str]) -> None:
-    import os
-    import pty
-    import subprocess
-    import sys
-
-    main, secondary = pty.openpty()
-    proc = subprocess.run(
-        [sys.executable, "-m", "heaplens", "check", "--no-cache", "./..."],
-        cwd=corpus,
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=secondary,
-        timeout=300,
+    returncode, seen = run_cli_on_a_terminal(
+        "check", "--no-cache", "./...", cwd=corpus, env=cli_env
     )
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(main)
-    assert proc.returncode == 0
+    assert returncode == 0
     assert b"heaplens: compiling ./..." in seen
     assert b"heaplens: [1/1]" not in seen  # a single unit of work gets no counter
     piped = run_cli("check", "--no-cache", "./...", cwd=corpus, env=cli_env)

@@ -4,15 +4,12 @@ that build and leave fewer heap escapes."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from conftest import check_json, copy_module, hanging_go, run_cli
+from conftest import check_json, copy_module, hanging_go, run_cli, run_cli_on_a_terminal
 
 
 def _heap(data: dict) -> int:  # type: ignore[type-arg]
@@ -134,27 +131,8 @@ def test_fix_stops_at_the_deadline(tmp_path: Path, cli_env: dict[str, str]) -> N
 
 def test_fix_progress_on_a_terminal(tmp_path: Path, cli_env: dict[str, str]) -> None:
     mod = copy_module("hotpath", tmp_path)
-    main, secondary = pty.openpty()
-    proc = subprocess.run(
-        [sys.executable, "-m", "heaplens", "fix", "--no-cache", "."],
-        cwd=mod,
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=secondary,
-        timeout=300,
-    )
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(main)
-    assert proc.returncode == 0
+    returncode, seen = run_cli_on_a_terminal("fix", "--no-cache", ".", cwd=mod, env=cli_env)
+    assert returncode == 0
     assert b"\r\x1b[Kheaplens: verifying fixes in example.com/hotpath (check 1)" in seen, seen
     assert b"(check 3)" in seen
     piped = run_cli("fix", "--no-cache", ".", cwd=mod, env=cli_env)
