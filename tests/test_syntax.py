@@ -137,3 +137,39 @@ def test_indexed_node_lookups_match_a_query_of_the_subtree() -> None:
             ], (type_name, node)
     literals = src.nodes_of_type("func_literal")
     assert literals[0].id in [n.id for n in src.nodes_of_type("func_literal", within=literals[0])]
+
+
+def test_value_kinds_tell_boxed_values_from_closures_and_allocations() -> None:
+    """What a value is decides whether a spill into a call is an interface conversion."""
+    text = (
+        b'package p\n\nimport "os"\n\ntype T struct{ f int }\n\nfunc (T) M() {}\n\n'
+        b"func F(t T, a, b int, s string, bs []byte) {\n"
+        b"\tuse(t.M, t.f, os.Args, func() {}, &T{}, T{}, []int{1}, a+b, a*b, s+s, "
+        b'string(bs), a, len(s), bs[1:], "x")\n}\n'
+    )
+    src = SourceFile("/p.go", text)
+    line = (
+        text.decode()
+        .splitlines()
+        .index(next(x for x in text.decode().splitlines() if x.startswith("\tuse(")))
+        + 1
+    )
+    call = text.decode().splitlines()[line - 1]
+
+    def kind(expr: str) -> str:
+        col = call.index(expr) + 1
+        rng = Range(Position(line, col), Position(line, col + len(expr)))
+        return src.value_kind(rng, {"M"}, {"f"})
+
+    assert kind("t.M") == "func"  # a method value: a closure
+    assert kind("t.f") == "boxed"  # a field
+    assert kind("os.Args") == "boxed"  # another package's variable
+    assert kind("func() {}") == "func"
+    assert kind("&T{}") == "alloc"
+    assert kind("T{}") == "boxed"
+    assert kind("[]int{1}") == "alloc"
+    assert kind("a+b") == ""  # `+` may join strings, which allocates
+    assert kind("a*b") == "boxed"
+    assert kind("string(bs)") == "alloc"
+    assert kind("len(s)") == "boxed"
+    assert kind('"x"') == "boxed"

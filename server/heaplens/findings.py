@@ -640,6 +640,11 @@ def _finding(
         return written is None or at is None or not written.declares_local(name, at.position)
 
     def value_kind() -> str:
+        # The compiler's own words for a closure and a variadic call's slice.
+        if said == "func literal":
+            return "func"
+        if said == "... argument":
+            return "alloc"
         if src is not None and rng is not None and src.shows(rng, said):
             names = scope(file)
             return src.value_kind(rng, names.methods, names.fields)

@@ -698,6 +698,11 @@ class SourceFile:
             if sel in fields and sel not in methods:
                 return "boxed"
             return ""
+        if t == "binary_expression":
+            op = node.child_by_field_name("operator")
+            # `a + b` may join strings, which allocates; other operators make a number
+            # or a bool, which can reach the heap only boxed.
+            return "" if op is None or op.type == "+" else "boxed"
         if t in _BOXED_NODES:
             return "boxed"
         return ""
@@ -829,7 +834,6 @@ _BOXED_NODES = frozenset(
         "true",
         "false",
         "iota",
-        "binary_expression",
         "index_expression",
         "type_assertion_expression",
     }
