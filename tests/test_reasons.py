@@ -157,3 +157,14 @@ def test_returned_through_a_named_or_inlined_result() -> None:
         step("return &Pool{...}", "return", "pool.~r0"),
     )
     assert reasons.explain(Kind.ESCAPES_TO_HEAP, "&Pool{...}", inlined).code is ReasonCode.RETURNED
+
+
+def test_a_value_boxed_for_a_literal_names_no_call() -> None:
+    """`run(T{v: x})`: x is boxed for the literal's field, not for run; only when the
+    source cannot say (code inlined here) does the flow's call stand in."""
+    flow = (step("x", "spill", "{heap}"), step("run(T{...})", "call parameter", "{heap}"))
+    boxed = {"value_kind": lambda: "boxed"}
+    field = reasons.explain(Kind.ESCAPES_TO_HEAP, "x", flow, call_at=lambda _l: "", **boxed)
+    assert field.code is ReasonCode.INTERFACE and field.name == ""
+    unknown = reasons.explain(Kind.ESCAPES_TO_HEAP, "x", flow, call_at=lambda _l: None, **boxed)
+    assert unknown.name == "run"

@@ -167,6 +167,15 @@ def test_value_kinds_tell_boxed_values_from_closures_and_allocations() -> None:
     assert kind("func() {}") == "func"
     assert kind("&T{}") == "alloc"
     assert kind("T{}") == "boxed"
+    assert (
+        src.value_kind(
+            Range(Position(line, call.index("T{}") + 1), Position(line, call.index("T{}") + 4)),
+            set(),
+            set(),
+            {"T"},
+        )
+        == "alloc"
+    )  # were T a map or a slice type, its literal would allocate
     assert kind("[]int{1}") == "alloc"
     assert kind("a+b") == ""  # `+` may join strings, which allocates
     assert kind("a*b") == "boxed"

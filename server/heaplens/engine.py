@@ -1171,7 +1171,7 @@ class Engine:
         # The text the findings' ranges were computed on, as read for this check.
         source = src.source if src is not None else b""
         h.update(len(source).to_bytes(8, "little") + source)
-        for names in (scope.vars, scope.methods, scope.fields, scope.scalars):
+        for names in (scope.vars, scope.methods, scope.fields, scope.scalars, scope.storage):
             h.update("\0".join(sorted(names)).encode("utf-8", "surrogateescape") + b"\1")
         h.update(init_closures_before.to_bytes(8, "little"))
         return h.hexdigest()

@@ -59,6 +59,8 @@ class PackageScope:
     fields: frozenset[str] = frozenset()
     #: Types defined as a number or a bool: values without pointers.
     scalars: frozenset[str] = frozenset()
+    #: Types defined as a map or a slice: their literals allocate.
+    storage: frozenset[str] = frozenset()
 
     @staticmethod
     def of(files: Iterable[SourceFile]) -> PackageScope:
@@ -69,6 +71,7 @@ class PackageScope:
             frozenset().union(*(s.declared_methods for s in members)),
             frozenset().union(*(s.declared_fields for s in members)),
             frozenset().union(*(s.scalar_types for s in members)),
+            frozenset().union(*(s.storage_types for s in members)),
         )
 
 
@@ -621,13 +624,13 @@ def _finding(
         subject = src.compact_text(rng) or said
     subject = wording.tidy(subject)
 
-    def call_at(loc: Location | None) -> str:
+    def call_at(loc: Location | None) -> str | None:
         if src is None or rng is None or (loc is not None and loc.file != file):
-            return ""
+            return None
         if not src.shows(rng, said):
             # Code inlined here from elsewhere is reported at the call: the source at
             # the finding is not the value, and the calls around it not the ones it meets.
-            return ""
+            return None
         at = pos if loc is None else loc.position
         # At the value itself, the call must take all of it: not a conversion that is it.
         value = rng if rng is not None and rng.start <= at <= rng.end else None
@@ -647,7 +650,7 @@ def _finding(
             return "alloc"
         if src is not None and rng is not None and src.shows(rng, said):
             names = scope(file)
-            return src.value_kind(rng, names.methods, names.fields)
+            return src.value_kind(rng, names.methods, names.fields, names.storage)
         # Code inlined here: the value is written in the inlined function.
         written = source(origin.file) if origin is not None else None
         if written is None or origin is None:
@@ -656,7 +659,7 @@ def _finding(
         if there is None or not written.shows(there, said):
             return ""
         names = scope(origin.file)
-        return written.value_kind(there, names.methods, names.fields)
+        return written.value_kind(there, names.methods, names.fields, names.storage)
 
     reason = reasons.explain(
         kind,

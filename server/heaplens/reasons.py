@@ -139,7 +139,7 @@ def explain(
     flow: tuple[FlowStep, ...],
     *,
     is_package_var: Callable[[str, Location | None], bool] = lambda _name, _at: False,
-    call_at: Callable[[Location | None], str] = lambda _loc: "",
+    call_at: Callable[[Location | None], str | None] = lambda _loc: None,
     in_go_statement: Callable[[], bool] = lambda: False,
     package_var_of: Callable[[], str] = lambda: "",
     result_names: Callable[[], frozenset[str]] = frozenset,
@@ -149,7 +149,8 @@ def explain(
 
     ``call_at`` names the function whose call has the value at a location among its
     arguments (looked up by the caller on the syntax tree); it names the call an
-    interface conversion is made for. ``None`` stands for the finding's own position.
+    interface conversion is made for. A location of ``None`` stands for the finding's own
+    position; an answer of ``None`` means the source cannot say.
     ``is_package_var`` says whether a name, at a place in the source, is a package
     variable (not a local that shadows one). ``package_var_of`` names the package
     variable whose initial value holds the finding, if it is in one; ``result_names``
@@ -205,7 +206,13 @@ def explain(
     what = value_kind() if handed and explicit is None else ""
     if explicit is not None or what == "boxed":
         where = explicit.location if explicit is not None else None
-        target = call_at(where) or (_callee_of(last_call, call_at) if last_call else "")
+        # The call the source shows the value passed to; "" when the source shows it
+        # is boxed elsewhere (a field of a literal); None when the source cannot say
+        # (code inlined here), and then the call the flow passes it to.
+        shown = call_at(where)
+        target = (
+            shown if shown is not None else (_callee_of(last_call, call_at) if last_call else "")
+        )
         return Reason(ReasonCode.INTERFACE, target)
     if what == "func" and last_call is not None:
         return Reason(ReasonCode.FUNC_VALUE_PASSED, _callee_of(last_call, call_at))
@@ -245,7 +252,7 @@ def explain(
             continue
         if step.why == "slice-literal-element" and step.what == "... argument":
             # The slice a variadic call gets, which that call keeps.
-            fn = call_at(step.location) if step.location is not None else ""
+            fn = (call_at(step.location) if step.location is not None else "") or ""
             return Reason(ReasonCode.VARIADIC_KEPT, fn)
         container = _CONTAINERS.get(step.why)
         if container is not None and step.what and not compiler_made(step.what):
@@ -275,7 +282,7 @@ def _readable(target: str) -> str:
     return f"the result's {m.group(1)}" if m.group(1) else "the result"
 
 
-def _callee_of(step: FlowStep, call_at: Callable[[Location | None], str]) -> str:
+def _callee_of(step: FlowStep, call_at: Callable[[Location | None], str | None]) -> str:
     """The function a "call parameter" step calls, as written in the source when the
     compiler only has a name of its own for it (a call through ``fs[i]`` is a call of
     ``.autotmp_3``)."""

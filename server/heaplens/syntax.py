@@ -477,6 +477,16 @@ class SourceFile:
                     grew = True
         return frozenset(found)
 
+    @cached_property
+    def storage_types(self) -> frozenset[str]:
+        """Types this file defines as a map or a slice (``type Fields map[string]any``)."""
+        names: set[str] = set()
+        for spec in self._node_index["type_spec"][1]:
+            name, typ = spec.child_by_field_name("name"), spec.child_by_field_name("type")
+            if name is not None and typ is not None and typ.type in ("map_type", "slice_type"):
+                names.add(_text_of(name))
+        return frozenset(names)
+
     def in_generic_function(self, pos: Position) -> bool:
         """Whether ``pos`` is in a generic function or a method of a generic type. The
         compiler's ``-m`` reports no leaks for their instantiations (they are dupok),
@@ -506,6 +516,8 @@ class SourceFile:
                 bounds = (lo, hi)
         cur = self.node_at(pos)
         while cur is not None and cur.type not in _STOP:
+            if cur.type == "literal_value" and (bounds is None or cur.start_byte < bounds[0]):
+                return ""  # an element of a composite literal: boxed for its field
             parent = cur.parent
             if parent is not None and parent.type == "argument_list":
                 call = parent.parent
@@ -642,13 +654,21 @@ class SourceFile:
             cur = cur.parent
         return False
 
-    def value_kind(self, rng: Range, methods: Collection[str], fields: Collection[str]) -> str:
+    def value_kind(
+        self,
+        rng: Range,
+        methods: Collection[str],
+        fields: Collection[str],
+        storage_types: Collection[str] = (),
+    ) -> str:
         """What the expression at ``rng`` is, for telling an interface conversion from a
         closure when the compiler's flow cannot (``reasons.ValueKind``).
 
         ``methods`` and ``fields`` are the names of the package's methods and struct
         fields: ``x.f`` is a method value when ``f`` can only be a method, a field when it
         can only be a field, and cannot be told when it could be either or neither.
+        ``storage_types`` are the package's types defined as maps or slices, whose
+        literals allocate (``Fields{...}`` for ``type Fields map[string]any``).
         """
         lo, hi = self.offset(rng.start), self.offset(rng.end)
         if lo is None or hi is None:
@@ -665,9 +685,17 @@ class SourceFile:
             # A slice or map literal allocates its storage; a struct or array value can
             # reach the heap only boxed.
             typ = node.child_by_field_name("type")
-            return (
-                "alloc" if typ is not None and typ.type in ("slice_type", "map_type") else "boxed"
-            )
+            if typ is not None and typ.type == "generic_type":
+                typ = typ.child_by_field_name("type")
+            if typ is None:
+                return ""
+            if typ.type in ("slice_type", "map_type"):
+                return "alloc"
+            if typ.type in ("struct_type", "array_type"):
+                return "boxed"
+            if typ.type == "type_identifier":
+                return "alloc" if _text_of(typ) in storage_types else "boxed"
+            return ""  # another package's type: a struct, or a map, cannot be told
         if t == "slice_expression":
             return "boxed"  # a slice header: the memory it shares is not allocated here
         if t == "unary_expression":
