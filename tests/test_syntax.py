@@ -182,3 +182,13 @@ def test_value_kinds_tell_boxed_values_from_closures_and_allocations() -> None:
     assert kind("string(bs)") == "alloc"
     assert kind("len(s)") == "boxed"
     assert kind('"x"') == "boxed"
+
+
+def test_callees_of_chains_and_literals_are_named_briefly() -> None:
+    text = (
+        b"package p\n\nfunc F(a *A, x int) {\n\ta.B().C(1).D(x)\n"
+        b"\tfunc(v int) {\n\t\t_ = v\n\t}(x)\n}\n"
+    )
+    src = SourceFile("/p.go", text)
+    assert src.enclosing_call(Position(4, 15)) == ".D"  # the flow names it better
+    assert src.enclosing_call(Position(7, 4)) == "a func literal"

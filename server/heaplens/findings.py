@@ -634,7 +634,10 @@ def _finding(
         at = pos if loc is None else loc.position
         # At the value itself, the call must take all of it: not a conversion that is it.
         value = rng if rng is not None and rng.start <= at <= rng.end else None
-        return src.enclosing_call(at, value)
+        called = src.enclosing_call(at, value)
+        # A method of a chain (".Interface"): the compiler's flow names it better,
+        # with its type: `(*Array).Interface`.
+        return None if called.startswith(".") else called
 
     def is_package_var(name: str, at: Location | None) -> bool:
         if name not in scope(file).vars:

@@ -527,8 +527,7 @@ class SourceFile:
                     parent.start_byte <= bounds[0] and bounds[1] <= parent.end_byte
                 )
                 if call is not None and call.type == "call_expression" and inside:
-                    fn = call.child_by_field_name("function")
-                    return _compact(fn) if fn is not None else ""
+                    return _callee_name(call.child_by_field_name("function"))
             cur = parent
         return ""
 
@@ -866,6 +865,22 @@ _BOXED_NODES = frozenset(
         "type_assertion_expression",
     }
 )
+
+
+def _callee_name(fn: Node | None) -> str:
+    """How a message names the function a call calls: its text, abbreviated. A func
+    literal called where it is written is "a func literal"; a method of a chain
+    (`Arr().Bool(true).Interface`) is ".Interface", since the chain says nothing of it."""
+    if fn is None:
+        return ""
+    if fn.type == "func_literal":
+        return "a func literal"
+    if fn.type == "selector_expression":
+        operand = fn.child_by_field_name("operand")
+        field = fn.child_by_field_name("field")
+        if operand is not None and field is not None and _is_call(operand):
+            return "." + _text_of(field)
+    return _compact(fn)
 
 
 def _is_scalar(type_text: str, scalars: Collection[str]) -> bool:
