@@ -48,6 +48,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -175,11 +176,66 @@ def _log_digest(logs: Sequence[bytes]) -> str:
     return h.hexdigest()
 
 
+class _ReadOnlyFiles:
+    """Source files that never change under a running engine: the toolchain's GOROOT and
+    the module cache (which the go command keeps read-only). Reasons read them for code
+    inlined from there (whose function is it? what is the value?) and for other
+    packages' types; kept parsed across checks, so an edit does not parse them again."""
+
+    _LIMIT = 512
+
+    def __init__(self) -> None:
+        self._files: OrderedDict[str, SourceFile | None] = OrderedDict()
+        self.scalars: dict[str, frozenset[str]] = {}
+        self.roots: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def add_roots(self, *roots: str) -> None:
+        """Directories whose files never change: a toolchain's GOROOT/src, a module
+        cache. Roots are only added: every engine of the process shares these files."""
+        with self._lock:
+            self.roots = tuple(
+                dict.fromkeys((*self.roots, *(os.path.join(r, "") for r in roots if r)))
+            )
+
+    def holds(self, path: str) -> bool:
+        return bool(self.roots) and path.startswith(self.roots)
+
+    def get(self, path: str) -> SourceFile | None:
+        with self._lock:
+            if path in self._files:
+                self._files.move_to_end(path)
+                return self._files[path]
+        src = _read_source(path, None)
+        with self._lock:
+            self._files[path] = src
+            while len(self._files) > self._LIMIT:
+                self._files.popitem(last=False)
+        return src
+
+
+#: One for the process: the files never change, whichever engine reads them.
+_READ_ONLY = _ReadOnlyFiles()
+
+
+def _read_source(path: str, data: bytes | None) -> SourceFile | None:
+    if data is None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+    return SourceFile(path, data)
+
+
 class _Sources:
     """Source files for one check, with unsaved buffers in place of the disk."""
 
-    def __init__(self, overlays: Mapping[str, bytes]) -> None:
+    def __init__(
+        self, overlays: Mapping[str, bytes], read_only: _ReadOnlyFiles | None = None
+    ) -> None:
         self._overlays = overlays
+        self._read_only = read_only or _ReadOnlyFiles()
         self._files: dict[str, SourceFile | None] = {}
         self._scopes: dict[tuple[str, ...], findings.PackageScope] = {}
         self._package_files: dict[str, tuple[str, ...]] = {}
@@ -191,13 +247,9 @@ class _Sources:
             if path in self._files:
                 return self._files[path]
         data = self._overlays.get(path)
-        if data is None:
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError:
-                data = None
-        src = SourceFile(path, data) if data is not None else None
+        if data is None and self._read_only.holds(path):
+            return self._read_only.get(path)
+        src = _read_source(path, data)
         with self._lock:
             self._files[path] = src
         return src
@@ -246,16 +298,40 @@ class _Sources:
 
     def imported_scalar(self, path: str, name: str) -> bool:
         """Whether the type ``name`` of the package ``path`` is defined as a number or a
-        bool. Only packages the check listed are read; others are not known."""
+        bool. Only packages the check listed are read; others are not known.
+
+        Only files whose text could declare it so are parsed: ``reflect.Value`` must not
+        cost a parse of all of reflect.
+        """
+        key = f"{path}\0{name}"
         with self._lock:
-            known = self._scalars.get(path)
             files = self._package_files.get(path, ())
+            stable = bool(files) and all(map(self._read_only.holds, files))
+            known = (self._read_only.scalars if stable else self._scalars).get(key)
         if known is None:
-            known = frozenset().union(
-                *(src.scalar_types for src in map(self.get, files) if src is not None)
+            # `Duration int64` ending its line, as a type declaration of a number would.
+            maybe = re.compile(
+                rb"\b"
+                + re.escape(name.encode())
+                + rb"\s+(?!struct\b|interface\b|func\b|map\b|chan\b)[A-Za-z_][\w.]*[ \t]*(?:\n|//)"
             )
+            found = False
+            for file in files:
+                data = self._overlays.get(file)
+                if data is None:
+                    try:
+                        with open(file, "rb") as f:
+                            data = f.read()
+                    except OSError:
+                        continue
+                if maybe.search(data):
+                    src = self.get(file)
+                    if src is not None and name in src.scalar_types:
+                        found = True
+                        break
+            known = frozenset({name}) if found else frozenset()
             with self._lock:
-                self._scalars[path] = known
+                (self._read_only.scalars if stable else self._scalars)[key] = known
         return name in known
 
     def init_closures_before_for(self, files: Sequence[str]) -> Callable[[str], int]:
@@ -404,6 +480,7 @@ class Engine:
         self.options = options or Options()
         self.cache = cache or ResultCache(None)
         self.deadline = deadline
+        self._read_only = _READ_ONLY
         self._go: toolchain.GoEnv | None = None
         self._go_lock = threading.Lock()
         self._hasher = keys.FileHasher()
@@ -479,6 +556,9 @@ class Engine:
         deadline = self._deadline()
         deadline.check()
         go = self.go_env(queries[0].root if queries else None, deadline, cancel)
+        self._read_only.add_roots(
+            os.path.join(go.goroot, "src") if go.goroot else "", go.gomodcache
+        )
         result = CheckResult(go.version)
         with tempfile.TemporaryDirectory(prefix="heaplens-") as tmp:
             os.chmod(tmp, 0o700)
@@ -500,7 +580,7 @@ class Engine:
                 progress=progress,
                 early=early,
                 result=result,
-                sources=_Sources(data),
+                sources=_Sources(data, self._read_only),
                 go_tmp=go_tmp,
                 started_ns=time.time_ns() - 1_000_000,
             )

@@ -394,7 +394,8 @@ def classify(
     for f in out.findings:
         # Instantiations differ only in their shapes (`F[go.shape.int]`), which
         # nobody reads: one finding, counted.
-        same = (f.file, f.range, f.kind, wording.tidy(f.message), f.reason)
+        said = wording.tidy(f.message) if "go.shape." in f.message else f.message
+        same = (f.file, f.range, f.kind, said, f.reason)
         first = unique.get(same)
         unique[same] = f if first is None else replace(first, count=first.count + f.count)
     out.findings = list(unique.values())

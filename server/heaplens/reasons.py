@@ -172,7 +172,7 @@ def explain(
         return Reason(ReasonCode.GOROUTINE)
     if kind is Kind.MOVED_TO_HEAP and captured:
         return Reason(ReasonCode.CAPTURED)
-    if (is_result(final_dst) or final_dst in result_names()) and "return" in whys:
+    if "return" in whys and (is_result(final_dst) or final_dst in result_names()):
         if kind is Kind.MOVED_TO_HEAP and "address-of" in whys:
             return Reason(ReasonCode.ADDRESS_RETURNED)
         return Reason(ReasonCode.RETURNED)

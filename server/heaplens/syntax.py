@@ -738,7 +738,16 @@ class SourceFile:
     def imports(self) -> dict[str, str]:
         """Import paths by the name this file knows them by (``fmt``, or the alias)."""
         names: dict[str, str] = {}
-        for spec in nodes_of_type(self.tree.root_node, "import_spec"):
+        # Imports are top-level declarations: no query over the whole tree is needed.
+        specs = [
+            spec
+            for decl in self.tree.root_node.named_children
+            if decl.type == "import_declaration"
+            for group in decl.named_children
+            for spec in (group.named_children if group.type == "import_spec_list" else [group])
+            if spec.type == "import_spec"
+        ]
+        for spec in specs:
             alias = spec.child_by_field_name("name")
             path_node = spec.child_by_field_name("path")
             if path_node is None:
