@@ -95,7 +95,8 @@ class FlowStep:
     ``what`` is the compiler's description of the step (``return &x``), ``why`` the edge
     label (``return``, ``call parameter``, ``captured by a closure``...), ``dst`` the
     location the value flows into (``{heap}``, ``~r0``, ``c``...). ``inlined_from`` is set
-    when the step happens inside code the compiler inlined at ``location``.
+    when the step happens inside code the compiler inlined at ``location``: where that
+    code is written (the innermost function, when inlined code inlined more).
     """
 
     location: Location | None
