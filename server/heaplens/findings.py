@@ -448,6 +448,10 @@ def _names_variable(message: str) -> bool:
     return bool(m and _NAME.fullmatch(m.group("subject")))
 
 
+_KEYWORDS = frozenset(
+    {"return", "go", "defer", "for", "range", "if", "switch", "select", "case", "var", "func"}
+)
+
 #: A variable as the compiler prints it: ``x``, ``net.addr`` (inlined), ``#state1``,
 #: ``.autotmp_3``, ``~r0``.
 _NAME = re.compile(r"[#.~]*[\w]+(?:\.[\w]+)?")
@@ -622,7 +626,11 @@ def _finding(
         and ((origin is None and reasons.compiler_made(said)) or src.shows(rng, said))
         and not said.startswith("#")  # a loop's state: at its `for`, which says less
     ):
-        subject = src.compact_text(rng) or said
+        written = src.compact_text(rng)
+        # Only an expression names the value: not the `=` or `return` a result of a
+        # call is reported at.
+        if written and written not in _KEYWORDS and any(c.isalnum() for c in written):
+            subject = written
     subject = wording.tidy(subject)
 
     def call_at(loc: Location | None) -> str | None:
