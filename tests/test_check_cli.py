@@ -21,6 +21,7 @@ from conftest import (
     run_cli,
     run_cli_on_a_terminal,
 )
+from heaplens.model import ReasonCode
 from heaplens.positions import byte_to_units
 
 
@@ -180,6 +181,9 @@ def test_sarif_validates_against_the_schema(corpus: Path, cli_env: dict[str, str
         and r["ruleId"] == "escapes-to-heap"
     ]
     assert hit
+    # Tools decide on the code, never on the words of the message.
+    assert {r["properties"]["reasonCode"] for r in run["results"]} <= {c.value for c in ReasonCode}
+    assert hit[0]["properties"]["reasonCode"] == "returned"
     col = hit[0]["locations"][0]["physicalLocation"]["region"]["startColumn"]
     prefix = line[: line.index(b"&Point")].decode()
     assert col == len(prefix.encode("utf-16-le")) // 2 + 1

@@ -114,8 +114,12 @@ def _result(f: Finding, cols: _Columns, rule_index: Callable[[Kind], int]) -> di
                 ]
             }
         ]
+    properties: dict[str, Any] = {"reasonCode": f.reason.code.value}
+    if f.count > 1:
+        properties["count"] = f.count
     if f.fixes:
-        result["properties"] = {"fixes": [x.kind for x in f.fixes]}
+        properties["fixes"] = [x.kind for x in f.fixes]
+    result["properties"] = properties
     return result
 
 

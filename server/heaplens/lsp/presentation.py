@@ -80,6 +80,8 @@ def diagnostic(
         "stale": stale,
         "range": [f.range.start.line, f.range.start.column, f.range.end.line, f.range.end.column],
         "fixes": [{"kind": x.kind, "title": x.title, "verified": x.verified} for x in f.fixes],
+        "reason_code": f.reason.code.value,
+        "count": f.count,
     }
     return types.Diagnostic(
         range=to_lsp_range(lines, f.range, encoding),
