@@ -232,7 +232,7 @@ def test_a_method_value_is_a_closure_not_an_interface(checked: Any) -> None:
     assert any(v[1] == line and v[3] == "req.Read escapes to heap" for v in verdicts)
     (f,) = _at(findings, line, "escapes-to-heap")
     assert f["reason_code"] == "func-value-passed"
-    assert f["reason"] == "a func value passed to run, which keeps it"
+    assert f["reason"] == "a closure passed to run, which keeps it"
     # `req` is a local here, whatever the package variable of that name.
     assert "package variable" not in f["reason"]
 

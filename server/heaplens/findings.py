@@ -572,7 +572,7 @@ def _explained_by_holders(found: list[Finding]) -> list[Finding]:
     """Findings whose flow stops short of the heap (``{temp} ← &body``, the receiver of
     the method value ``body.Read``), explained by the heap value that holds them: the
     one whose range the flow's last step lies in. "kept by body.Read, which is on the
-    heap: a func value passed to run, which keeps it"."""
+    heap: a closure passed to run, which keeps it"."""
     out = []
     for f in found:
         last = next((s.location for s in reversed(f.flow) if s.location is not None), None)

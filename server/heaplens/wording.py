@@ -35,7 +35,7 @@ def _reason_words(r: Reason, kind: Kind | None) -> str:
     if code is ReasonCode.INTERFACE:
         return f"converted to an interface for {name}" if name else "converted to an interface"
     if code is ReasonCode.FUNC_VALUE_PASSED:
-        return f"a func value passed to {name}, which keeps it"
+        return f"a closure passed to {name}, which keeps it"
     if code is ReasonCode.KEPT_BY_CALLEE:
         if kind is Kind.LEAKING_PARAM:
             return f"passed to {name}, which may keep it"
