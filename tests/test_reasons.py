@@ -168,3 +168,14 @@ def test_a_value_boxed_for_a_literal_names_no_call() -> None:
     assert field.code is ReasonCode.INTERFACE and field.name == ""
     unknown = reasons.explain(Kind.ESCAPES_TO_HEAP, "x", flow, call_at=lambda _l: None, **boxed)
     assert unknown.name == "run"
+
+
+def test_compiler_names_become_words_but_the_source_is_left_alone() -> None:
+    assert (
+        wording.tidy("leaking param: a to result ~r0 level=0") == "leaking param: a to the result"
+    )
+    assert wording.tidy("leaking param: a to result ~r1 level=1") == "leaking param: a to result 2"
+    assert wording.tidy("{heap} ← &{storage for &T{...}}") == "the heap ← &T{...}"
+    # A string in the user's code that looks like one is theirs.
+    assert wording.tidy('"level=3 msg"') == '"level=3 msg"'
+    assert not wording.has_internals('"level=warning"')

@@ -10,6 +10,7 @@ verdict verbatim, for tools that match on it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .model import Finding, FlowStep, Kind, Leak, Reason, ReasonCode
 
@@ -139,7 +140,15 @@ def _result_name(result: str, single: bool) -> str:
 _RESULT = re.compile(r"~[rR](\d+)")
 
 #: Compiler names and how a person would say them, most specific first.
-_INTERNALS: tuple[tuple[re.Pattern[str], str], ...] = (
+_INTERNALS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    # A leak's level only where the compiler writes it, after a result: a string in the
+    # source may well say "level=3".
+    (re.compile(r"to result ~[rR]0 level=-?\d+"), "to the result"),
+    (
+        re.compile(r"to result ~[rR](\d+) level=-?\d+"),
+        lambda m: f"to result {int(m.group(1)) + 1}",
+    ),
+    (re.compile(r"(to result \S+) level=-?\d+"), r"\1"),
     (re.compile(r"&?\{storage for ([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}"), r"\1"),
     (re.compile(r"\{heap\}"), "the heap"),
     (re.compile(r"\{temp\}"), "a temporary"),
@@ -149,9 +158,8 @@ _INTERNALS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\.autotmp_\d+"), "a temporary"),
     (re.compile(r"\.\.stmp_\d+"), "package data"),
     (re.compile(r"~[rR]0\b"), "the result"),
-    (re.compile(r"~[rR](\d+)\b"), r"result \1"),
+    (re.compile(r"~[rR](\d+)\b"), lambda m: f"result {int(m.group(1)) + 1}"),
     (re.compile(r"~[pb]\d+\b"), "a parameter"),
-    (re.compile(r" ?\blevel=-?\d+"), ""),
     (re.compile(r" with derefs=-?\d+"), ""),
 )
 
@@ -167,7 +175,7 @@ def tidy(text: str) -> str:
 
 
 _MAYBE_INTERNAL = re.compile(
-    r"\{heap\}|\{temp\}|\{storage for|autotmp_|stmp_|~[rRpb]\d|level=|derefs=|#state|#yield|#next"
+    r"\{heap\}|\{temp\}|\{storage for|autotmp_|stmp_|~[rRpb]\d|level=-?\d|derefs=|#state|#yield|#next"
 )
 
 
