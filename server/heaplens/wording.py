@@ -175,7 +175,8 @@ def tidy(text: str) -> str:
 
 
 _MAYBE_INTERNAL = re.compile(
-    r"\{heap\}|\{temp\}|\{storage for|autotmp_|stmp_|~[rRpb]\d|level=-?\d|derefs=|#state|#yield|#next"
+    r"\{heap\}|\{temp\}|\{storage for|autotmp_|stmp_|~[rRpb]\d|level=-?\d|derefs="
+    r"|#state|#yield|#next"
 )
 
 
