@@ -218,14 +218,19 @@ class _ReadOnlyFiles:
 _READ_ONLY = _ReadOnlyFiles()
 
 
+def _read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def _read_source(path: str, data: bytes | None) -> SourceFile | None:
+    """``path``'s source: ``data`` (an unsaved buffer), else the disk's."""
     if data is None:
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
-    return SourceFile(path, data)
+        data = _read_bytes(path)
+    return SourceFile(path, data) if data is not None else None
 
 
 class _Sources:
@@ -317,14 +322,8 @@ class _Sources:
             )
             found = False
             for file in files:
-                data = self._overlays.get(file)
-                if data is None:
-                    try:
-                        with open(file, "rb") as f:
-                            data = f.read()
-                    except OSError:
-                        continue
-                if maybe.search(data):
+                data = self._overlays.get(file) or _read_bytes(file)
+                if data is not None and maybe.search(data):
                     src = self.get(file)
                     if src is not None and name in src.scalar_types:
                         found = True
