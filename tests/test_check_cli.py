@@ -296,6 +296,16 @@ def test_directory_outside_any_module(tmp_path: Path, cli_env: dict[str, str]) -
         rc, data, err = check_json(arg, cwd=loose, env=env)
         assert rc == 0, err
         assert [f["message"] for f in data["findings"]] == ["moved to heap: x"]
+        # A directory's files, though, are said to be analysed on their own, in one line.
+        said = [line for line in err.splitlines() if "outside any Go module" in line]
+        assert said == (
+            [
+                "heaplens: cmd is outside any Go module (no go.mod in it or above it); "
+                "its .go files were analysed on their own"
+            ]
+            if arg == "cmd"
+            else []
+        )
 
 
 def test_timeout_bounds_go_env_too(corpus: Path, cli_env: dict[str, str], tmp_path: Path) -> None:

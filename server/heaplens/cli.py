@@ -188,6 +188,21 @@ class _Progress:
             self._stream.flush()
 
 
+def _say_outside_modules(patterns: Sequence[str], cwd: str, env: Mapping[str, str]) -> None:
+    """One line for each directory named that is in no module: its files were analysed
+    on their own, which the user may not have meant."""
+    from .workspace import outside_any_module
+
+    for pattern in patterns:
+        directory = os.path.join(cwd, pattern)
+        if outside_any_module(directory, env):
+            print(
+                f"heaplens: {pattern} is outside any Go module (no go.mod in it or above it); "
+                "its .go files were analysed on their own",
+                file=sys.stderr,
+            )
+
+
 def run_check(args: argparse.Namespace) -> int:
     from .toolchain import Cancelled, TimedOut, ToolchainError
     from .workspace import TargetError
@@ -210,6 +225,7 @@ def run_check(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
+    _say_outside_modules(args.patterns, cwd, engine.base_env())
 
     if args.format == "json":
         from . import report_json

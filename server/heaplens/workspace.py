@@ -84,6 +84,12 @@ class _Root:
     uses: tuple[str, ...] = ()
 
 
+def outside_any_module(directory: str, env: Mapping[str, str]) -> bool:
+    """Whether ``directory`` is in no module, workspace or GOPATH: its Go files can only
+    be compiled on their own, as ``go build a.go b.go`` would."""
+    return os.path.isdir(directory) and _root_for(directory, env).adhoc
+
+
 def _root_for(directory: str, env: Mapping[str, str]) -> _Root:
     """Where to run ``go`` for packages in ``directory``, and any environment it needs."""
     mod = find_up(directory, "go.mod")
