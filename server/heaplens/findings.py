@@ -8,12 +8,17 @@ The ``-json`` log says less than ``-m`` text in a few places, and this module re
   ``moved to heap: X``.
 * The compiler's wrappers for ``go``/``defer`` statements are logged too, at the keyword;
   ``-m`` hides them and so do we.
-* ``parameter p leaks to {heap} with derefs=N`` records become ``leaking param: p``
+* ``parameter p leaks to DST with derefs=N`` records become ``leaking param: p``
   (N = 0), ``leaking param content: p`` (N > 0) or ``leaking param: p to result ~r0
-  level=N``, merged per parameter the way the compiler's own summary is.
+  level=N``, merged per parameter the way the compiler's own summary is. DST may be the
+  heap, a heap object's storage or a variable that outlives the call: all count as the
+  heap, as in the compiler's ``leakTo``. The log also has leaks ``-m`` never reports
+  (parameters without pointers, of generic instantiations, of another package's inlined
+  code): those are dropped.
 * The log names no function; the enclosing function comes from the syntax tree.
 
-Every finding gets a full source range and a plain-words reason.
+Every finding gets a full source range, the source's name for its value, and a reason
+code with its arguments (``reasons``); ``wording`` says them in words.
 """
 
 from __future__ import annotations
