@@ -200,7 +200,7 @@ def classify(
             continue
         key = (diag.file, diag.position)
         if diag.code in ("escape", "escapes"):
-            place = (diag.file, diag.position, _origin(diag))
+            place = (diag.file, diag.position, inline_chain(diag))
             if diag.message:
                 if _ESCAPES.match(diag.message):
                     explanations.setdefault(place, {}).setdefault(diag.message, diag)
@@ -420,10 +420,6 @@ def classify(
 
 #: Where inlined code was written, outermost level first; () for code not inlined.
 _Origin = tuple[Location, ...]
-
-
-def _origin(diag: RawDiagnostic) -> _Origin:
-    return inline_chain(diag)
 
 
 #: Where the compiler's own wrappers are "written".
