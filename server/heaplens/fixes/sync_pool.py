@@ -13,21 +13,26 @@ one corrupts data). It is offered only when:
   level of a function body (not in a loop, branch or closure). Never a
   ``strings.Builder``: its ``String`` shares its storage and ``Reset`` drops it, so a pool
   could only hand out aliased strings and would save nothing;
-* the compiler's flow reaches no result and no package variable, and the reason is an
-  interface conversion or a call that lets it escape;
+* the compiler's flow reaches no result and no package variable, the reason is an
+  interface conversion or a call that lets it escape, and where the flow says it reaches
+  the heap through a call, that call is one known to keep nothing (below);
 * ``v`` is only a receiver, an argument, indexed, sliced or ranged over, never captured
   by a closure, a goroutine or a deferred call, never reassigned, never addressed;
 * nothing that may share its memory or hold it (``v`` itself, ``v.Bytes()``, ``v[:n]``,
   ``bufio.NewReader(v)``: what a call given any of them returns) is returned, assigned
   (but to ``_``, or a call's result to a new local variable, whose uses are then checked
   alike), put in a composite literal or sent. Copies (``v.String()`` of a
-  ``bytes.Buffer``, ``string(...)``, an element, a field) may go anywhere, and so may
-  what the io helpers and io.Reader/io.Writer methods return (counts and errors);
-* no function of this package that it is passed to (or called on) keeps its parameter.
+  ``bytes.Buffer``, ``string(...)``, an element, a field) may go anywhere;
+* every call it (or memory of it) is handed to is known to keep nothing once it returns:
+  a builtin, a standard-library function in ``_SINKS`` (each with the reason the
+  compiler cannot see it), an io.Reader/io.Writer method (their contracts forbid
+  retaining), a method of a listed wrapper, or a plain function of this file whose
+  parameters the compiler reports leak nowhere but to its results (which are then
+  followed). An interface method, a function value, ``unsafe.Pointer`` on its way to an
+  atomic store, any other package's function: an unknown callee means no pool.
 
-What a callee does with the value during the call is left to its contract (io.Writer
-must not retain what it is given), as for any argument; only the callee's results are
-followed.
+A missed pool costs one allocation per call; a wrong one hands live memory to the next
+caller.
 """
 
 from __future__ import annotations
@@ -79,42 +84,138 @@ _BUFFER_COPIES = frozenset(
     }
 )
 
-#: Methods that, by the io.Reader / io.Writer contracts, neither keep the bytes they are
-#: given nor return them: they report a count and an error.
+
+class _Returns(enum.Enum):
+    """What a call known not to keep its arguments gives back of them."""
+
+    #: Counts, errors, booleans or copies: nothing of the argument's memory.
+    NOTHING = "nothing"
+    #: Possibly (part of) the argument's own memory: a subslice, or an appended slice.
+    PART = "part"
+    #: A value that holds the argument for as long as the value itself lives (a reader
+    #: or writer wrapping it); its uses are then followed like the argument's.
+    HOLDER = "holder"
+
+
+@dataclass(frozen=True)
+class _Sink:
+    returns: _Returns
+    #: Why the function keeps nothing of what it is given once it returns, although the
+    #: compiler (which stops at interface calls and reflection) says its parameter leaks.
+    why: str
+    #: It may call methods of the value (String, MarshalJSON: ``_CALLED_BACK``).
+    calls_back: bool = False
+
+
+def _sinks(names: str, returns: _Returns, why: str, calls_back: bool = False) -> dict[str, _Sink]:
+    return dict.fromkeys(names.split(), _Sink(returns, why, calls_back))
+
+
+#: Standard-library functions the compiler cannot see through but that keep none of
+#: their arguments once they return, by import path and name (a package imported as
+#: ``json`` need not be encoding/json). A pooled value may be handed to these, to the io
+#: methods below, and to this file's functions the compiler shows keep nothing: an
+#: unknown callee means no pool.
+_SINKS: dict[str, _Sink] = {
+    **_sinks(
+        "fmt.Fprint fmt.Fprintf fmt.Fprintln",
+        _Returns.NOTHING,
+        "formats the operands into a private buffer and hands it to w in one Write call",
+        calls_back=True,
+    ),
+    **_sinks(
+        "fmt.Sprint fmt.Sprintf fmt.Sprintln fmt.Print fmt.Printf fmt.Println",
+        _Returns.NOTHING,
+        "formats the operands into a fresh string or onto stdout",
+        calls_back=True,
+    ),
+    **_sinks(
+        "fmt.Append fmt.Appendf fmt.Appendln",
+        _Returns.PART,
+        "appends the formatted operands to b, returning b's array when it had room",
+        calls_back=True,
+    ),
+    **_sinks(
+        "io.Copy io.CopyBuffer io.CopyN io.ReadAll io.ReadAtLeast io.ReadFull io.WriteString",
+        _Returns.NOTHING,
+        "moves bytes between its arguments with Read and Write, which must not retain them",
+    ),
+    **_sinks(
+        "encoding/json.Marshal encoding/json.MarshalIndent "
+        "encoding/xml.Marshal encoding/xml.MarshalIndent",
+        _Returns.NOTHING,
+        "reads the value through reflection into a fresh slice",
+        calls_back=True,
+    ),
+    **_sinks(
+        "encoding/json.NewEncoder encoding/json.NewDecoder "
+        "encoding/xml.NewEncoder encoding/xml.NewDecoder bufio.NewReader bufio.NewReaderSize "
+        "bufio.NewWriter bufio.NewWriterSize "
+        "bufio.NewScanner bytes.NewReader io.LimitReader io.MultiReader io.MultiWriter "
+        "io.TeeReader",
+        _Returns.HOLDER,
+        "wraps its argument in the value it returns and keeps it nowhere else",
+    ),
+    **_sinks(
+        "encoding/binary.Write encoding/binary.Read",
+        _Returns.NOTHING,
+        "reads or fills the value through reflection and moves bytes with Read or Write",
+    ),
+    **_sinks(
+        "encoding/binary.Append encoding/binary.AppendUvarint encoding/binary.AppendVarint "
+        "strconv.AppendBool strconv.AppendFloat strconv.AppendInt strconv.AppendQuote "
+        "strconv.AppendQuoteRune "
+        "strconv.AppendQuoteRuneToASCII strconv.AppendQuoteToASCII strconv.AppendUint "
+        "unicode/utf8.AppendRune",
+        _Returns.PART,
+        "appends to dst, returning dst's array when it had room",
+    ),
+    **_sinks(
+        "bytes.Compare bytes.Contains bytes.ContainsAny bytes.ContainsRune bytes.Count "
+        "bytes.Equal bytes.EqualFold bytes.HasPrefix bytes.HasSuffix bytes.Index "
+        "bytes.IndexAny bytes.IndexByte bytes.IndexRune bytes.LastIndex bytes.LastIndexByte "
+        "unicode/utf8.DecodeLastRune unicode/utf8.DecodeRune unicode/utf8.FullRune "
+        "unicode/utf8.RuneCount unicode/utf8.Valid "
+        "encoding/binary.Uvarint encoding/binary.Varint encoding/hex.Encode encoding/hex.Decode",
+        _Returns.NOTHING,
+        "reads (or fills) the slice and returns numbers or booleans",
+    ),
+    **_sinks(
+        "string bytes.Clone strings.Clone slices.Clone encoding/hex.EncodeToString",
+        _Returns.NOTHING,
+        "returns a copy",
+    ),
+    **_sinks(
+        "bytes.TrimSpace bytes.TrimRight bytes.TrimLeft bytes.TrimPrefix bytes.TrimSuffix "
+        "bytes.Trim bytes.Fields bytes.Split bytes.SplitN bytes.Cut",
+        _Returns.PART,
+        "returns subslices of its argument",
+    ),
+}
+
+#: Methods that, by the io.Reader / io.Writer contracts ("implementations must not
+#: retain p"), neither keep the bytes they are given nor return them: they report a
+#: count and an error. They are known by name, whoever implements them.
 _IO_METHODS = frozenset(
     {"Read", "ReadAt", "ReadFrom", "Write", "WriteAt", "WriteString", "WriteTo"}
 )
 
-#: Functions whose results never share memory with their arguments: the io helpers
-#: (counts and errors), conversions to string and clones (copies), predicates.
-_FRESH_RESULTS = frozenset(
+#: Methods the formatting and encoding sinks may call back on a value they are given: a
+#: user type whose String or MarshalJSON keeps its receiver makes them keepers too.
+_CALLED_BACK = frozenset(
     {
-        "string",
-        "bytes.Clone",
-        "strings.Clone",
-        "slices.Clone",
-        "bytes.Compare",
-        "bytes.Contains",
-        "bytes.Count",
-        "bytes.Equal",
-        "bytes.EqualFold",
-        "bytes.HasPrefix",
-        "bytes.HasSuffix",
-        "bytes.Index",
-        "bytes.IndexByte",
-        "bytes.LastIndex",
-        "fmt.Fprint",
-        "fmt.Fprintf",
-        "fmt.Fprintln",
-        "fmt.Sprint",
-        "fmt.Sprintf",
-        "fmt.Sprintln",
-        "io.Copy",
-        "io.CopyBuffer",
-        "io.CopyN",
-        "io.ReadAtLeast",
-        "io.ReadFull",
-        "io.WriteString",
+        "Error",
+        "Format",
+        "GoString",
+        "MarshalBinary",
+        "MarshalJSON",
+        "MarshalText",
+        "MarshalXML",
+        "String",
+        "UnmarshalBinary",
+        "UnmarshalJSON",
+        "UnmarshalText",
+        "UnmarshalXML",
     }
 )
 
@@ -162,25 +263,41 @@ def _handed_on(f: Finding) -> bool:
 
 
 def _parameters_kept(findings: list[Finding]) -> frozenset[str]:
-    """Short names of the functions of this package whose parameters (or what they point
-    to) may live on after the call: stored, returned, sent, captured, or passed on to
-    such a function. Handing a parameter to an interface or to another package's function
-    is left to that callee's contract, like any other call."""
-    leaks = [f for f in findings if f.kind is Kind.LEAKING_PARAM]
-    kept = {_short(f.function) for f in leaks if not _handed_on(f)}
-    grew = True
-    while grew:
-        grew = False
-        for f in leaks:
-            name = _short(f.function)
-            if name in kept or not _passed_to_callee(f):
-                continue
-            if any(
-                s.why == "call parameter" and _short(reasons.callee(s.what)) in kept for s in f.flow
-            ):
-                kept.add(name)
-                grew = True
-    return frozenset(kept)
+    """Short names of the functions of this package that may keep a parameter (or what
+    it points to) after they return: every one the compiler reports a parameter of
+    leaking to the heap. A leak to a result alone is not keeping: the caller's use of the
+    result is followed instead. The compiler explains one path per leak, never all of
+    them, so a leak through a harmless call does not clear the function."""
+    return frozenset(
+        _short(f.function)
+        for f in findings
+        if f.kind is Kind.LEAKING_PARAM and (f.leak is None or f.leak.heap_derefs is not None)
+    )
+
+
+def _file_functions(src: SourceFile) -> frozenset[str]:
+    """Names of the plain functions this file declares: callees the compiler's leak
+    findings describe (a method or a function value may be anything)."""
+    return frozenset(
+        text(n.child_by_field_name("name")) for n in src.nodes_of_type("function_declaration")
+    )
+
+
+def _sink(name: str, imports: dict[str, str]) -> _Sink | None:
+    """The listed sink a call's function text names (``json.NewEncoder``), if any."""
+    qualifier, dot, member = name.partition(".")
+    if not dot:
+        return _SINKS.get(name)  # a builtin conversion: string(b)
+    path = imports.get(qualifier)
+    return _SINKS.get(f"{path}.{member}") if path is not None else None
+
+
+def _known_callee(callee: str, uses: _Uses) -> bool:
+    """A callee named by the compiler's flow keeps nothing it is given: a listed sink, an
+    io method, or one of this file's functions that the compiler shows keeps nothing."""
+    if _sink(callee, uses.imports) is not None or callee.rsplit(".", 1)[-1] in _IO_METHODS:
+        return True
+    return callee in uses.functions and callee not in uses.keepers
 
 
 def _candidate(f: Finding, src: SourceFile, keepers: frozenset[str]) -> Candidate | None:
@@ -193,9 +310,6 @@ def _candidate(f: Finding, src: SourceFile, keepers: frozenset[str]) -> Candidat
     own = [s for s in f.flow if s.inlined_from is None]
     if any(s.why == "return" for s in own) or (f.flow and reasons.is_result(f.flow[-1].dst)):
         return None
-    for step in f.flow:
-        if step.why == "call parameter" and _short(reasons.callee(step.what)) in keepers:
-            return None
     offset = src.offset(f.point or f.range.start)
     if offset is None:
         return None
@@ -227,7 +341,14 @@ def _candidate(f: Finding, src: SourceFile, keepers: frozenset[str]) -> Candidat
         return None
     if decl.parent.parent.id != body.id:
         return None  # not at the top level of the function body
-    if not _only_borrowed(var, decl, _Held.POOLED, _Uses(shape, keepers, body)):
+    uses = _Uses(shape, keepers, _file_functions(src), src.imports, body)
+    # Where the compiler says the value reaches the heap, the call must be one known to
+    # keep nothing (``atomic.StorePointer`` is not), whatever the source walk finds.
+    for step in own:
+        known = _known_callee(reasons.callee(step.what), uses)
+        if step.why == "call parameter" and step.dst == "{heap}" and not known:
+            return None
+    if not _only_borrowed(var, decl, _Held.POOLED, uses):
         return None
     return _rewrite(f, src, fn, decl, var, shape)
 
@@ -251,6 +372,9 @@ class _Shape:
     copies: frozenset[str] = frozenset()
     #: The value's fields, when all of them are known (reading one copies it out).
     fields: frozenset[str] = frozenset()
+    #: A type of this package that embeds nothing: all its methods are this package's,
+    #: so the compiler's leak findings say which of them keep the receiver.
+    methods_known: bool = False
 
 
 def _shape(expr: Node, src: SourceFile) -> _Shape | None:
@@ -264,7 +388,14 @@ def _shape(expr: Node, src: SourceFile) -> _Shape | None:
             empty = body is not None and not body.named_children
             return _Shape("buffer", typ, "", copies=_BUFFER_COPIES) if empty else None
         if _is_user_type(typ, src):
-            return _Shape("value", typ, text(lit), fields=_struct_fields(typ, src))
+            fields = _struct_fields(typ, src)
+            return _Shape(
+                "value",
+                typ,
+                text(lit),
+                fields=fields or frozenset(),
+                methods_known=fields is not None,
+            )
         return None
     if expr.type != "call_expression":
         return None
@@ -276,7 +407,10 @@ def _shape(expr: Node, src: SourceFile) -> _Shape | None:
         if typ == "bytes.Buffer":
             return _Shape("buffer", typ, "", copies=_BUFFER_COPIES)
         if _is_user_type(typ, src):
-            return _Shape("value", typ, "", fields=_struct_fields(typ, src))
+            fields = _struct_fields(typ, src)
+            return _Shape(
+                "value", typ, "", fields=fields or frozenset(), methods_known=fields is not None
+            )
     if fn == "make" and len(named) == 2 and named[0].type == "slice_type":
         size = text(named[1])
         if re.match(r"^(\d+|\d+ ?[*<]+ ?\d+|[A-Z_a-z]\w*)$", size) and (
@@ -290,9 +424,10 @@ def _is_user_type(name: str, src: SourceFile) -> bool:
     return bool(re.match(r"^[A-Za-z_]\w*$", name)) and name in src.declared_types
 
 
-def _struct_fields(name: str, src: SourceFile) -> frozenset[str]:
-    """The fields of struct type ``name`` declared in this file; none when it embeds a
-    type, whose promoted fields and methods cannot be told apart here."""
+def _struct_fields(name: str, src: SourceFile) -> frozenset[str] | None:
+    """The fields of type ``name`` declared in this file (none for a type that is not a
+    struct); None when it embeds a type, whose promoted fields and methods cannot be told
+    apart here, or is not declared in this file."""
     for spec in src.nodes_of_type("type_spec"):
         if text(spec.child_by_field_name("name")) != name:
             continue
@@ -304,10 +439,10 @@ def _struct_fields(name: str, src: SourceFile) -> frozenset[str]:
             for decl in group.named_children:
                 names = decl.children_by_field_name("name")
                 if decl.type == "field_declaration" and not names:
-                    return frozenset()
+                    return None
                 fields.update(text(n) for n in names)
         return frozenset(fields)
-    return frozenset()
+    return None
 
 
 def _is_constant(name: str, src: SourceFile) -> bool:
@@ -326,10 +461,14 @@ class _Held(enum.Enum):
     #: Something that may point into the pooled memory: ``b.Bytes()``, ``s[:n]``, what a
     #: call given either returns.
     DERIVED = "derived"
-    #: What a call given the pooled pointer returns: it may hold the pointer
-    #: (``bufio.NewReader(b)``). Its methods are taken to report on it, not to hand out
-    #: what it wraps (``json.NewEncoder(b).Encode(v)`` returns an error).
+    #: What one of this file's functions given the pooled pointer returns: it may hold
+    #: the pointer. Its methods may be anything.
     HOLDER = "holder"
+    #: What a listed wrapper given the pooled pointer returns (``bufio.NewReader(b)``):
+    #: it holds the pointer, and its methods, the standard library's, report on it
+    #: rather than hand out what it wraps (``json.NewEncoder(b).Encode(v)`` returns an
+    #: error).
+    WRAPPED = "wrapped"
     #: A field or an element read out of it: a copy, harmful only if addressed or sliced.
     COPY = "copy"
 
@@ -338,6 +477,10 @@ class _Held(enum.Enum):
 class _Uses:
     shape: _Shape
     keepers: frozenset[str]
+    #: This file's plain functions (see ``_file_functions``).
+    functions: frozenset[str]
+    #: Import paths by the name the file uses for them.
+    imports: dict[str, str]
     body: Node
     #: Variables already followed, by declaration and name, so each is walked once.
     followed: set[tuple[int, str]] = field(default_factory=set)
@@ -412,7 +555,8 @@ def _harmless(node: Node, held: _Held, uses: _Uses) -> bool:
         return _assigned(parent, held, uses)
     if kind == "range_clause":
         # Ranging copies the elements out; those of a holder may be the pointer.
-        return parent.child_by_field_name("right") == node and held is not _Held.HOLDER
+        holds = held in (_Held.HOLDER, _Held.WRAPPED)
+        return parent.child_by_field_name("right") == node and not holds
     if kind in ("if_statement", "for_statement", "expression_switch_statement"):
         return node in (
             parent.child_by_field_name("condition"),
@@ -430,13 +574,20 @@ def _selected(sel: Node, held: _Held, uses: _Uses) -> bool:
         and call.type == "call_expression"
         and call.child_by_field_name("function") == sel
     ):
-        # A method of this package that keeps its receiver; a method of a field may take
-        # the field's address, which is pooled memory too.
-        if held is not _Held.DERIVED and name in uses.keepers:
-            return False
-        if held is _Held.HOLDER or (held is _Held.POOLED and name in uses.shape.copies):
-            return True
-        return _harmless(call, _Held.DERIVED, uses)
+        if held is _Held.WRAPPED:
+            return True  # a listed wrapper's methods report on it (Encode returns an error)
+        if name in uses.keepers:
+            return False  # a method of this package that keeps its receiver
+        if held is _Held.POOLED:
+            if name in uses.shape.copies:
+                return True
+            if uses.shape.kind == "buffer" or uses.shape.methods_known:
+                # Bytes, Next, AvailableBuffer; or the type's own method, which the
+                # compiler shows keeps nothing (above): what it returns may point in.
+                return _harmless(call, _Held.DERIVED, uses)
+        # A method of a field may take the field's address, which is pooled memory; a
+        # method of a promoted field or of memory derived from it may be anything.
+        return False
     if _stored_into(sel):
         return True  # v.f = x writes into the pooled value
     if held is _Held.POOLED and name in uses.shape.fields:
@@ -462,21 +613,52 @@ def _passed(arg: Node, args: Node, held: _Held, uses: _Uses, *, spread: bool) ->
         return _harmless(call, _Held.DERIVED, uses)  # the result may share the array
     if held is _Held.COPY:
         return True
-    if _short(name) in uses.keepers:
-        return False
-    if name in _FRESH_RESULTS:
-        return True
+    pointer = held in (_Held.POOLED, _Held.HOLDER, _Held.WRAPPED) and uses.shape.kind != "slice"
+    sink = _sink(name, uses.imports)
+    if sink is not None:
+        if uses.shape.kind == "value" and sink.calls_back and uses.keepers & _CALLED_BACK:
+            return False  # it may call a String or MarshalJSON of ours that keeps it
+        if sink.returns is _Returns.NOTHING:
+            return True
+        if sink.returns is _Returns.HOLDER:
+            return _harmless(call, _Held.WRAPPED if pointer else _Held.DERIVED, uses)
+        return _harmless(call, _Held.DERIVED, uses)
     if (
         fn is not None
         and fn.type == "selector_expression"
         and text(fn.child_by_field_name("field")) in _IO_METHODS
+        and name.rsplit(".", 1)[-1] not in uses.keepers
     ):
-        return True
-    # Anything else may hand back (part of) what it was given, as bytes.TrimRight and
-    # bufio.NewReader do. What the callee does with it meanwhile is its contract's
-    # business (io.Writer must not retain), and the keepers' above.
-    pointer = held in (_Held.POOLED, _Held.HOLDER) and uses.shape.kind != "slice"
-    return _harmless(call, _Held.HOLDER if pointer else _Held.DERIVED, uses)
+        return True  # by the io contracts it keeps nothing and returns a count
+    if (
+        fn is not None
+        and fn.type == "identifier"
+        and name in uses.functions
+        and name not in uses.keepers
+        and not _declared_locally(name, uses.body.parent or uses.body)
+    ):
+        # One of this file's functions, that the compiler shows keeps no parameter: it
+        # may still return (part of) what it was given, as bytes.TrimRight does.
+        return _harmless(call, _Held.HOLDER if pointer else _Held.DERIVED, uses)
+    # Anything else may keep what it is given: an interface method, a function value,
+    # another package's function, unsafe.Pointer on its way to an atomic store.
+    return False
+
+
+def _declared_locally(name: str, fn: Node) -> bool:
+    """``name`` is declared in the function, parameters included (a local func value
+    shadowing ours)."""
+    for n in walk(fn):
+        if n.type in ("short_var_declaration", "var_spec", "parameter_declaration"):
+            left = n.child_by_field_name("left") if n.type == "short_var_declaration" else n
+            names = (
+                left.named_children
+                if n.type == "short_var_declaration" and left is not None
+                else n.children_by_field_name("name")
+            )
+            if any(text(c) == name for c in names):
+                return True
+    return False
 
 
 def _stored_into(expr: Node) -> bool:
@@ -518,7 +700,7 @@ def _assigned(values: Node, held: _Held, uses: _Uses) -> bool:
         return True
     # A plain `=` may store into a package variable or a named result; only variables
     # declared here are followed.
-    if held is not _Held.HOLDER or holder.type == "assignment_statement":
+    if held not in (_Held.HOLDER, _Held.WRAPPED) or holder.type == "assignment_statement":
         return False
     return all(
         t.type == "identifier" and _only_borrowed(text(t), holder, held, uses) for t in named
@@ -580,6 +762,7 @@ def _rewrite(
         anchors=((f.file, f.range),),
         alternatives=(Alternative(tuple(edits), summary),),
         scope_function=src.function_at(src.position(fn.start_byte)),
+        adds_variable=pool,
     )
 
 
