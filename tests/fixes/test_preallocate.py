@@ -50,14 +50,6 @@ APPLIES = [
         "F(5, 300)",
     ),
     Case(
-        "conditional_upper_bound",
-        "func F(xs []int) []int {\n\tvar pos []int\n\tfor _, x := range xs {\n"
-        "\t\tif x < 0 {\n\t\t\tcontinue\n\t\t}\n\t\tpos = append(pos, x)\n\t}\n\treturn pos\n}",
-        True,
-        "pos := make([]int, 0, len(xs))",
-        "F(make([]int, 200))",
-    ),
-    Case(
         "range_string_runes",
         "func F(s string) []rune {\n\tvar rs []rune\n\tfor _, r := range s {\n"
         "\t\trs = append(rs, r)\n\t}\n\treturn rs\n}",
@@ -90,9 +82,53 @@ APPLIES = [
         "total := 0\n\tout := make([]int, 0, len(xs))\n\tfor",
         "func() any { s, _ := F(make([]int, 100)); return s }()",
     ),
+    Case(
+        "break_leaves_a_switch_only",
+        "func F(xs []int) []int {\n\tvar out []int\n\tfor _, x := range xs {\n"
+        "\t\tswitch {\n\t\tcase x < 0:\n\t\t\tx = -x\n\t\t\tbreak\n\t\t}\n"
+        "\t\tout = append(out, x)\n\t}\n\treturn out\n}",
+        True,
+        "out := make([]int, 0, len(xs))",
+        "F(make([]int, 200))",
+    ),
 ]
 
 DOES_NOT_APPLY = [
+    # Filtered loops: sizing to the trip count allocates where nothing passes the filter
+    # (append would not have) and over-allocates where an if/else splits the input.
+    Case(
+        "filtered_by_continue",
+        "func F(xs []int) []int {\n\tvar pos []int\n\tfor _, x := range xs {\n"
+        "\t\tif x < 0 {\n\t\t\tcontinue\n\t\t}\n\t\tpos = append(pos, x)\n\t}\n\treturn pos\n}",
+        False,
+    ),
+    Case(
+        "append_under_if",
+        "func F(xs []int) []int {\n\tvar pos []int\n\tfor _, x := range xs {\n"
+        "\t\tif x > 0 {\n\t\t\tpos = append(pos, x)\n\t\t}\n\t}\n\treturn pos\n}",
+        False,
+    ),
+    Case(
+        "if_else_split",
+        "func F(xs []int) ([]int, []int) {\n\tvar odd []int\n\tvar even []int\n"
+        "\tfor _, x := range xs {\n\t\tif x%2 == 1 {\n\t\t\todd = append(odd, x)\n"
+        "\t\t} else {\n\t\t\teven = append(even, x)\n\t\t}\n\t}\n\treturn odd, even\n}",
+        False,
+    ),
+    Case(
+        "continue_inside_a_switch",
+        "func F(xs []int) []int {\n\tvar out []int\n\tfor _, x := range xs {\n"
+        "\t\tswitch {\n\t\tcase x < 0:\n\t\t\tcontinue\n\t\t}\n"
+        "\t\tout = append(out, x)\n\t}\n\treturn out\n}",
+        False,
+    ),
+    Case(
+        "map_write_under_if",
+        "func F(words []string) map[string]int {\n\tidx := map[string]int{}\n"
+        '\tfor i, w := range words {\n\t\tif w != "" {\n\t\t\tidx[w] = i\n\t\t}\n\t}\n'
+        "\treturn idx\n}",
+        False,
+    ),
     Case(
         "loop_breaks",
         "func F(xs []int) []int {\n\tvar out []int\n\tfor _, x := range xs {\n"

@@ -9,9 +9,13 @@ verified):
   so ``make`` cannot panic where the loop simply would not have run). Ranging over a
   channel or an iterator function is rejected by a probe the compiler must accept:
   ``for _, _ = range x {}`` does not build for either.
-* The append (or map write) is the only one to that variable in the loop, appends one
-  element, and is not inside an inner loop. ``if`` and ``continue`` are fine: the trip
-  count is then an upper bound. ``break``, ``return`` and ``goto`` out of the loop are not.
+* Every iteration appends exactly once, on every path: the append (or map write) is
+  the only one to that variable in the loop, appends one element, and is a statement of
+  the loop body itself, not under an ``if``, a ``switch``, a ``select`` or an inner loop.
+  No ``continue``, ``break``, ``return`` or ``goto`` leaves the iteration early. A
+  filtered loop gets no fix: the trip count would only bound its length, and sizing for
+  it allocates on the path where nothing passes the filter (where ``append`` would not
+  have allocated at all) and over-allocates where an if/else splits the input.
 * The variable is declared in the same block as ``var s []T``, ``s := []T{}`` or
   ``s := make([]T, 0)`` (a map as ``map[K]V{}`` or ``make(map[K]V)``) and is not touched
   between its declaration and the loop. The declaration moves to just before the loop,
@@ -176,30 +180,46 @@ def _declared_as_array(node: Node, src: SourceFile) -> bool:
 
 
 def _leaves_early(body: Node) -> bool:
+    """Can an iteration end before the body's last statement (so that it may skip the
+    append)? ``return``, ``goto``, a labelled jump, or a ``break`` or ``continue`` of
+    this loop."""
     for n in walk(body, into_closures=False):
         if n.type in ("return_statement", "goto_statement"):
             return True
         if n.type in ("break_statement", "continue_statement"):
             if n.named_children:  # a label: it may leave this loop
                 return True
-            if n.type == "break_statement" and not _inner_breakable(n, body):
+            if not _inner_target(n, body):
                 return True
     return False
 
 
-def _inner_breakable(node: Node, body: Node) -> bool:
-    """Does ``break`` at ``node`` leave something inside ``body`` rather than the loop?"""
-    cur = node.parent
-    while cur is not None and cur.id != body.id:
-        if cur.type in (
+def _inner_target(node: Node, body: Node) -> bool:
+    """Does the unlabelled ``break`` or ``continue`` at ``node`` belong to a statement
+    inside ``body`` rather than to the loop? ``continue`` belongs to loops only."""
+    stops: tuple[str, ...] = ("for_statement",)
+    if node.type == "break_statement":
+        stops = (
             "for_statement",
             "expression_switch_statement",
             "type_switch_statement",
             "select_statement",
-        ):
+        )
+    cur = node.parent
+    while cur is not None and cur.id != body.id:
+        if cur.type in stops:
             return True
         cur = cur.parent
     return False
+
+
+def _runs_every_iteration(statement: Node, body: Node) -> bool:
+    """``statement`` is one of the loop body's own statements, not nested under a
+    condition, a switch, a select or a block."""
+    parent = statement.parent
+    if parent is not None and parent.type == "statement_list":
+        parent = parent.parent
+    return parent is not None and parent.id == body.id
 
 
 class _Site:
@@ -249,7 +269,9 @@ def _single_sites(body: Node, src: SourceFile) -> dict[str, _Site]:
     return {
         name: found[0]
         for name, found in sites.items()
-        if len(found) == 1 and (found[0].call is not None or found[0].is_map)
+        if len(found) == 1
+        and (found[0].call is not None or found[0].is_map)
+        and _runs_every_iteration(found[0].statement, body)
     }
 
 
@@ -360,7 +382,7 @@ def _candidate(
         made = f"make({type_text}, {cap})" if is_map else f"make({type_text}, 0, {cap})"
         edits = (Edit(start, end, ""), Edit(loop_start, loop_start, f"{indent}{name} := {made}\n"))
         probes = (Edit(loop_start, loop_start, indent + probe),) if probe else ()
-        alternatives.append(Alternative(edits, f"{verb} {name}: {made}", probes))
+        alternatives.append(Alternative(edits, f"{verb} {name}: {made}", probes, (made,)))
     fn = ancestor(loop, ("function_declaration", "method_declaration", "func_literal"))
     note = ""
     if init is None and not is_map:
