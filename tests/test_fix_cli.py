@@ -30,9 +30,16 @@ def test_fix_hotpath(tmp_path: Path, cli_env: dict[str, str]) -> None:
 
     done = run_cli("fix", "--write", ".", cwd=mod, env=cli_env)
     assert done.returncode == 0, done.stderr
-    assert "applied 3 fix(es)" in done.stderr
+    # TotalArea is exported: making it generic is an API change, not tried by default.
+    assert "applied 2 fix(es)" in done.stderr
+    assert "not tried, it changes the exported API: Make s a type parameter" in done.stderr
     fixed = (mod / "hotpath.go").read_text()
-    assert "bufPool" in fixed and "func TotalArea[S Shape](s S)" in fixed
+    assert "bufPool" in fixed and "func TotalArea(s Shape)" in fixed
+    api = run_cli("fix", "--write", "--allow-api-change", ".", cwd=mod, env=cli_env)
+    assert api.returncode == 0, api.stderr
+    assert "applied 1 fix(es)" in api.stderr
+    fixed = (mod / "hotpath.go").read_text()
+    assert "func TotalArea[S Shape](s S)" in fixed
     for cmd in (["go", "build", "./..."], ["go", "vet", "./..."]):
         proc = subprocess.run(cmd, cwd=mod, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
@@ -43,19 +50,25 @@ def test_fix_hotpath(tmp_path: Path, cli_env: dict[str, str]) -> None:
     assert _heap(after) < _heap(before)
 
 
-def test_check_lists_fixes_per_finding(tmp_path: Path, cli_env: dict[str, str]) -> None:
+def test_check_lists_only_verified_fixes(tmp_path: Path, cli_env: dict[str, str]) -> None:
     mod = copy_module("hotpath", tmp_path)
+    # Unverified candidates are never named: check says how many there are.
     _, data, _ = check_json(".", cwd=mod, env=cli_env)
-    by_message = {f["message"]: f for f in data["findings"]}
-    append = next(f for m, f in by_message.items() if m.startswith("append(out"))
-    assert [x["kind"] for x in append["fixes"]] == ["preallocate"]
-    assert append["fixes"][0]["verified"] is False  # listed, not compiled
+    assert all(not f["fixes"] for f in data["findings"])
+    text = run_cli("check", ".", cwd=mod, env=cli_env).stdout
+    assert "; fix: " not in text
+    assert "may have a fix: --verify-fixes compiles them" in text
     proc = run_cli("check", "--format", "json", "--verify-fixes", ".", cwd=mod, env=cli_env)
     verified = json.loads(proc.stdout)
-    boxed = next(f for f in verified["findings"] if f["message"] == "floor escapes to heap")
-    assert boxed["fixes"] and boxed["fixes"][0]["verified"] is True
-    assert "2 heap escapes removed" in boxed["fixes"][0]["title"]
-    text = run_cli("check", ".", cwd=mod, env=cli_env).stdout
+    by_message = {f["message"]: f for f in verified["findings"]}
+    append = next(f for m, f in by_message.items() if m.startswith("append(out"))
+    assert [x["kind"] for x in append["fixes"]] == ["preallocate"]
+    assert all(x["verified"] is True for f in verified["findings"] for x in f["fixes"])
+    boxed = by_message["floor escapes to heap"]
+    title = boxed["fixes"][0]["title"]
+    assert "keeps floor and wall in Room off the heap" in title
+    assert "changes the exported API of TotalArea" in title
+    text = run_cli("check", "--verify-fixes", ".", cwd=mod, env=cli_env).stdout
     assert "fix: sync-pool" in text and "fix: type-parameter" in text
 
 
@@ -137,3 +150,35 @@ def test_fix_progress_on_a_terminal(tmp_path: Path, cli_env: dict[str, str]) -> 
     assert b"(check 3)" in seen
     piped = run_cli("fix", "--no-cache", ".", cwd=mod, env=cli_env)
     assert "verifying" not in piped.stderr
+
+
+def test_fix_leaves_test_files_alone_unless_asked(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """A fix in a _test.go file can add an import and shift the lines its tests assert
+    on: ``fix`` compiles tests but rewrites them only with ``--tests``."""
+    mod = tmp_path / "m"
+    mod.mkdir()
+    (mod / "go.mod").write_text("module example.com/m\n\ngo 1.23\n")
+    (mod / "m.go").write_text('package m\n\nfunc Name() string { return "m" }\n')
+    test = (
+        'package m\n\nimport (\n\t"bytes"\n\t"fmt"\n\t"runtime"\n\t"testing"\n)\n\n'
+        "var sink string\n\n"
+        "func TestLine(t *testing.T) {\n"
+        "\tif _, _, line, _ := runtime.Caller(0); line != 13 {\n"
+        '\t\tt.Fatalf("line %d", line)\n\t}\n}\n\n'
+        "func BenchmarkRender(b *testing.B) {\n\tfor range b.N {\n\t\trender()\n\t}\n}\n\n"
+        "func render() {\n\tbuf := new(bytes.Buffer)\n"
+        '\tfmt.Fprintf(buf, "%s=%d", Name(), 1)\n\tsink = buf.String()\n}\n'
+    )
+    (mod / "m_test.go").write_text(test)
+    assert subprocess.run(["go", "test", "."], cwd=mod, capture_output=True).returncode == 0
+
+    default = run_cli("fix", "--write", ".", cwd=mod, env=cli_env)
+    assert default.returncode == 0, default.stderr
+    assert (mod / "m_test.go").read_text() == test
+    assert "no verified fix applies" in default.stderr
+
+    asked = run_cli("fix", "--write", "--tests", ".", cwd=mod, env=cli_env)
+    assert asked.returncode == 0, asked.stderr
+    assert "bufPool" in (mod / "m_test.go").read_text()  # the fix exists: it was held back
+    # ...and it moved the line TestLine asserts on, as the rule expects.
+    assert subprocess.run(["go", "test", "."], cwd=mod, capture_output=True).returncode != 0

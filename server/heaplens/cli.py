@@ -23,6 +23,9 @@ from .model import DEFAULT_KINDS, Kind, parse_kinds
 if TYPE_CHECKING:
     from .cache import ResultCache
     from .engine import CheckResult, Engine, Options, Progress
+    from .fixes.batch import Judge
+    from .fixes.measure import BenchJudge
+    from .fixes.model import VerifiedFix
     from .toolchain import CancelToken, Deadline
     from .workspace import Query
 
@@ -45,6 +48,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
@@ -120,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     fix = sub.add_parser(
-        "fix", help="apply compiler-verified fixes (a dry run printing a diff by default)"
+        "fix",
+        help="apply compiler-verified fixes (a dry run printing a diff by default)",
+        # --test, --tests and --no-tests are different things: no abbreviations.
+        allow_abbrev=False,
     )
     fix.add_argument("patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="default ./...")
     fix.add_argument(
@@ -131,6 +147,43 @@ def build_parser() -> argparse.ArgumentParser:
     mode = fix.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true", help="print a unified diff (the default)")
     mode.add_argument("--write", action="store_true", help="rewrite the files")
+    fix.add_argument(
+        "--tests",
+        dest="fix_tests",
+        action="store_true",
+        help="also rewrite _test.go files (default: tests are compiled, never edited)",
+    )
+    fix.add_argument(
+        "--allow-api-change",
+        action="store_true",
+        help="also try fixes that change an exported function's signature",
+    )
+    # These run the workspace's own code (tests, benchmarks): only when asked for.
+    fix.add_argument(
+        "--test",
+        dest="run_tests",
+        action="store_true",
+        help="run go test in each fixed package before and with each fix; drop fixes "
+        "that make a passing test fail",
+    )
+    fix.add_argument(
+        "--bench",
+        metavar="REGEX",
+        help="run the package's benchmarks matching REGEX (-benchmem) before and with each "
+        "fix; report allocs/op, B/op, ns/op and drop fixes that make one worse",
+    )
+    fix.add_argument(
+        "--count",
+        type=_count,
+        metavar="N",
+        help="with --bench: runs of each benchmark, before and after (default: 6)",
+    )
+    fix.add_argument(
+        "--benchtime",
+        metavar="D",
+        help="with --bench: go test's -benchtime for each run, e.g. 200ms or 1000x "
+        "(default: go's, 1s)",
+    )
     _add_engine_args(fix)
 
     serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
@@ -289,7 +342,9 @@ def _verify_fixes(engine: Engine, result: CheckResult) -> CheckResult:
             continue
         queries = plan([pkg.dir], pkg.dir, engine.base_env())
         attached: dict[tuple[str, object], list[Fix]] = {}
-        for cand in fixes.propose(pkg.findings, source, editable=set(pkg.files)):
+        # As ``fix`` does by default: test files are compiled, never rewritten.
+        editable = {p for p in pkg.files if not p.endswith("_test.go")}
+        for cand in fixes.propose(pkg.findings, source, editable=editable):
             done = verify(engine, queries[0], {}, cand, pkg.findings) if queries else None
             if done is not None:
                 for anchor in cand.anchors:
@@ -316,11 +371,30 @@ def run_fix(args: argparse.Namespace) -> int:
         expected = ", ".join(FIX_KINDS)
         print(f"heaplens: unknown fix kind {unknown[0]!r}; expected {expected}", file=sys.stderr)
         return EXIT_INCOMPLETE
+    if args.bench is None and (args.count is not None or args.benchtime is not None):
+        print("heaplens: --count and --benchtime need --bench", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if args.bench is not None:
+        from .fixes.measure import statistics_missing
+
+        missing = statistics_missing()
+        if missing is not None:
+            print(f"heaplens: {missing}", file=sys.stderr)
+            return EXIT_INCOMPLETE
     cwd = os.getcwd()
     progress = _Progress(sys.stderr)
     engine = _engine_from(args, progress)
+    judge, bench = _fix_judge(args, engine, progress)
     try:
-        run = fix_all(engine, args.patterns or ["./..."], cwd, kinds)
+        run = fix_all(
+            engine,
+            args.patterns or ["./..."],
+            cwd,
+            kinds,
+            tests=args.fix_tests,
+            allow_api_change=args.allow_api_change,
+            judge=judge,
+        )
     except (ToolchainError, TargetError) as e:
         progress.clear()
         print(f"heaplens: {e}", file=sys.stderr)
@@ -335,14 +409,38 @@ def run_fix(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
+    reports = {id(r.fix): r for r in bench.reports} if bench is not None else {}
+
+    def measured(fix: VerifiedFix) -> None:
+        report = reports.get(id(fix))
+        for line in report.lines() if report is not None else ():
+            print(line, file=sys.stderr)
+
     for fix in run.applied:
         print(f"{display_path(fix.file, cwd)}: {fix.title}", file=sys.stderr)
+        measured(fix)
     for path, (before, after) in sorted(run.files.items()):
         if args.write:
             with open(path, "wb") as f:
                 f.write(after)
         else:
             sys.stdout.write(unified_diff(path, before, after, display_path(path, cwd)))
+    for candidate in run.api_changes:
+        print(
+            f"{display_path(candidate.file, cwd)}: not tried, it changes the exported API: "
+            f"{candidate.summary} (--allow-api-change tries it)",
+            file=sys.stderr,
+        )
+    for fix, why in run.dropped:
+        print(f"{display_path(fix.file, cwd)}: dropped: {fix.title}: {why}", file=sys.stderr)
+        measured(fix)
+    runs = max((r.runs for r in reports.values()), default=0)
+    if runs:
+        print(
+            f"heaplens: benchmarks are medians of {runs} runs, before → with each fix; "
+            "p from a Mann–Whitney U test",
+            file=sys.stderr,
+        )
     if not run.applied:
         print("heaplens: no verified fix applies.", file=sys.stderr)
     elif args.write:
@@ -354,6 +452,26 @@ def run_fix(args: argparse.Namespace) -> int:
         print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _fix_judge(
+    args: argparse.Namespace, engine: Engine, progress: _Progress
+) -> tuple[Judge | None, BenchJudge | None]:
+    """What ``--test`` and ``--bench`` ask of each verified fix (tests first: a fix that
+    fails them is not worth benchmarking), and the benchmark judge, for its reports."""
+    from .fixes.measure import DEFAULT_COUNT, BenchJudge, GoTest, Judges, TestJudge
+
+    go = GoTest(engine, progress=progress)
+    judges: list[Judge] = []
+    if args.run_tests:
+        judges.append(TestJudge(go))
+    bench = None
+    if args.bench is not None:
+        bench = BenchJudge(go, args.bench, args.count or DEFAULT_COUNT, args.benchtime)
+        judges.append(bench)
+    if not judges:
+        return None, None
+    return (judges[0] if len(judges) == 1 else Judges(judges)), bench
 
 
 def _fix_engine(

@@ -67,7 +67,11 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
         "function": f.function,
         "subject": f.subject,
         "flow": flow,
-        "fixes": [{"kind": x.kind, "title": x.title, "verified": x.verified} for x in f.fixes],
+        "fixes": [
+            {"kind": x.kind, "title": x.title, "verified": x.verified}
+            for x in f.fixes
+            if x.verified
+        ],
     }
 
 

@@ -117,8 +117,9 @@ def _result(f: Finding, cols: _Columns, rule_index: Callable[[Kind], int]) -> di
     properties: dict[str, Any] = {"reasonCode": f.reason.code.value}
     if f.count > 1:
         properties["count"] = f.count
-    if f.fixes:
-        properties["fixes"] = [x.kind for x in f.fixes]
+    verified = [x.kind for x in f.fixes if x.verified]
+    if verified:
+        properties["fixes"] = verified
     result["properties"] = properties
     return result
 

@@ -26,8 +26,9 @@ def _finding_line(f: Finding) -> str:
     extra = []
     if f.function:
         extra.append(f"in {f.function}")
-    if f.fixes:
-        extra.append("fix: " + ", ".join(dict.fromkeys(x.kind for x in f.fixes)))
+    verified = [x for x in f.fixes if x.verified]
+    if verified:
+        extra.append("fix: " + ", ".join(dict.fromkeys(x.kind for x in verified)))
     tail = f"  ({'; '.join(extra)})" if extra else ""
     return f"  {span:<8} {f.kind.value:<16} {text}{tail}"
 
@@ -68,6 +69,14 @@ def render(
         f" ({summary}) in {npk} package{'s' if npk != 1 else ''}"
         f" [{result.go_version}]"
     )
+    unverified = sum(1 for f in shown if f.fixes and not any(x.verified for x in f.fixes))
+    if unverified:
+        # Only fixes the compiler has checked are named: a candidate may not build, or
+        # may gain nothing. Checking them costs a compile each.
+        lines.append(
+            f"{unverified} finding{'s' if unverified != 1 else ''} may have a fix: "
+            "--verify-fixes compiles them and lists those that hold"
+        )
     if verbose:
         s = result.stats
         lines.append(

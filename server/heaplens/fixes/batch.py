@@ -8,7 +8,7 @@ is proposed and verified on the result of the first.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..engine import Engine
@@ -16,7 +16,7 @@ from ..model import Finding
 from ..syntax import SourceFile
 from ..toolchain import CancelToken
 from ..workspace import Query, plan
-from .model import FIX_KINDS, VerifiedFix
+from .model import FIX_KINDS, Candidate, VerifiedFix
 from .propose import propose
 from .verify import verify
 
@@ -28,6 +28,16 @@ class FixRun:
     files: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
     #: Packages that did not build, so nothing was tried there.
     skipped: list[str] = field(default_factory=list)
+    #: Fixes the compiler verified but the judge refused, with its reason.
+    dropped: list[tuple[VerifiedFix, str]] = field(default_factory=list)
+    #: Candidates not tried because they would change an exported API.
+    api_changes: list[Candidate] = field(default_factory=list)
+
+
+#: Decides, after the compiler has verified a fix, whether to take it: given the
+#: package's directory, the overlays before and with the fix, and the fix, it returns
+#: None to take it or the reason it is dropped (``measure``: tests, benchmarks).
+Judge = Callable[[str, Mapping[str, bytes], Mapping[str, bytes], VerifiedFix], "str | None"]
 
 
 def _read(path: str) -> bytes | None:
@@ -44,7 +54,15 @@ def fix_all(
     cwd: str,
     kinds: Collection[str] = FIX_KINDS,
     cancel: CancelToken | None = None,
+    *,
+    tests: bool = False,
+    allow_api_change: bool = False,
+    judge: Judge | None = None,
 ) -> FixRun:
+    """Verify and take fixes package by package. Test files are not rewritten unless
+    ``tests``: a fix there can move lines the tests themselves assert on. A candidate
+    that changes an exported signature is only tried with ``allow_api_change``. ``judge``
+    (tests, benchmarks) has the last word on each verified fix."""
     run = FixRun()
     overlays: dict[str, bytes] = {}
 
@@ -61,20 +79,29 @@ def fix_all(
         if query is None:
             continue
         findings: list[Finding] = list(pkg.findings)
+        editable = {p for p in pkg.files if tests or not p.endswith("_test.go")}
         tried: set[tuple[str, str, str, str]] = set()
         while True:
             fresh = [
                 c
-                for c in propose(findings, source, kinds, editable=set(pkg.files))
+                for c in propose(findings, source, kinds, editable=editable)
                 if (c.kind, c.file, c.function, c.summary) not in tried
             ]
             if not fresh:
                 break
             candidate = fresh[0]
             tried.add((candidate.kind, candidate.file, candidate.function, candidate.summary))
+            if candidate.changes_api and not allow_api_change:
+                run.api_changes.append(candidate)
+                continue
             fix = verify(engine, query, overlays, candidate, findings, cancel)
             if fix is None:
                 continue
+            if judge is not None:
+                refused = judge(pkg.dir, overlays, {**overlays, fix.file: fix.fixed}, fix)
+                if refused is not None:
+                    run.dropped.append((fix, refused))
+                    continue
             known = run.files.get(fix.file)
             original = known[0] if known is not None else (_read(fix.file) or b"")
             overlays[fix.file] = fix.fixed

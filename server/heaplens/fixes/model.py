@@ -22,6 +22,9 @@ class Alternative:
     edits: tuple[Edit, ...]
     summary: str
     probes: tuple[Edit, ...] = ()
+    #: Heap verdicts this way may add, by subject (the ``make`` a preallocation inserts
+    #: escapes where the slice does, in the function and wherever it is inlined).
+    expected_new: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,13 @@ class Candidate:
     scope_function: str = ""
     #: The capacity is a small constant: the backing array may stay on the stack.
     constant_capacity: bool = False
+    #: The rewrite changes an exported signature: callers outside the module may break.
+    #: Never applied without the user's opt-in (``fix --allow-api-change``), and never
+    #: offered as a quick fix.
+    changes_api: bool = False
+    #: A package variable the fix adds whose initializer allocates once, not per call
+    #: (a pool's New): its heap verdicts are expected.
+    adds_variable: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class VerifiedFix:
     fixed: bytes = field(repr=False, default=b"")
     removed_escapes: int = 0
     verified: bool = True
+    changes_api: bool = False
     #: The package's findings with the fix applied, when verification compiled exactly
     #: the fixed text (no probes): saves a compile for whoever applies it.
     after: tuple[Finding, ...] | None = field(repr=False, default=None)

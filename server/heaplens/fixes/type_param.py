@@ -113,10 +113,54 @@ def candidates(
         src = source(leak.file)
         if src is None:
             continue
+        # Only the arguments boxed for this parameter: a call converting another
+        # argument says nothing of it (and a struct parameter cannot be a constraint).
+        index = _parameter_index(src, leak)
+        callers = [c for c in callers if index is not None and _argument_index(c, source) == index]
+        if not callers:
+            continue
         cand = _candidate(leak, callers, src)
         if cand is not None:
             out.append(cand)
     return out
+
+
+def _parameter_index(src: SourceFile, leak: Finding) -> int | None:
+    """Where the leaking parameter is in the function's parameter list."""
+    fn = _function(src, leak)
+    params = fn.child_by_field_name("parameters") if fn is not None else None
+    if params is None:
+        return None
+    index = 0
+    for p in params.named_children:
+        names = [text(n) for n in p.children_by_field_name("name")] or [""]
+        for n in names:
+            if n == leak.subject:
+                return index
+            index += 1
+    return None
+
+
+def _argument_index(caller: Finding, source: Callable[[str], SourceFile | None]) -> int | None:
+    """Which argument of the call to the function the boxed value is, read from the
+    caller's source: the argument list of the nearest enclosing call of that name."""
+    src = source(caller.file)
+    if src is None:
+        return None
+    name = caller.reason.name.rsplit(".", 1)[-1]
+    node = src.node_at(caller.point or caller.range.start)
+    while node is not None and node.parent is not None:
+        args = node.parent
+        call = args.parent
+        if args.type == "argument_list" and call is not None:
+            function = text(call.child_by_field_name("function"))
+            if function.rsplit(".", 1)[-1] == name:
+                for i, arg in enumerate(args.named_children):
+                    if arg.id == node.id:
+                        return i
+                return None
+        node = args
+    return None
 
 
 def _function(src: SourceFile, leak: Finding) -> Node | None:
@@ -160,6 +204,7 @@ def _candidate(leak: Finding, callers: list[Finding], src: SourceFile) -> Candid
     else:
         insert = Edit(name_node.end_byte, name_node.end_byte, f"[{tparam} {constraint}]")
     edits = (insert, Edit(typ.start_byte, typ.end_byte, tparam))
+    exported = text(name_node)[:1].isupper()
     summary = f"Make {leak.subject} a type parameter: func {text(name_node)}[{tparam} {constraint}]"
     anchors = (leak.file, leak.range), *((c.file, c.range) for c in callers)
     return TypeParameterCandidate(
@@ -169,10 +214,9 @@ def _candidate(leak: Finding, callers: list[Finding], src: SourceFile) -> Candid
         summary=summary,
         anchors=tuple(anchors),
         alternatives=(Alternative(edits, summary),),
-        note=f"changes the signature of exported {text(name_node)}"
-        if text(name_node)[:1].isupper()
-        else "",
+        note=f"changes the exported API of {text(name_node)}" if exported else "",
         scope_function="",
+        changes_api=exported,
         parameter=leak.subject,
     )
 

@@ -1,43 +1,86 @@
 """Proving a fix with the compiler.
 
 The candidate is applied to the current text (unsaved buffers included), formatted with
-the toolchain's gofmt, and the package is recompiled with the engine (tests included, so
-a fix that breaks a test file does not pass). The fix is kept only if everything builds,
-and, for the fixes that promise fewer heap escapes, only if the compiler reports fewer.
-A type parameter that the rewritten function still converts to an interface is refused
-whatever the count: the allocation has only moved from the call sites into the function.
-The engine caches by content, so verifying the same fix again costs no compile.
+the toolchain's gofmt, and its package is compiled again, tests included, so that a fix
+that breaks a test file does not pass. A fix that changes an exported signature is
+compiled with every package of its module, so that no importer in it breaks. The heap
+verdicts of the same packages before and after are compared, by kind, function and
+expression (lines move when a fix adds some). A fix is verified only when:
+
+* everything builds;
+* the compiler no longer reports the allocation its title names: the pooled value, or
+  the callers' arguments a type parameter stops boxing (and, for a type parameter, no
+  call site anywhere still boxes for the function, and the function does not box the
+  parameter itself: the allocation would only have moved inside);
+* no new heap verdict appears anywhere, but those the fix means to add: the ``make`` of a
+  preallocation (one allocation of the right size instead of the regrowth ``append``
+  does at run time, which the compiler does not report), and the pool's ``New``.
+
+The title then says what the compiler showed. The engine caches results by content, so
+verifying the same fix again (after a restart too) costs no compile.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..engine import Engine
-from ..model import HEAP_KINDS, Finding, Kind
+from ..model import HEAP_KINDS, Finding, Range, ReasonCode
+from ..syntax import SourceFile
 from ..toolchain import CancelToken
-from ..workspace import Query
+from ..workspace import Query, find_up, plan
 from .edits import FormatError, apply, finish
-from .model import PREALLOCATE, Candidate, VerifiedFix
+from .model import PREALLOCATE, TYPE_PARAMETER, Alternative, Candidate, VerifiedFix
 from .type_param import TypeParameterCandidate, still_boxed
 
+_WS = re.compile(r"\s+")
+_Key = tuple[str, str, str, str]
 
-def _in_scope(f: Finding, candidate: Candidate) -> bool:
-    if f.kind not in HEAP_KINDS:
-        return False
-    scope = candidate.scope_function
-    if not scope:
-        # The whole package, body of the rewritten function included, counted alike
-        # before and after: callers may hand in findings without those the compiler
-        # reports in other packages' inlined code, a recompile has them all.
-        return os.path.dirname(f.file) == os.path.dirname(candidate.file)
-    return f.function == scope or f.function.startswith(scope + ".func")
+
+def _generic(function: str) -> str:
+    """``Show[go.shape.struct { n int }]`` → ``Show``: a function made generic by a fix
+    is reported per shape, and is the same function."""
+    out, depth = [], 0
+    for ch in function:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def _key(f: Finding) -> _Key:
+    """A heap verdict, wherever its line has moved to."""
+    return (f.kind.value, f.file, _generic(f.function), _WS.sub("", f.subject))
+
+
+def _heap(findings: Iterable[Finding], directories: frozenset[str] | None) -> list[Finding]:
+    """Heap verdicts in the packages compared (all of them when ``directories`` is None)."""
+    return [
+        f
+        for f in findings
+        if f.kind in HEAP_KINDS and (directories is None or os.path.dirname(f.file) in directories)
+    ]
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _queries(engine: Engine, query: Query, candidate: Candidate) -> list[Query]:
+    """What must compile: the package, or for a new exported signature its whole module."""
+    if not candidate.changes_api:
+        return [query]
+    root = find_up(os.path.dirname(candidate.file), "go.mod")
+    if root is None:
+        return [query]
+    return plan(["./..."], root, engine.base_env()) or [query]
 
 
 def verify(
@@ -48,7 +91,9 @@ def verify(
     before: Sequence[Finding],
     cancel: CancelToken | None = None,
 ) -> VerifiedFix | None:
-    """The candidate as a verified fix, or None if the compiler does not back it."""
+    """The candidate as a verified fix, or None if the compiler does not back it.
+    ``before`` are the findings the candidate was proposed from (its anchors are ranges
+    of them)."""
     path = candidate.file
     original = overlays.get(path)
     if original is None:
@@ -58,27 +103,31 @@ def verify(
         except OSError:
             return None
     goroot = engine.go_env(os.path.dirname(path)).goroot
-    count_before = sum(1 for f in before if _in_scope(f, candidate))
+    queries = _queries(engine, query, candidate)
+    # Compiled again rather than taken from ``before``: callers may hand in findings
+    # without those in other packages' inlined code, and the comparison needs all. The
+    # engine's cache answers it without a compile when nothing changed.
+    base = engine.check_queries(queries, overlays, cancel)
+    if base.all_errors or not base.packages:
+        return None
+    directories = None if candidate.changes_api else frozenset({os.path.dirname(path)})
+    anchors = _anchored(candidate, [*base.findings, *before])
     for alt in candidate.alternatives:
-        summary = alt.summary
         try:
             fixed, minimal = finish(original, alt.edits, goroot, engine.deadline)
         except FormatError:
             continue
         probed = apply(original, [*alt.edits, *alt.probes]) if alt.probes else fixed
-        result = engine.check_queries([query], {**overlays, path: probed}, cancel)
+        result = engine.check_queries(queries, {**overlays, path: probed}, cancel)
         if result.all_errors or not result.packages:
             continue
-        if isinstance(candidate, TypeParameterCandidate) and (
-            still_boxed(candidate, result.findings)
-            or _callers_still_escape(candidate, before, result.findings)
-        ):
-            return None  # the boxing only moved, or the callers' values escape anyway
-        count_after = sum(1 for f in result.findings if _in_scope(f, candidate))
-        removed = count_before - count_after
-        title = _title(candidate, summary, removed)
+        old = _heap(base.findings, directories)
+        new = _heap(result.findings, directories)
+        moved = _moved_lines(path, original, fixed)
+        title = _judge(candidate, alt, anchors, old, new, fixed, result.findings, moved)
         if title is None:
             return None
+        removed = sum(1 for f in anchors if f.kind in HEAP_KINDS) - _remaining(anchors, new)
         return VerifiedFix(
             kind=candidate.kind,
             file=path,
@@ -88,52 +137,185 @@ def verify(
             edits=tuple(minimal),
             fixed=fixed,
             removed_escapes=removed,
-            after=None if alt.probes else tuple(result.findings),
+            changes_api=candidate.changes_api,
+            after=None if alt.probes or candidate.changes_api else tuple(result.findings),
         )
     return None
 
 
-def _callers_still_escape(
-    candidate: Candidate, before: Sequence[Finding], after: Sequence[Finding]
-) -> bool:
-    """Whether a value the callers passed still goes to the heap after the rewrite: at
-    its call site, or as the caller's variable moved to the heap. The count of findings
-    can drop while no allocation goes away (an escape reported at each call becomes one
-    variable moved to the heap), so the values that motivated the fix are checked one by
-    one. Callers are on other lines than the rewritten signature: their positions hold."""
-    anchors = set(candidate.anchors[1:])  # the first anchor is the parameter itself
-    callers = [f for f in before if (f.file, f.range) in anchors and f.kind in HEAP_KINDS]
-    for caller in callers:
-        variable = re.fullmatch(r"&?([A-Za-z_]\w*)", caller.subject)
-        for f in after:
-            if f.kind not in HEAP_KINDS or f.file != caller.file:
-                continue
-            if f.range == caller.range:
-                return True
-            if (
-                variable is not None
-                and f.kind is Kind.MOVED_TO_HEAP
-                and f.subject == variable.group(1)
-                and f.function == caller.function
-            ):
-                return True
-    return False
+def _anchored(candidate: Candidate, findings: Iterable[Finding]) -> list[Finding]:
+    """The findings the candidate answers, once each."""
+    wanted = set(candidate.anchors)
+    out: dict[tuple[str, Range], Finding] = {}
+    for f in findings:
+        if (f.file, f.range) in wanted and f.kind in HEAP_KINDS:
+            out.setdefault((f.file, f.range), f)
+    return list(out.values())
 
 
-def _title(candidate: Candidate, summary: str, removed: int) -> str | None:
-    note = f"; {candidate.note}" if candidate.note else ""
-    if candidate.kind == PREALLOCATE:
-        # The gain is growth: one allocation of the right size instead of log2(n) regrowths.
-        # The new make may itself be reported as escaping where the slice does.
-        if removed > 0 and candidate.constant_capacity:
-            escapes = _plural(removed, "heap escape")
-            gain = f"constant capacity keeps the backing array on the stack, {escapes} removed"
-        elif removed > 0:
-            gain = f"no regrowth in the loop, {_plural(removed, 'heap escape')} removed"
+def _remaining(anchors: Sequence[Finding], after: Sequence[Finding]) -> int:
+    """How many of the anchors' verdicts the compiler still reports."""
+    have = Counter(_key(f) for f in after)
+    want = Counter(_key(f) for f in anchors)
+    return sum(min(n, have[k]) for k, n in want.items())
+
+
+def _added(
+    old: Sequence[Finding],
+    new: Sequence[Finding],
+    moved: Callable[[str, int], tuple[int, bool] | None],
+) -> list[Finding]:
+    """Verdicts in ``new`` beyond those ``old`` has: by key, then by place, for a verdict
+    on an unchanged line whose expression the compiler now prints otherwise (a generic
+    body's calls go through its dictionary: ``(func(...) string)(&.dict[0])(v)``)."""
+    budget = Counter(_key(f) for f in old)
+    unmatched = []
+    for f in new:
+        k = _key(f)
+        if budget[k] > 0:
+            budget[k] -= 1
         else:
-            gain = "no regrowth in the loop"
-        return f"{summary} ({gain}{note}; verified)"
-    if removed <= 0:
-        return None  # verification shows it gains nothing
-    where = f" from {candidate.scope_function}" if candidate.scope_function else ""
-    return f"{summary}: {_plural(removed, 'heap escape')} removed{where} (verified{note})"
+            unmatched.append(f)
+    if not unmatched:
+        return []
+    # Old verdicts not matched by key, by where they are now: (kind, file, function,
+    # line, column or -1 when the line's text changed).
+    places: Counter[tuple[str, str, str, int, int]] = Counter()
+    for f in old:
+        if budget[_key(f)] > 0:
+            budget[_key(f)] -= 1
+            where = moved(f.file, f.range.start.line)
+            if where is not None:
+                line, same = where
+                column = f.range.start.column if same else -1
+                places[(f.kind.value, f.file, _generic(f.function), line, column)] += 1
+    out = []
+    for f in unmatched:
+        function = _generic(f.function)
+        at = (f.kind.value, f.file, function, f.range.start.line)
+        for place in ((*at, f.range.start.column), (*at, -1)):
+            if places[place] > 0:
+                places[place] -= 1
+                break
+        else:
+            out.append(f)
+    return out
+
+
+def _moved_lines(
+    path: str, original: bytes, fixed: bytes
+) -> Callable[[str, int], tuple[int, bool] | None]:
+    """Where a line is after the fix (1-based), and whether its text is unchanged (its
+    columns hold): a line the fix rewrote in place (a signature given a type parameter)
+    keeps its number only. None for a line the fix removed or split. The package's other
+    files do not change."""
+    matcher = difflib.SequenceMatcher(
+        None, original.splitlines(), fixed.splitlines(), autojunk=False
+    )
+    lines: dict[int, tuple[int, bool]] = {}
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal" or (op == "replace" and a2 - a1 == b2 - b1):
+            for i in range(a2 - a1):
+                lines[a1 + i + 1] = (b1 + i + 1, op == "equal")
+
+    def moved(file: str, line: int) -> tuple[int, bool] | None:
+        return lines.get(line) if file == path else (line, True)
+
+    return moved
+
+
+def _variable_lines(fixed: bytes, path: str, name: str) -> tuple[int, int] | None:
+    """The lines (1-based, inclusive) of the package variable ``name`` in ``fixed``."""
+    src = SourceFile(path, fixed)
+    for spec in src.nodes_of_type("var_spec"):
+        names = spec.children_by_field_name("name")
+        if any(c.text is not None and c.text.decode() == name for c in names):
+            return spec.start_point.row + 1, spec.end_point.row + 1
+    return None
+
+
+def _expected(
+    candidate: Candidate, alt: Alternative, f: Finding, pool: tuple[int, int] | None
+) -> bool:
+    """A new verdict the fix means to add."""
+    if pool is not None and f.file == candidate.file and pool[0] <= f.range.start.line <= pool[1]:
+        return True  # the pool's New: once per pooled value, not per call
+    # Anywhere: where the function is inlined, its copy of the make is reported in the
+    # caller. Only the fix added code, so a new verdict on the same text is one of them.
+    return _WS.sub("", f.subject) in {_WS.sub("", e) for e in alt.expected_new}
+
+
+def _judge(
+    candidate: Candidate,
+    alt: Alternative,
+    anchors: Sequence[Finding],
+    old: Sequence[Finding],
+    new: Sequence[Finding],
+    fixed: bytes,
+    everything: Sequence[Finding],
+    moved: Callable[[str, int], tuple[int, bool] | None],
+) -> str | None:
+    """The title the compiler's verdicts back, or None when they do not back the fix."""
+    pool = (
+        _variable_lines(fixed, candidate.file, candidate.adds_variable)
+        if candidate.adds_variable
+        else None
+    )
+    added = _added(old, new, moved)
+    unexpected = [f for f in added if not _expected(candidate, alt, f, pool)]
+    if unexpected:
+        return None  # something else now escapes: not the trade the title offers
+    note = f"; {candidate.note}" if candidate.note else ""
+    gone = _remaining(anchors, new) == 0 and bool(anchors)
+    if candidate.kind == PREALLOCATE:
+        if gone and not added:
+            gain = "keeps its backing array on the stack"
+        else:
+            # The make may itself be on the heap where the slice is: one allocation of
+            # the right size instead of log2(n) regrowths, which the compiler does not
+            # report (they happen inside append at run time).
+            gain = "sized once: no regrowth in the loop"
+        return f"{alt.summary} ({gain}{note}; verified)"
+    if not gone:
+        return None  # the allocation the fix is for is still there
+    if candidate.kind == TYPE_PARAMETER:
+        assert isinstance(candidate, TypeParameterCandidate)
+        if still_boxed(candidate, everything) or _boxed_at_a_call(candidate, everything, fixed):
+            return None  # the boxing only moved, or some call still boxes
+    return f"{alt.summary}: keeps {_named(anchors)} off the heap ({'verified' + note})"
+
+
+def _named(anchors: Sequence[Finding]) -> str:
+    """``&bytes.Buffer{} in Encode``; ``floor and wall in Room``."""
+    by_function: dict[str, list[str]] = {}
+    for f in anchors:
+        by_function.setdefault(f.function, []).append(f.subject)
+    parts = []
+    for function, subjects in by_function.items():
+        names = list(dict.fromkeys(subjects))
+        if len(names) > 3:
+            listed = ", ".join(names[:2]) + f" and {len(names) - 2} more"
+        elif len(names) > 1:
+            listed = ", ".join(names[:-1]) + " and " + names[-1]
+        else:
+            listed = names[0]
+        parts.append(f"{listed} in {function}" if function else listed)
+    if len(parts) > 2:
+        return f"{parts[0]}, {parts[1]} and {_plural(len(parts) - 2, 'other function')}"
+    return " and ".join(parts)
+
+
+def _boxed_at_a_call(
+    candidate: TypeParameterCandidate, findings: Sequence[Finding], fixed: bytes
+) -> bool:
+    """Some call site still converts an argument to an interface for the function: in its
+    package by its name, in an importer by ``pkg.Name``."""
+    name = candidate.function
+    package = re.search(rb"^package\s+(\w+)", fixed, re.M)
+    qualified = f"{package.group(1).decode()}.{name}" if package else name
+    return any(
+        f.kind in HEAP_KINDS
+        and f.reason.code is ReasonCode.INTERFACE
+        and f.reason.name in (name, qualified)
+        for f in findings
+    )

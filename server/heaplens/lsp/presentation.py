@@ -79,7 +79,11 @@ def diagnostic(
         "subject": f.subject,
         "stale": stale,
         "range": [f.range.start.line, f.range.start.column, f.range.end.line, f.range.end.column],
-        "fixes": [{"kind": x.kind, "title": x.title, "verified": x.verified} for x in f.fixes],
+        "fixes": [
+            {"kind": x.kind, "title": x.title, "verified": x.verified}
+            for x in f.fixes
+            if x.verified
+        ],
         "reason_code": f.reason.code.value,
         "count": f.count,
     }
