@@ -170,7 +170,8 @@ local function run_server_checks()
   end
   step('inlay hints')
 
-  -- Code actions: "Ignore this finding" on each target, all asked for, then applied.
+  -- Code actions: the line's directive ("Ignore “<finding>”: add //heaplens:ignore to
+  -- line N") on each target, all asked for, then applied.
   local edits = {}
   result.code_actions = {}
   for _, target in ipairs(spec.ignore_targets) do
@@ -184,7 +185,7 @@ local function run_server_checks()
     local titles, chosen = {}, nil
     for _, action in ipairs(actions) do
       table.insert(titles, action.title)
-      if not chosen and starts_with(action.title, 'Ignore this finding') then
+      if not chosen and action.title:match('^Ignore “.*”: add //heaplens:ignore to line %d+$') then
         chosen = action
       end
     end
@@ -195,7 +196,7 @@ local function run_server_checks()
       diagnostics = chosen and chosen.diagnostics and #chosen.diagnostics,
       edit = chosen and chosen.edit,
     })
-    assert(chosen and chosen.edit, 'no "Ignore this finding" action for ' .. target.message)
+    assert(chosen and chosen.edit, 'no line directive action for ' .. target.message)
     table.insert(edits, chosen.edit)
   end
   for _, edit in ipairs(edits) do

@@ -1,10 +1,21 @@
-"""Code actions: quick fixes for findings, and ``//heaplens:ignore`` to silence one.
+"""Code actions: compiler-verified fixes for findings, and ``//heaplens:ignore`` to
+silence them.
 
-Every action is a ``quickfix`` attached to its diagnostic.
+A fix is a ``quickfix``, or a ``refactor.rewrite`` when it changes an exported API (see
+``fix_actions``); ignoring is a ``quickfix``. Every action carries the diagnostics it
+answers. A request's ``context.only`` is honoured, with LSP's hierarchy: ``refactor``
+asks for ``refactor.rewrite`` too.
+
+One menu never shows a title twice. Actions that would do the same thing are one action,
+with the diagnostics of all of them (two findings in one function offer one "ignore the
+function"); two different actions that would share a title are told apart by the line
+they are about. The line directive names what it silences: every finding starting on
+that line, whichever of them the request was for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -13,10 +24,34 @@ from ..model import Finding, Position
 from ..positions import Encoding, byte_to_units
 from ..suppress import DIRECTIVE
 from ..syntax import SourceFile
+from ..wording import headline
 from .convert import encoding_of, from_lsp_range, lines_of, to_lsp_range
+from .fix_actions import Offer, merge_diagnostics
 
 if TYPE_CHECKING:
     from .server import HeaplensServer
+
+#: The kinds this server offers.
+KINDS = (types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite)
+# A finding quoted in a title is cut to this many characters: a menu line, not a report.
+_QUOTE_LIMIT = 40
+
+
+def wanted(kind: str, only: Sequence[str] | None) -> bool:
+    """Whether a request's ``only`` admits ``kind``: LSP kinds are hierarchical, so
+    ``refactor`` admits ``refactor.rewrite``, and the empty kind admits everything."""
+    if not only:
+        return True
+    for o in only:
+        value = _value(o)
+        if value in ("", kind) or kind.startswith(value + "."):
+            return True
+    return False
+
+
+def _value(kind: object) -> str:
+    # CodeActionKind is a str enum; a kind it does not know arrives as a plain str.
+    return str(getattr(kind, "value", kind))
 
 
 def _overlaps(a: types.Range, b: types.Range) -> bool:
@@ -33,47 +68,89 @@ def _insert(uri: str, line: int, character: int, text: str) -> types.WorkspaceEd
     )
 
 
+def _quoted(f: Finding) -> str:
+    text = headline(f)
+    if len(text) > _QUOTE_LIMIT:
+        text = text[: _QUOTE_LIMIT - 1].rstrip() + "…"
+    return f"“{text}”"
+
+
+def _named(findings: Sequence[Finding]) -> str:
+    """``“a escapes to heap”``, ``“a…” and “b…”``, ``“a…” and 2 more``."""
+    first = _quoted(findings[0])
+    if len(findings) == 1:
+        return first
+    if len(findings) == 2:
+        return f"{first} and {_quoted(findings[1])}"
+    return f"{first} and {len(findings) - 1} more"
+
+
 def ignore_actions(
-    f: Finding,
+    found: Sequence[tuple[Finding, Sequence[types.Diagnostic]]],
+    shown: Sequence[Finding],
     uri: str,
     source: bytes,
     encoding: Encoding,
-    diagnostics: list[types.Diagnostic],
-) -> list[types.CodeAction]:
+) -> list[Offer]:
+    """For the requested findings ``found`` (with their diagnostics): the directive at
+    the end of each one's line, and above each one's function. ``shown`` is every finding
+    the file shows: a line's directive silences all of those that start on the line."""
     lines = lines_of(source)
-    line = f.range.start.line
-    text = lines(line)
-    actions = []
-    if b"heaplens:ignore" not in text:
+    offers: list[Offer] = []
+    # By line, once: a request for the whole file covers every finding in it.
+    asked: dict[int, list[tuple[Finding, Sequence[types.Diagnostic]]]] = {}
+    for f, diags in found:
+        asked.setdefault(f.range.start.line, []).append((f, diags))
+    silenced: dict[int, list[Finding]] = {}
+    for f in shown:
+        if f.range.start.line in asked:
+            silenced.setdefault(f.range.start.line, []).append(f)
+    for line, here in asked.items():
+        text = lines(line)
+        if b"heaplens:ignore" in text:
+            continue
+        named = [f for f, _d in here]
+        others = sorted(
+            (g for g in silenced.get(line, ()) if g not in named), key=lambda g: g.range.start
+        )
         end = byte_to_units(text, len(text), encoding)
-        actions.append(
-            types.CodeAction(
-                title=f"Ignore this finding: add {DIRECTIVE} to the line",
-                kind=types.CodeActionKind.QuickFix,
-                diagnostics=diagnostics,
-                edit=_insert(uri, line - 1, end, f" {DIRECTIVE}"),
+        offers.append(
+            Offer(
+                types.CodeAction(
+                    title=f"Ignore {_named([*named, *others])}: add {DIRECTIVE} to line {line}",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=merge_diagnostics(d for _f, d in here),
+                    edit=_insert(uri, line - 1, end, f" {DIRECTIVE}"),
+                ),
+                line,
             )
         )
-    decl = _declaration_line(source, f.range.start)
-    if decl is not None and b"heaplens:ignore" not in lines(decl - 1):
+    src = SourceFile("", source)
+    for f, diags in found:
+        decl = _declaration_line(src, f.range.start)
+        if decl is None or b"heaplens:ignore" in lines(decl - 1):
+            continue
         indent = lines(decl)[: len(lines(decl)) - len(lines(decl).lstrip())]
         name = f.function.split(".func")[0] if f.function else "this function"
-        actions.append(
-            types.CodeAction(
-                title=f"Ignore findings in {name}: add {DIRECTIVE} above it",
-                kind=types.CodeActionKind.QuickFix,
-                diagnostics=diagnostics,
-                edit=_insert(
-                    uri, decl - 1, 0, indent.decode("utf-8", "replace") + DIRECTIVE + "\n"
+        # Two findings in one function give the same action: ``unique`` merges them.
+        offers.append(
+            Offer(
+                types.CodeAction(
+                    title=f"Ignore findings in {name}: add {DIRECTIVE} above it",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=list(diags),
+                    edit=_insert(
+                        uri, decl - 1, 0, indent.decode("utf-8", "replace") + DIRECTIVE + "\n"
+                    ),
                 ),
+                decl,
             )
         )
-    return actions
+    return offers
 
 
-def _declaration_line(source: bytes, pos: Position) -> int | None:
+def _declaration_line(src: SourceFile, pos: Position) -> int | None:
     """The line of the top-level function declaration that contains ``pos``."""
-    src = SourceFile("", source)
     node = src.node_at(pos)
     decl = None
     while node is not None:
@@ -83,12 +160,45 @@ def _declaration_line(source: bytes, pos: Position) -> int | None:
     return decl.start_point.row + 1 if decl is not None else None
 
 
+def unique(offers: Iterable[Offer]) -> list[types.CodeAction]:
+    """The actions, no title twice. The same title doing the same thing is one action
+    (the first), with the diagnostics of all; different things under one title each say
+    the line they are about."""
+    kept: list[Offer] = []
+    by_title: dict[str, list[Offer]] = {}
+    for offer in offers:
+        action = offer.action
+        same = by_title.setdefault(action.title, [])
+        twin = next((o for o in same if _effect(o.action) == _effect(action)), None)
+        if twin is not None:
+            twin.action.diagnostics = merge_diagnostics(
+                [twin.action.diagnostics, action.diagnostics]
+            )
+            continue
+        same.append(offer)
+        kept.append(offer)
+    taken: set[str] = set()
+    for offer in kept:
+        title = offer.action.title
+        if len(by_title[title]) > 1:
+            title = f"{title} (line {offer.line})"
+        base, n = title, 2
+        while title in taken:  # two different things about one line: rare, but distinct
+            title, n = f"{base} ({n})", n + 1
+        taken.add(title)
+        offer.action.title = title
+    return [o.action for o in kept]
+
+
+def _effect(action: types.CodeAction) -> tuple[object, ...]:
+    """What choosing the action does: its edit, or what resolving it will find."""
+    return (action.kind, action.edit, action.data, action.command)
+
+
 def register(server: HeaplensServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(
-            code_action_kinds=[types.CodeActionKind.QuickFix], resolve_provider=True
-        ),
+        types.CodeActionOptions(code_action_kinds=list(KINDS), resolve_provider=True),
     )
     def code_actions(
         ls: HeaplensServer, params: types.CodeActionParams
@@ -96,17 +206,21 @@ def register(server: HeaplensServer) -> None:
         doc = ls.docs.get(params.text_document.uri)
         if doc is None:
             return None
+        # The user is in this file: its fixes are verified first from now on.
+        ls.docs.mark_active(doc.uri)
+        only = params.context.only
+        if not any(wanted(_value(k), only) for k in KINDS):
+            return None
         encoding = encoding_of(ls.workspace.position_encoding)
         lines = lines_of(doc.text)
-        wanted = from_lsp_range(lines, params.range, encoding)
+        asked = from_lsp_range(lines, params.range, encoding)
         kinds = ls.settings.kind_set
         properties = ls._capability("text_document", "code_action", "resolve_support", "properties")
         resolve = bool(properties and "edit" in properties)
-        actions: list[types.CodeAction] = []
-        for f in ls.docs.findings(doc.path).findings:
-            if f.kind not in kinds:
-                continue
-            if f.range.end < wanted.start or wanted.end < f.range.start:
+        shown = [f for f in ls.docs.findings(doc.path).findings if f.kind in kinds]
+        found: list[tuple[Finding, Sequence[types.Diagnostic]]] = []
+        for f in shown:
+            if f.range.end < asked.start or asked.end < f.range.start:
                 continue
             lsp_range = to_lsp_range(lines, f.range, encoding)
             related = [
@@ -114,8 +228,13 @@ def register(server: HeaplensServer) -> None:
                 for d in params.context.diagnostics
                 if d.source == "heaplens" and _overlaps(d.range, lsp_range)
             ]
-            actions.extend(ls.fixer.actions(f, related, resolve))
-            actions.extend(ignore_actions(f, doc.uri, doc.text, encoding, related))
+            found.append((f, related))
+        if not found:
+            return None
+        offers = ls.fixer.actions(doc.path, found, resolve)
+        if wanted(_value(types.CodeActionKind.QuickFix), only):
+            offers.extend(ignore_actions(found, shown, doc.uri, doc.text, encoding))
+        actions = unique(o for o in offers if wanted(_value(o.action.kind or ""), only))
         return actions or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)

@@ -153,6 +153,9 @@ class OpenDocument:
     path: str
     version: int
     text: bytes
+    #: When the user last opened it, edited it or asked for its code actions: a counter
+    #: shared by all documents, so the highest is the buffer they are working in.
+    active: int = 0
 
 
 class DocumentStore:
@@ -162,14 +165,27 @@ class DocumentStore:
         self._docs: dict[str, OpenDocument] = {}
         self._findings: dict[str, FileFindings] = {}
         self._lock = threading.Lock()
+        self._clock = 0
+
+    def _tick(self) -> int:
+        """The next value of ``OpenDocument.active``; the caller holds the lock."""
+        self._clock += 1
+        return self._clock
 
     # -- documents -------------------------------------------------------------------
 
     def open(self, uri: str, path: str, version: int, text: str) -> None:
         with self._lock:
             self._docs[uri] = OpenDocument(
-                uri, path, version, text.encode("utf-8", "surrogatepass")
+                uri, path, version, text.encode("utf-8", "surrogatepass"), self._tick()
             )
+
+    def mark_active(self, uri: str) -> None:
+        """The user is looking at ``uri`` (it asked for code actions there)."""
+        with self._lock:
+            doc = self._docs.get(uri)
+            if doc is not None:
+                doc.active = self._tick()
 
     def close(self, uri: str) -> OpenDocument | None:
         with self._lock:
@@ -217,6 +233,7 @@ class DocumentStore:
                 ]
             doc.text = text
             doc.version = version
+            doc.active = self._tick()
             if state is not None:
                 state.findings = tuple(findings)
             return state is not None and tuple(findings) != before

@@ -1,10 +1,20 @@
-"""Compiler-verified fixes in the editor.
+"""Compiler-verified fixes in the editor: verifying them in the background, and offering
+the ones that hold as code actions.
 
 After an analysis of a package, the fixes its findings allow are verified in the
-background (each is a recompile; the engine's cache makes repeats free), cancelled as
-soon as the package changes again. A verified fix is offered as a ``quickfix`` code
-action on the diagnostics it answers, for as long as the files it was verified against
-are unchanged. Clients that can resolve code actions get the edit on resolve.
+background (each is a recompile; the engine's result cache, on disk, makes repeats free,
+across server restarts too). Verification starts once the user has paused typing in the
+package for ``VERIFY_DELAY`` (at once after a file is opened: there is no typing to wait
+out) and is cancelled as soon as the package changes again. The open files' candidates
+go first, the file the user last worked in first of all, and each fix is offered as soon
+as it is verified: the user looks at one file, not at the whole package.
+
+A verified fix is offered on the diagnostics it answers, for as long as the file it was
+verified against is unchanged, as one action however many of those diagnostics the
+request covers. It is a ``quickfix``, unless it changes an exported function's signature:
+callers outside the module may break, so it is a ``refactor.rewrite`` the user must pick
+from the refactor menu, never the preferred one-click fix. Clients that can resolve code
+actions get the edit on resolve.
 """
 
 from __future__ import annotations
@@ -12,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
+import time
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +37,24 @@ from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from ..toolchain import Cancelled, CancelToken
 from .convert import encoding_of, lines_of, path_to_uri, to_lsp_range
+from .documents import DocumentStore
 
 if TYPE_CHECKING:
     from .server import HeaplensServer
 
 log = logging.getLogger(__name__)
-# Verification waits for the user to pause a little longer than analysis does.
+# Verification waits for the user to pause a little longer than analysis does: its
+# compiles are wasted if a keystroke cancels them.
 VERIFY_DELAY = 0.3
+#: How the title of a fix that changes an exported API begins.
+API_CHANGE = "Change exported API: "
+# The engine's own note on such a fix ("; changes the exported API of F"), which the
+# prefix makes redundant.
+_API_NOTE = re.compile(r"; changes the exported API of [^;)]+")
+
+Anchor = tuple[str, Range]
+#: A candidate, from one verification to the next: kind, file, function, summary.
+_Key = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -38,10 +62,65 @@ class _Verified:
     fix: fixes.VerifiedFix
     #: The text the fix was verified against, by hash: it is offered only while it holds.
     digest: str
+    #: Names the fix in a code action's data: positions in the lists of fixes change
+    #: while a package is verified, this does not.
+    ref: str
+
+
+@dataclass
+class Offer:
+    """A code action and the 1-based line it is about: two different actions that would
+    have the same title are told apart by it."""
+
+    action: types.CodeAction
+    line: int
 
 
 def _digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def title_of(fix: fixes.VerifiedFix) -> str:
+    """The title the user reads: an API change says so first."""
+    if not fix.changes_api:
+        return fix.title
+    return API_CHANGE + _API_NOTE.sub("", fix.title)
+
+
+def kind_of(fix: fixes.VerifiedFix) -> types.CodeActionKind:
+    if fix.changes_api:
+        return types.CodeActionKind.RefactorRewrite
+    return types.CodeActionKind.QuickFix
+
+
+def verification_order(
+    candidates: Iterable[fixes.Candidate], docs: DocumentStore
+) -> list[fixes.Candidate]:
+    """The candidates in the order to verify them: those of open documents first, of the
+    one the user was last active in first of all, then the others as proposed; a file's
+    candidates stay together, in the order they were proposed."""
+    active = {d.path: d.active for d in docs.all()}
+    by_file: dict[str, list[fixes.Candidate]] = {}
+    for c in candidates:
+        by_file.setdefault(c.file, []).append(c)
+    order = sorted(by_file, key=lambda f: (f not in active, -active.get(f, 0)))
+    return [c for f in order for c in by_file[f]]
+
+
+def _key(candidate: fixes.Candidate) -> _Key:
+    return (candidate.kind, candidate.file, candidate.function, candidate.summary)
+
+
+def merge_diagnostics(
+    groups: Iterable[Sequence[types.Diagnostic] | None],
+) -> list[types.Diagnostic]:
+    """The diagnostics of all ``groups``, each once, in order."""
+    out: list[types.Diagnostic] = []
+    for group in groups:
+        for d in group or ():
+            if d not in out:
+                out.append(d)
+    return out
 
 
 class FixVerifier:
@@ -49,12 +128,23 @@ class FixVerifier:
         self.server = server
         self._tokens: dict[str, CancelToken] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        #: When each package's documents were last edited (``time.monotonic``).
+        self._edited: dict[str, float] = {}
+        #: Package directory -> candidate -> its verified fix, replaced one candidate at
+        #: a time as verification goes.
+        self._groups: dict[str, dict[_Key, _Verified]] = {}
+        #: File -> every fix with a finding there (an index of ``_groups``).
         self._verified: dict[str, list[_Verified]] = {}
 
     def _text(self, path: str) -> bytes:
         return self.server.docs.text(path)
 
     def cancel(self, directory: str) -> None:
+        """A document of the package changed: what is being verified is out of date."""
+        self._edited[directory] = time.monotonic()
+        self._stop(directory)
+
+    def _stop(self, directory: str) -> None:
         token = self._tokens.pop(directory, None)
         if token is not None:
             token.cancel()
@@ -70,7 +160,7 @@ class FixVerifier:
         overlays: dict[str, bytes],
     ) -> None:
         """Verify the fixes of one package's findings, in the background."""
-        self.cancel(directory)
+        self._stop(directory)
         if not findings:
             return
         token = CancelToken()
@@ -88,8 +178,12 @@ class FixVerifier:
         overlays: dict[str, bytes],
         token: CancelToken,
     ) -> None:
-        await asyncio.sleep(VERIFY_DELAY)
+        # The analysis waited for a pause already, and took its time: wait out the rest.
+        edited = self._edited.get(directory)
+        if edited is not None:
+            await asyncio.sleep(max(0.0, VERIFY_DELAY - (time.monotonic() - edited)))
         analyzer = self.server.analyzer
+        loop = asyncio.get_running_loop()
         engine = analyzer.engine()
         queries = analyzer.queries_for(directory)
         if not queries:
@@ -103,18 +197,29 @@ class FixVerifier:
                 texts[path] = data
             return SourceFile(path, data) if data else None
 
-        def work() -> list[fixes.VerifiedFix]:
-            done = []
-            for candidate in fixes.propose(findings, source, editable=files):
-                if token.cancelled:
-                    break
-                fix = verify(engine, queries[0], overlays, candidate, findings, token)
-                if fix is not None:
-                    done.append(fix)
-            return done
+        def propose() -> list[fixes.Candidate]:
+            return fixes.propose(findings, source, editable=files)
 
+        def work(candidate: fixes.Candidate) -> fixes.VerifiedFix | None:
+            return verify(engine, queries[0], overlays, candidate, findings, token)
+
+        proposed: set[_Key] = set()
+        count = 0
         try:
-            verified = await asyncio.get_running_loop().run_in_executor(analyzer.executor, work)
+            candidates = await loop.run_in_executor(analyzer.executor, propose)
+            for candidate in verification_order(candidates, self.server.docs):
+                if token.cancelled:
+                    return
+                fix = await loop.run_in_executor(analyzer.executor, work, candidate)
+                if token.cancelled:
+                    return
+                key = _key(candidate)
+                proposed.add(key)
+                entry = self._entry(fix, texts) if fix is not None else None
+                if entry is not None:
+                    count += 1
+                # Offered at once: the rest of the package may take a while.
+                self._install(directory, {key: entry})
         except Cancelled:
             return
         except Exception:
@@ -122,21 +227,51 @@ class FixVerifier:
             return
         if token.cancelled:
             return
+        self._install(directory, {}, keep_only=proposed)
+        self.server.log_info(f"{directory}: {count} verified fix(es)")
+
+    def _entry(self, fix: fixes.VerifiedFix, texts: Mapping[str, bytes]) -> _Verified | None:
+        base = texts.get(fix.file) or self._text(fix.file)
+        if self._text(fix.file) != base:
+            return None  # edited while we verified: a newer run will redo it
+        digest = _digest(base)
+        return _Verified(fix, digest, _digest(repr((fix.file, fix.edits, digest)).encode()))
+
+    def _install(
+        self,
+        directory: str,
+        changed: Mapping[_Key, _Verified | None],
+        keep_only: Collection[_Key] | None = None,
+    ) -> None:
+        """Replace the fixes of the ``changed`` candidates (None: it verified no fix),
+        and with ``keep_only`` drop those of every other candidate; then republish the
+        files whose findings gained or lost a fix."""
+        held = self._groups.setdefault(directory, {})
+        gone = [k for k in held if keep_only is not None and k not in keep_only]
         touched: set[str] = set()
-        for path in {f.file for f in findings}:
-            self._verified.pop(path, None)
-        for fix in verified:
-            base = texts.get(fix.file) or self._text(fix.file)
-            if self._text(fix.file) != base:
-                continue  # edited while we verified: a newer run will redo it
-            entry = _Verified(fix, _digest(base))
-            for file, _rng in fix.anchors:
-                self._verified.setdefault(file, []).append(entry)
-                touched.add(file)
-        self.server.log_info(f"{directory}: {len(verified)} verified fix(es)")
-        for path in touched:
+        for key in [*changed, *gone]:
+            for entry in (held.get(key), changed.get(key)):
+                if entry is not None:
+                    touched.update(path for path, _rng in entry.fix.anchors)
+        for key in gone:
+            del held[key]
+        for key, entry in changed.items():
+            if entry is None:
+                held.pop(key, None)
+            else:
+                held[key] = entry
+        if not touched:
+            return
+        index: dict[str, list[_Verified]] = {}
+        for package in self._groups.values():
+            for entry in package.values():
+                # Once per file, however many of its findings the fix answers there.
+                for path in dict.fromkeys(path for path, _rng in entry.fix.anchors):
+                    index.setdefault(path, []).append(entry)
+        self._verified = index
+        for path in sorted(touched):
             self._attach(path)
-            analyzer.publish(path)
+            self.server.analyzer.publish(path)
 
     def reattach(self, path: str) -> None:
         """New findings for ``path``: give them the fixes verified earlier that still hold,
@@ -150,10 +285,10 @@ class FixVerifier:
         docs = self.server.docs
         state = docs.findings(path)
         # By anchor, once: a package can have thousands of findings and of anchors.
-        titles_at: dict[tuple[str, Range], list[tuple[str, str]]] = {}
+        titles_at: dict[Anchor, list[tuple[str, str]]] = {}
         for e in self.current(path):
             for anchor in dict.fromkeys(e.fix.anchors):
-                titles_at.setdefault(anchor, []).append((e.fix.kind, e.fix.title))
+                titles_at.setdefault(anchor, []).append((e.fix.kind, title_of(e.fix)))
         found = []
         for f in state.findings:
             titles = titles_at.get((f.file, f.range), ())
@@ -173,34 +308,51 @@ class FixVerifier:
         return out
 
     def actions(
-        self, finding: Finding, diagnostics: list[types.Diagnostic], resolve: bool
-    ) -> list[types.CodeAction]:
-        out = []
-        for index, entry in enumerate(self.current(finding.file)):
-            if (finding.file, finding.range) not in entry.fix.anchors:
+        self,
+        path: str,
+        found: Sequence[tuple[Finding, Sequence[types.Diagnostic]]],
+        resolve: bool,
+    ) -> list[Offer]:
+        """One action per verified fix that answers any of ``found`` (findings of
+        ``path`` with their diagnostics in the request), in the order of the first
+        finding each answers, with the diagnostics of all the findings it answers."""
+        rank: dict[Anchor, int] = {}
+        diagnostics: dict[Anchor, list[Sequence[types.Diagnostic]]] = {}
+        for f, diags in found:
+            anchor = (f.file, f.range)
+            rank.setdefault(anchor, len(rank))
+            diagnostics.setdefault(anchor, []).append(diags)
+        ranked = []
+        for entry in self.current(path):
+            hits = [a for a in dict.fromkeys(entry.fix.anchors) if a in rank]
+            if not hits:
                 continue
+            first = min(hits, key=rank.__getitem__)
+            fix = entry.fix
             action = types.CodeAction(
-                title=entry.fix.title,
-                kind=types.CodeActionKind.QuickFix,
-                diagnostics=diagnostics,
-                is_preferred=True,
+                title=title_of(fix),
+                kind=kind_of(fix),
+                diagnostics=merge_diagnostics(d for a in hits for d in diagnostics[a]),
+                # An API change is never the one-click fix.
+                is_preferred=None if fix.changes_api else True,
             )
             if resolve:
-                action.data = {"heaplensFix": [finding.file, index, entry.digest]}
+                action.data = {"heaplensFix": [path, entry.ref]}
             else:
-                action.edit = self.edit_for(entry.fix)
-            out.append(action)
-        return out
+                action.edit = self.edit_for(fix)
+            ranked.append((rank[first], Offer(action, first[1].start.line)))
+        ranked.sort(key=lambda r: r[0])
+        return [offer for _rank, offer in ranked]
 
     def resolve(self, action: types.CodeAction) -> types.CodeAction:
         data: Any = action.data
         ref = data.get("heaplensFix") if isinstance(data, dict) else None
-        if not ref:
+        if not isinstance(ref, list) or len(ref) != 2:
             return action
-        path, index, digest = ref
-        entries = self.current(path)
-        if index < len(entries) and entries[index].digest == digest:
-            action.edit = self.edit_for(entries[index].fix)
+        path, wanted = ref
+        entry = next((e for e in self.current(path) if e.ref == wanted), None)
+        if entry is not None:
+            action.edit = self.edit_for(entry.fix)
         return action
 
     def edit_for(self, fix: fixes.VerifiedFix) -> types.WorkspaceEdit:
