@@ -83,6 +83,14 @@ APPLIES = [
         "func() any { s, _ := F(make([]int, 100)); return s }()",
     ),
     Case(
+        "range_over_a_hex_count",
+        "func F() []int {\n\tvar out []int\n\tfor i := range 0x120 {\n"
+        "\t\tout = append(out, i)\n\t}\n\treturn out\n}",
+        True,
+        "out := make([]int, 0, 288)",
+        "F()",
+    ),
+    Case(
         "break_leaves_a_switch_only",
         "func F(xs []int) []int {\n\tvar out []int\n\tfor _, x := range xs {\n"
         "\t\tswitch {\n\t\tcase x < 0:\n\t\t\tx = -x\n\t\t\tbreak\n\t\t}\n"
@@ -94,6 +102,27 @@ APPLIES = [
 ]
 
 DOES_NOT_APPLY = [
+    Case(
+        "also_appended_in_an_inner_loop",
+        "func F(xss [][]int) []int {\n\tvar out []int\n\tfor _, xs := range xss {\n"
+        "\t\tout = append(out, len(xs))\n\t\tfor _, x := range xs {\n"
+        "\t\t\tout = append(out, x)\n\t\t}\n\t}\n\treturn out\n}",
+        False,
+    ),
+    Case(
+        "also_appended_in_a_closure",
+        "func F(xs []int, each func(func())) []int {\n\tvar out []int\n"
+        "\tfor _, x := range xs {\n\t\tout = append(out, x)\n"
+        "\t\teach(func() { out = append(out, -x) })\n\t}\n\treturn out\n}",
+        False,
+    ),
+    Case(
+        "range_over_a_literal",
+        "func F() []string {\n\tvar out []string\n"
+        '\tfor _, s := range []string{"a", "b", "c"} {\n\t\tout = append(out, s+"!")\n\t}\n'
+        "\treturn out\n}",
+        False,
+    ),
     # Filtered loops: sizing to the trip count allocates where nothing passes the filter
     # (append would not have) and over-allocates where an if/else splits the input.
     Case(

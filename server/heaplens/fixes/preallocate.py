@@ -88,8 +88,11 @@ def _trip_count(loop: Node, src: SourceFile) -> _Trip | None:
         if right is None or any(n.type == "call_expression" for n in walk(right)):
             return None  # a call would run twice
         x = text(right)
-        if _INT_LITERAL.match(x):
-            return _Trip([(x, "")], int(x), x)
+        literal = _int_literal(x)
+        if literal is not None:
+            return _Trip([(str(literal), "")], literal, x)
+        if right.type == "composite_literal":
+            return None  # len([]string{...}) would copy the literal into the capacity
         if _declared_as_array(right, src):
             return _Trip([(f"len({x})", "")], None, x)
         # Slice, string or map: len(x), with a probe that does not build for a channel or
@@ -135,6 +138,16 @@ def _trip_count(loop: Node, src: SourceFile) -> _Trip | None:
             return _Trip([(n, "")], None, n)
         return _Trip([(f"max({n}, 0)", "")], None, n)
     return _Trip([(f"max({bound}, {a}) - {a}", "")], None, f"{n} {a}")
+
+
+def _int_literal(x: str) -> int | None:
+    """The value of a Go integer literal (``300``, ``0x11170``, ``1_000``), else None."""
+    if not re.fullmatch(r"0[xXoObB][0-9a-fA-F_]+|[1-9][0-9_]*|0", x):
+        return None
+    try:
+        return int(x.replace("_", ""), 0)
+    except ValueError:
+        return None
 
 
 def _steps_by_one(update: Node, i: str) -> bool:
@@ -235,17 +248,27 @@ def _single_sites(body: Node, src: SourceFile) -> dict[str, _Site]:
     for n in src.nodes_of_type("assignment_statement", within=body):
         if text(n.child_by_field_name("operator")) != "=":
             continue
-        closure = ancestor(n, ("func_literal",))
-        if closure is not None and closure.start_byte >= body.start_byte:
-            continue  # inside a closure: it may run any number of times
-        owner = ancestor(n, ("for_statement",))
-        if owner is None or body.parent is None or owner.id != body.parent.id:
-            continue  # inside an inner loop: the count multiplies
         left = n.child_by_field_name("left")
         right = n.child_by_field_name("right")
         if left is None or right is None or len(left.named_children) != 1:
             continue
         target = left.named_children[0]
+        closure = ancestor(n, ("func_literal",))
+        owner = ancestor(n, ("for_statement",))
+        nested = (closure is not None and closure.start_byte >= body.start_byte) or (
+            owner is None or body.parent is None or owner.id != body.parent.id
+        )
+        if nested:
+            # In a closure or an inner loop it may run any number of times: the trip
+            # count is then no bound at all, and the variable gets no fix.
+            operand = (
+                target.child_by_field_name("operand")
+                if target.type == "index_expression"
+                else target
+            )
+            if operand is not None and operand.type == "identifier":
+                sites.setdefault(text(operand), []).append(_Site(n, None, False))
+            continue
         if target.type == "index_expression":
             operand = target.child_by_field_name("operand")
             if operand is not None and operand.type == "identifier":
