@@ -426,3 +426,18 @@ def test_sinks_are_known_by_import_path_not_name(tmp_path: Path) -> None:
         ),
     )
     assert find_fix(real, "sync-pool") is not None
+
+
+def test_a_fix_leaves_the_rest_of_an_unformatted_file_alone(tmp_path: Path) -> None:
+    """gofmt would add a //go:build line above the old // +build one and move every line
+    below it (tests that assert on line numbers broke that way): only the fix's own
+    hunks are kept."""
+    case = next(c for c in APPLIES if c.name == "new_buffer_into_fprintf")
+    mod = module(tmp_path, case)
+    p = mod / "p.go"
+    p.write_text("// +build !never\n\n" + p.read_text())
+    fix = find_fix(mod, "sync-pool")
+    assert fix is not None
+    text = fix.fixed.decode()
+    assert text.startswith("// +build !never\n\npackage p\n") and "//go:build" not in text
+    assert "bPool.Get()" in text

@@ -9,6 +9,7 @@ a few small edits, which is what editors and ``--diff`` show.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -85,9 +86,34 @@ def minimal_edits(before: bytes, after: bytes) -> list[Edit]:
 def finish(
     source: bytes, edits: Sequence[Edit], goroot: str, deadline: Deadline | None = None
 ) -> tuple[bytes, list[Edit]]:
-    """The fixed, gofmt-clean file and the minimal edits that produce it."""
-    fixed = gofmt(apply(source, edits), goroot, deadline)
+    """The fixed file and the minimal edits that produce it: gofmt-clean when the file
+    was. In a file that was not, gofmt would also rewrite code the fix never touched (a
+    ``//go:build`` line added above ``// +build``, imports re-sorted, comments realigned),
+    and moving lines that way breaks tests that assert on them: there the edits are
+    applied as they are, and gofmt only checks that the result parses."""
+    edited = apply(source, edits)
+    fixed = gofmt(edited, goroot, deadline)
+    if not _formatted(source, goroot, deadline):
+        fixed = edited
     return fixed, minimal_edits(source, fixed)
+
+
+#: Whether a file's text is gofmt-clean, by its hash: fixes of one file ask repeatedly.
+_CLEAN: dict[str, bool] = {}
+
+
+def _formatted(source: bytes, goroot: str, deadline: Deadline | None) -> bool:
+    key = hashlib.sha256(source).hexdigest()
+    known = _CLEAN.get(key)
+    if known is None:
+        try:
+            known = gofmt(source, goroot, deadline) == source
+        except FormatError:
+            known = False
+        if len(_CLEAN) > 4096:
+            _CLEAN.clear()
+        _CLEAN[key] = known
+    return known
 
 
 def to_range(source: bytes, edit: Edit) -> Range:
