@@ -441,6 +441,14 @@ def run_fix(args: argparse.Namespace) -> int:
             "p from a Mann–Whitney U test",
             file=sys.stderr,
         )
+    if run.unverified:
+        n = len(run.unverified)
+        print(
+            f"heaplens: {n} candidate fix{'es' if n != 1 else ''} not offered: the compiler "
+            f"did not back {'them' if n != 1 else 'it'} (no build, the allocation stayed, "
+            "or something new escaped)",
+            file=sys.stderr,
+        )
     if not run.applied:
         print("heaplens: no verified fix applies.", file=sys.stderr)
     elif args.write:

@@ -32,6 +32,9 @@ class FixRun:
     dropped: list[tuple[VerifiedFix, str]] = field(default_factory=list)
     #: Candidates not tried because they would change an exported API.
     api_changes: list[Candidate] = field(default_factory=list)
+    #: Candidates the compiler did not back: they did not build, kept the allocation
+    #: they were for, or made something else escape.
+    unverified: list[Candidate] = field(default_factory=list)
 
 
 #: Decides, after the compiler has verified a fix, whether to take it: given the
@@ -96,6 +99,7 @@ def fix_all(
                 continue
             fix = verify(engine, query, overlays, candidate, findings, cancel)
             if fix is None:
+                run.unverified.append(candidate)
                 continue
             if judge is not None:
                 refused = judge(pkg.dir, overlays, {**overlays, fix.file: fix.fixed}, fix)
