@@ -58,6 +58,15 @@ def test_open_files_are_verified_first_the_active_one_first() -> None:
     assert order()[:2] == ["b1", "c1"]
 
 
+def test_api_changes_are_verified_last() -> None:
+    """Each compiles the whole module, and is a refactoring nobody is waiting for."""
+    docs = DocumentStore()
+    api = Candidate("type-parameter", "/m/a.go", "F", "api", (), (), changes_api=True)
+    candidates = [api, _candidate("/m/b.go", "b1"), _candidate("/m/a.go", "a1")]
+    docs.open("file:///m/a.go", "/m/a.go", 1, "package m\n")
+    assert [c.summary for c in verification_order(candidates, docs)] == ["a1", "b1", "api"]
+
+
 # -- one fix, one action of the right kind ---------------------------------------------
 
 _FILE = "/m/shape.go"

@@ -98,13 +98,16 @@ def verification_order(
 ) -> list[fixes.Candidate]:
     """The candidates in the order to verify them: those of open documents first, of the
     one the user was last active in first of all, then the others as proposed; a file's
-    candidates stay together, in the order they were proposed."""
+    candidates stay together, in the order they were proposed. Changes to an exported
+    API come after all the rest: each compiles the whole module, and is only ever a
+    refactoring, not a quick fix the user is waiting for."""
     active = {d.path: d.active for d in docs.all()}
     by_file: dict[str, list[fixes.Candidate]] = {}
     for c in candidates:
         by_file.setdefault(c.file, []).append(c)
     order = sorted(by_file, key=lambda f: (f not in active, -active.get(f, 0)))
-    return [c for f in order for c in by_file[f]]
+    ordered = [c for f in order for c in by_file[f]]
+    return [c for c in ordered if not c.changes_api] + [c for c in ordered if c.changes_api]
 
 
 def _key(candidate: fixes.Candidate) -> _Key:
