@@ -419,11 +419,15 @@ def run_fix(args: argparse.Namespace) -> int:
     for fix in run.applied:
         print(f"{display_path(fix.file, cwd)}: {fix.title}", file=sys.stderr)
         measured(fix)
-    for path, (before, after) in sorted(run.files.items()):
-        if args.write:
-            with open(path, "wb") as f:
-                f.write(after)
-        else:
+    written = None
+    if args.write:
+        from .fixes.writing import write_fixed
+
+        written = write_fixed(run.files)
+        for path, why in written.skipped:
+            print(f"{display_path(path, cwd)}: not written: {why}", file=sys.stderr)
+    else:
+        for path, (before, after) in sorted(run.files.items()):
             sys.stdout.write(unified_diff(path, before, after, display_path(path, cwd)))
     for candidate in run.api_changes:
         print(
@@ -451,10 +455,12 @@ def run_fix(args: argparse.Namespace) -> int:
         )
     if not run.applied:
         print("heaplens: no verified fix applies.", file=sys.stderr)
-    elif args.write:
-        n = len(run.applied)
-        files = len(run.files)
-        print(f"heaplens: applied {n} fix(es) to {files} file(s).", file=sys.stderr)
+    elif written is not None:
+        kept = set(written.files)
+        n = sum(1 for fix in run.applied if fix.file in kept)
+        print(f"heaplens: applied {n} fix(es) to {len(kept)} file(s).", file=sys.stderr)
+        if written.skipped:
+            return EXIT_INCOMPLETE
     if run.skipped:
         skipped = ", ".join(run.skipped)
         print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)

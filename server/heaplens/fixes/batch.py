@@ -68,9 +68,18 @@ def fix_all(
     (tests, benchmarks) has the last word on each verified fix."""
     run = FixRun()
     overlays: dict[str, bytes] = {}
+    # Each file as first read: what its fixes were computed on, so that writing them can
+    # tell whether the user saved something else meanwhile.
+    snapshot: dict[str, bytes] = {}
 
     def source(path: str) -> SourceFile | None:
-        data = overlays.get(path) or _read(path)
+        data = overlays.get(path)
+        if data is None:
+            data = snapshot.get(path)
+        if data is None:
+            data = _read(path)
+            if data is not None:
+                snapshot[path] = data
         return SourceFile(path, data) if data is not None else None
 
     result = engine.check(list(args) or ["./..."], cwd, cancel=cancel)
@@ -107,7 +116,10 @@ def fix_all(
                     run.dropped.append((fix, refused))
                     continue
             known = run.files.get(fix.file)
-            original = known[0] if known is not None else (_read(fix.file) or b"")
+            if known is not None:
+                original = known[0]
+            else:
+                original = snapshot.get(fix.file) or _read(fix.file) or b""
             overlays[fix.file] = fix.fixed
             run.files[fix.file] = (original, fix.fixed)
             run.applied.append(fix)
