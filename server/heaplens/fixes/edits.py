@@ -91,11 +91,43 @@ def finish(
     ``//go:build`` line added above ``// +build``, imports re-sorted, comments realigned),
     and moving lines that way breaks tests that assert on them: there the edits are
     applied as they are, and gofmt only checks that the result parses."""
+    bom = source.startswith(_BOM)
+    crlf = b"\r\n" in source and source.count(b"\n") == source.count(b"\r\n")
+    if bom or crlf:
+        # gofmt writes LF: the fix is made on the plain text, then given the file's own
+        # line endings and byte order mark back, so no other line changes.
+        plain, moved = _plain(source, edits, bom=bom, crlf=crlf)
+        fixed, _ = finish(plain, moved, goroot, deadline)
+        if crlf:
+            fixed = fixed.replace(b"\n", b"\r\n")
+        if bom:
+            fixed = _BOM + fixed
+        return fixed, minimal_edits(source, fixed)
     edited = apply(source, edits)
     fixed = gofmt(edited, goroot, deadline)
     if not _formatted(source, goroot, deadline):
         fixed = edited
     return fixed, minimal_edits(source, fixed)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _plain(
+    source: bytes, edits: Sequence[Edit], *, bom: bool, crlf: bool
+) -> tuple[bytes, list[Edit]]:
+    """``source`` without its byte order mark and with LF line endings, and ``edits``
+    moved to match."""
+    text = source[len(_BOM) :] if bom else source
+    shift = len(_BOM) if bom else 0
+
+    def at(offset: int) -> int:
+        o = max(offset - shift, 0)
+        return o - text.count(b"\r\n", 0, o) if crlf else o
+
+    plain = text.replace(b"\r\n", b"\n") if crlf else text
+    moved = [Edit(at(e.start), at(e.end), e.text.replace("\r\n", "\n")) for e in edits]
+    return plain, moved
 
 
 #: Whether a file's text is gofmt-clean, by its hash: fixes of one file ask repeatedly.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
@@ -9,6 +10,16 @@ from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from . import preallocate, sync_pool, type_param
 from .model import FIX_KINDS, Candidate
+
+_GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
+
+
+def is_generated(source: bytes) -> bool:
+    """The file says it is generated, as Go's convention has it: a ``// Code generated
+    ... DO NOT EDIT.`` line before the package clause."""
+    package = re.search(rb"^package\s", source, re.M)
+    head = source[: package.start()] if package else source
+    return _GENERATED.search(head) is not None
 
 
 def propose(
@@ -22,9 +33,13 @@ def propose(
     another module through inlining is never edited."""
     found = [f for f in findings if editable is None or f.file in editable]
     out: list[Candidate] = []
+    generated: set[str] = set()
     for file in sorted({f.file for f in found}):
         src = source(file)
         if src is None:
+            continue
+        if is_generated(src.source):
+            generated.add(file)  # the generator would undo the fix, or trip over it
             continue
         if "preallocate" in kinds:
             out.extend(preallocate.candidates(found, src))
@@ -32,6 +47,7 @@ def propose(
             out.extend(sync_pool.candidates(found, src))
     if "type-parameter" in kinds:
         out.extend(type_param.candidates(found, source))
+        out = [c for c in out if c.file not in generated]
     if editable is not None:
         out = [c for c in out if c.file in editable]
     return out
