@@ -135,3 +135,15 @@ def test_the_mode_survives_the_cli(tmp_path: Path, cli_env: dict[str, str]) -> N
     os.chmod(p, 0o600)
     assert run_cli("fix", "--write", ".", cwd=mod, env=cli_env).returncode == 0
     assert b"bPool" in p.read_bytes() and stat.S_IMODE(p.stat().st_mode) == 0o600
+
+
+def test_never_into_a_symlinked_package_directory_out_of_the_module(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "q.go").write_text("package q\n")
+    mod = _module(tmp_path)
+    (mod / "q").symlink_to(elsewhere, target_is_directory=True)
+    path = str(mod / "q" / "q.go")
+    done = write_fixed({path: (b"package q\n", b"package q // changed\n")})
+    assert done.files == [] and "leads out of the module" in done.skipped[0][1]
+    assert (elsewhere / "q.go").read_text() == "package q\n"
