@@ -91,6 +91,9 @@ class Options:
     allow_network: bool = False
     jobs: int = 2
 
+    def __post_init__(self) -> None:  # no -mod=mod, whoever reads build_flags
+        object.__setattr__(self, "build_flags", toolchain.sanitize_build_flags(self.build_flags))
+
 
 @dataclass(frozen=True)
 class PackageResult:

@@ -6,7 +6,15 @@ Safety rules, enforced here and nowhere else:
 * ``GOTOOLCHAIN=local``: a ``toolchain`` line in go.mod or go.work can never make ``go``
   download and run another toolchain.
 * ``GOPROXY=off`` unless the caller opts in: no module is ever downloaded.
-* ``-mod=mod`` is removed from ``GOFLAGS``, so a run never rewrites go.mod or go.sum.
+* ``-mod=mod`` is removed from ``GOFLAGS`` (the variable, or the go command's own env
+  file when the variable is empty) and from the build flags, in every spelling the go
+  command accepts (``--mod=mod``, ``-mod mod``, quoted): a run never rewrites go.mod or
+  go.sum (``sanitize_goflags``, ``sanitize_build_flags``). A toolchain whose ``go env``
+  still reports it (from ``$GOROOT/go.env``) is refused.
+* Programs are found on PATH the way Go's ``exec.LookPath`` has since Go 1.19
+  (``exec.ErrDot``): an empty, ``.`` or other relative PATH entry is never searched, so a
+  ``go`` (or any program) lying in the workspace or the current directory is never run
+  by accident (``look_path``; ``run`` resolves every bare program name with it).
 * Each run starts in its own process group and session; a timeout or a cancellation kills
   the whole group, so no ``compile``, ``cgo`` or ``gcc`` child outlives it.
 * Children run with umask 077, so the files the compiler writes into our private
@@ -22,11 +30,12 @@ The one exception is asked for by name: ``heaplens fix --test`` and ``--bench``
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -187,25 +196,288 @@ def parse_version(text: str) -> tuple[int, int] | None:
     return int(m.group(1)), int(m.group(2))
 
 
+class ProgramNotFound(ToolchainError):
+    """``look_path`` found no usable ``name`` on PATH. ``ignored`` lists the PATH entries
+    that were not searched (empty, ``.`` or relative) but hold an executable ``name``."""
+
+    def __init__(self, name: str, ignored: Sequence[str] = ()) -> None:
+        self.name = name
+        self.ignored = tuple(ignored)
+        super().__init__(f"no `{name}` on PATH{ignored_note(name, self.ignored)}")
+
+
+def ignored_note(name: str, ignored: Sequence[str]) -> str:
+    """Why a ``name`` the shell would find was not used: "" when nothing was skipped."""
+    if not ignored:
+        return ""
+    where = ", ".join(repr(entry) for entry in ignored)
+    return (
+        f" (the `{name}` in the PATH entry {where} was not used: PATH entries that are "
+        "empty, `.` or relative are ignored for safety, since they resolve against the "
+        "current directory)"
+    )
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _candidates(directory: str, name: str) -> list[str]:
+    base = os.path.join(directory, name)
+    if os.name != "nt" or os.path.splitext(name)[1]:
+        return [base]
+    exts = os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(os.pathsep)
+    return [base + ext for ext in exts if ext]
+
+
+def look_path(name: str, path: str | None = None) -> str:
+    """The absolute path of the program ``name`` on ``path`` (a PATH value; ``None``: this
+    process's PATH), found as Go's ``exec.LookPath`` does since Go 1.19.
+
+    Entries that are empty, ``.`` or otherwise relative are never searched: they resolve
+    against whatever the current directory is (heaplens's, or the directory a ``go`` run
+    starts in, which is the workspace), and a program found there is one the workspace
+    supplied. Go reports such a find as ``exec.ErrDot``; we skip it and keep looking, so
+    ``PATH=":$PATH"`` still finds the real ``go``, and say so on stderr, once. Absolute
+    entries are searched in order, as Go and the shell do, whatever they point at.
+
+    ``name`` must be a bare program name; a path is the caller's to use as it is.
+    Raises ``ProgramNotFound``.
+    """
+    if os.sep in name or (os.altsep and os.altsep in name) or not name:
+        raise ValueError(f"look_path wants a program name, not a path: {name!r}")
+    entries = (os.environ.get("PATH", "") if path is None else path).split(os.pathsep)
+    ignored: list[str] = []
+    for entry in entries:
+        if not os.path.isabs(entry):
+            if any(_executable(c) for c in _candidates(entry or os.curdir, name)):
+                ignored.append(entry)
+            continue
+        for candidate in _candidates(entry, name):
+            if _executable(candidate):
+                if ignored:
+                    _warn_once(f"heaplens: using {candidate}{ignored_note(name, ignored)}")
+                return candidate
+    raise ProgramNotFound(name, ignored)
+
+
 def find_go(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """Locate the ``go`` binary: the explicit path, else ``go`` on PATH."""
+    """Locate the ``go`` binary: the explicit one (``--go``, the ``goBinary`` setting),
+    else ``go`` on PATH (``look_path``: no empty, ``.`` or relative entries).
+
+    An explicit value that contains a path separator is used as it is, as Go's
+    ``exec.Command`` would: the user named that file. A relative one (``--go ./go``) is
+    taken from heaplens's own current directory and made absolute before any run. A
+    bare name (``--go go1.22.5``) is looked up on PATH like ``go`` itself.
+    """
+    path = (os.environ if env is None else env).get("PATH", "")
     if explicit:
-        path = os.path.expanduser(explicit)
-        if os.sep in path or (os.altsep and os.altsep in path):
-            if os.path.isfile(path) and os.access(path, os.X_OK):
-                return os.path.abspath(path)
+        named = os.path.expanduser(explicit)
+        if os.sep in named or (os.altsep and os.altsep in named):
+            if _executable(named):
+                return os.path.abspath(named)
             raise ToolchainError(f"Go binary {explicit!r} does not exist or is not executable.")
-        found = shutil.which(path, path=(env or os.environ).get("PATH"))
-        if found:
-            return found
-        raise ToolchainError(f"Go binary {explicit!r} was not found on PATH.")
-    found = shutil.which("go", path=(env or os.environ).get("PATH"))
-    if not found:
+        try:
+            return look_path(named, path)
+        except ProgramNotFound as e:
+            note = ignored_note(named, e.ignored)
+            raise ToolchainError(f"Go binary {explicit!r} was not found on PATH{note}.") from e
+    try:
+        return look_path("go", path)
+    except ProgramNotFound as e:
         raise ToolchainError(
-            "The Go toolchain was not found: no `go` on PATH. Install Go 1.21 or newer, "
-            "or point heaplens at it (--go PATH, or the goBinary setting)."
-        )
-    return found
+            f"The Go toolchain was not found: no `go` on PATH{ignored_note('go', e.ignored)}. "
+            "Install Go 1.21 or newer, or point heaplens at it (--go PATH, or the goBinary "
+            "setting)."
+        ) from e
+
+
+# -- never -mod=mod --------------------------------------------------------------------
+
+_log = logging.getLogger(__name__)
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+MOD_MOD_WARNING = "heaplens: ignoring -mod=mod: heaplens never modifies go.mod"
+
+#: What replaces GOFLAGS when nothing is left of it: non-empty, so that the go command
+#: does not fall back to the GOFLAGS of its env file, and a no-op: "-mod=" is documented
+#: as "as if no flag were passed" (cmd/go/internal/work.buildModeInit).
+_NO_GOFLAGS = "-mod="
+
+# go build and go test flags that take a value, which "-flag value" puts in the next
+# argument: that argument is a value, never a flag of its own.
+_VALUE_FLAGS = frozenset(
+    {
+        "C",
+        "asmflags",
+        "buildmode",
+        "compiler",
+        "covermode",
+        "coverpkg",
+        "exec",
+        "gccgoflags",
+        "gcflags",
+        "installsuffix",
+        "ldflags",
+        "modfile",
+        "o",
+        "overlay",
+        "p",
+        "pgo",
+        "pkgdir",
+        "tags",
+        "toolexec",
+        "vet",
+    }
+)
+
+
+def _warn_once(message: str) -> None:
+    with _warned_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    _log.warning(message)
+
+
+def _flag_parts(word: str) -> tuple[str, bool, str] | None:
+    """``-name=value`` or ``--name=value`` as (name, has "=", value); None for a word
+    that is not a flag (Go's flag package: one or two dashes, no more)."""
+    if word.startswith("--"):
+        body = word[2:]
+    elif word.startswith("-"):
+        body = word[1:]
+    else:
+        return None
+    if not body or body.startswith(("-", "=")):
+        return None
+    name, eq, value = body.partition("=")
+    return name, bool(eq), value
+
+
+def sanitize_build_flags(flags: Sequence[str]) -> tuple[str, ...]:
+    """``flags`` (go build flags, one argument each, as ``--build-flags`` and the
+    ``buildFlags`` setting give them) without any that would let go rewrite go.mod:
+    ``-mod=mod``, ``--mod=mod``, and ``-mod mod`` / ``--mod mod`` as two arguments. Other
+    ``-mod`` values (``readonly``, ``vendor``) and ``-modfile`` are kept. Warns once."""
+    out: list[str] = []
+    dropped = False
+    i = 0
+    while i < len(flags):
+        parts = _flag_parts(flags[i])
+        if parts is not None and not parts[1] and i + 1 < len(flags):
+            name = parts[0]
+            if name == "mod" and flags[i + 1] == "mod":
+                dropped = True
+                i += 2
+                continue
+            if name == "mod" or name in _VALUE_FLAGS:
+                out += flags[i : i + 2]  # the next argument is this flag's value
+                i += 2
+                continue
+        if parts is not None and parts[0] == "mod" and parts[1] and parts[2] == "mod":
+            dropped = True
+        else:
+            out.append(flags[i])
+        i += 1
+    if dropped:
+        _warn_once(MOD_MOD_WARNING)
+    return tuple(out)
+
+
+def split_goflags(text: str) -> list[str] | None:
+    """GOFLAGS as the go command splits it (cmd/internal/quoted.Split): at white space,
+    with '' or "" around a whole field. ``None`` where go itself refuses it."""
+    fields: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t\n\r":
+            i += 1
+        if i == n:
+            break
+        if text[i] in "'\"":
+            end = text.find(text[i], i + 1)
+            if end < 0:
+                return None  # "unterminated string": go fails before it runs anything
+            fields.append(text[i + 1 : end])
+            i = end + 1
+            continue
+        start = i
+        while i < n and text[i] not in " \t\n\r":
+            i += 1
+        fields.append(text[start:i])
+    return fields
+
+
+def _join_goflags(fields: Sequence[str]) -> str:
+    """The inverse of ``split_goflags`` (cmd/internal/quoted.Join)."""
+    out: list[str] = []
+    for field in fields:
+        if not any(c in field for c in " \t\n\r'\""):
+            out.append(field)
+        elif "'" not in field:
+            out.append(f"'{field}'")
+        else:
+            out.append(f'"{field}"')  # a field with both quotes cannot have come from Split
+    return " ".join(out)
+
+
+def sanitize_goflags(text: str) -> str:
+    """A GOFLAGS value without ``-mod=mod`` or ``--mod=mod`` (quoted or not, anywhere in
+    it); ``text`` itself when it has none. Warns once when it drops one.
+
+    In GOFLAGS every field is a whole flag, so ``-mod mod`` there is no spelling of
+    ``-mod=mod``: go refuses the stray ``mod`` ("non-flag") and runs nothing."""
+    fields = split_goflags(text)
+    if fields is None:
+        return text
+    kept = [f for f in fields if _flag_parts(f) != ("mod", True, "mod")]
+    if len(kept) == len(fields):
+        return text
+    _warn_once(MOD_MOD_WARNING)
+    return _join_goflags(kept)
+
+
+def go_env_file(env: Mapping[str, str]) -> str | None:
+    """The go command's own env file (what ``go env -w`` writes), as cmd/go's
+    ``cfg.EnvFile`` finds it for a process with environment ``env``; None when off."""
+    named = env.get("GOENV", "")
+    if named == "off":
+        return None
+    if named:
+        return os.path.abspath(named)
+    if sys.platform == "win32":
+        config = env.get("APPDATA") or env.get("AppData") or ""
+    elif sys.platform == "darwin":
+        home = env.get("HOME", "")
+        config = os.path.join(home, "Library", "Application Support") if home else ""
+    else:
+        config = env.get("XDG_CONFIG_HOME", "")
+        if config and not os.path.isabs(config):
+            return None  # os.UserConfigDir refuses it, and go then reads no file
+        if not config:
+            home = env.get("HOME", "")
+            config = os.path.join(home, ".config") if home else ""
+    return os.path.join(config, "go", "env") if config else None
+
+
+def _go_env_file_value(env: Mapping[str, str], key: str) -> str:
+    """``key`` as the go env file sets it ("" if not): cmd/go's ``readEnvFile`` rules."""
+    file = go_env_file(env)
+    if file is None:
+        return ""
+    try:
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    value = ""
+    for line in data.split(b"\n"):
+        name, eq, rest = line.partition(b"=")
+        if eq and line[:1].isupper() and name == key.encode():
+            value = rest.decode("utf-8", "surrogateescape")
+    return value
 
 
 def safe_env(
@@ -220,12 +492,15 @@ def safe_env(
     env["GOTOOLCHAIN"] = "local"
     if not allow_network:
         env["GOPROXY"] = "off"
-    # Never let a run rewrite go.mod/go.sum; keep the rest of the user's GOFLAGS.
-    flags = [f for f in env.get("GOFLAGS", "").split() if not f.startswith("-mod=mod")]
-    if flags:
-        env["GOFLAGS"] = " ".join(flags)
-    else:
-        env.pop("GOFLAGS", None)
+    # Never let a run rewrite go.mod/go.sum; keep the rest of the user's GOFLAGS. The go
+    # command reads GOFLAGS from its env file (`go env -w`) when the variable is empty.
+    own = env.pop("GOFLAGS", "")
+    flags = own or _go_env_file_value(env, "GOFLAGS")
+    clean = sanitize_goflags(flags)
+    if clean != flags:
+        env["GOFLAGS"] = clean if split_goflags(clean) else _NO_GOFLAGS
+    elif own:
+        env["GOFLAGS"] = own
     # Machine-readable messages: no localisation, no colour, no interactive prompts.
     env["LC_ALL"] = "C"
     env["GIT_TERMINAL_PROMPT"] = "0"
@@ -277,8 +552,18 @@ def run(
     block on a full pipe while we wait for it. ``started`` is called once the child runs:
     work meant to overlap with it begins there, not before, since a Python thread that
     holds the interpreter would delay the start of the child.
+
+    A bare program name (``argv[0]`` without a separator) is found with ``look_path``;
+    a relative path is taken from this process's directory, not from ``cwd``.
     """
     command = _command_name(argv)
+    program = argv[0] if argv else ""
+    if program and os.sep not in program and not (os.altsep and os.altsep in program):
+        # Popen would search PATH itself, empty and relative entries included.
+        program = look_path(program, env.get("PATH", ""))
+    elif program:
+        # Popen would take a relative path from ``cwd``, the workspace.
+        program = os.path.abspath(program)
     limit, budget = timeout, timeout
     if deadline is not None and deadline.seconds is not None:
         deadline.check(command)
@@ -293,6 +578,7 @@ def run(
         try:
             proc = subprocess.Popen(
                 list(argv),
+                executable=program or None,
                 cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
@@ -402,18 +688,36 @@ def go_env(
     parsed = parse_version(version)
     if parsed is not None and parsed < MIN_GO:
         raise ToolchainError(_too_old(binary, version))
+    goflags = str(values.get("GOFLAGS", ""))
+    if sanitize_goflags(goflags) != goflags:
+        # safe_env removed it from the variable and the user's env file; this is
+        # another source, such as $GOROOT/go.env.
+        raise ToolchainError(
+            f"{binary} is configured with GOFLAGS={goflags!r}, and -mod=mod would let it "
+            "rewrite go.mod; heaplens never modifies go.mod. Remove -mod=mod from the "
+            "go command's configuration (`go env GOENV` and $GOROOT/go.env)."
+        )
+    # Everything heaplens starts from GOROOT (gofmt, the compiler) is started by a path
+    # that must not depend on the directory a run happens in; go took a relative GOROOT
+    # from the directory it ran in, ``cwd``.
+    goroot = str(values.get("GOROOT", ""))
+    if not goroot:
+        raise ToolchainError(f"`{binary} env` reported no GOROOT; is this a Go toolchain?")
+    goroot = os.path.join(os.path.abspath(cwd), goroot)
+    tooldir = str(values.get("GOTOOLDIR", ""))
+    tooldir = os.path.join(os.path.abspath(cwd), tooldir) if tooldir else ""
     build_env = tuple(sorted((k, str(values.get(k, ""))) for k in _BUILD_ENV))
     return GoEnv(
         binary=binary,
         version=version,
-        goroot=str(values.get("GOROOT", "")),
+        goroot=goroot,
         gocache=str(values.get("GOCACHE", "")),
         gomodcache=str(values.get("GOMODCACHE", "")),
         gopath=str(values.get("GOPATH", "")),
         goos=str(values.get("GOOS", "")),
         goarch=str(values.get("GOARCH", "")),
         build_env=build_env,
-        tooldir=str(values.get("GOTOOLDIR", "")),
+        tooldir=tooldir,
     )
 
 
