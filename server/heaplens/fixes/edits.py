@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..model import Position, Range
 from ..positions import line_offsets
-from ..toolchain import Deadline, TimedOut
+from ..toolchain import Deadline, ProgramNotFound, TimedOut, look_path
 
 
 @dataclass(frozen=True, order=True)
@@ -46,7 +46,11 @@ def gofmt(source: bytes, goroot: str, deadline: Deadline | None = None) -> bytes
     gofmt gets 30 s, or what is left of ``deadline`` when that is less: the command's
     ``--timeout`` bounds it like every other run (``toolchain.TimedOut`` past it).
     """
-    binary = os.path.join(goroot, "bin", "gofmt") if goroot else "gofmt"
+    try:
+        # Never a gofmt from an empty, `.` or relative PATH entry (the workspace's).
+        binary = os.path.join(goroot, "bin", "gofmt") if goroot else look_path("gofmt")
+    except ProgramNotFound as e:
+        raise FormatError(str(e)) from e
     limit = 30.0
     left = deadline.remaining() if deadline is not None else None
     if deadline is not None and left is not None:
