@@ -318,3 +318,12 @@ def test_timeout_bounds_go_env_too(corpus: Path, cli_env: dict[str, str], tmp_pa
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "`go env` did not finish within 2 s" in proc.stderr, proc.stderr
     assert elapsed < 15, elapsed
+
+
+def test_an_unwritable_report_path_is_exit_2(corpus: Path, cli_env: dict[str, str]) -> None:
+    """Exit 1 means --fail-on found something; a report that cannot be written is 2."""
+    target = corpus / "no" / "such" / "dir" / "report.json"
+    proc = run_cli("check", "--format", "json", "-o", str(target), ".", cwd=corpus, env=cli_env)
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot write the report to {target}" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -295,8 +295,17 @@ def run_check(args: argparse.Namespace) -> int:
 
         text = report_text.render(result, kinds, cwd, verbose=args.verbose)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            # Exit 1 means --fail-on found something: a report that could not be written
+            # is an incomplete run.
+            print(
+                f"heaplens: cannot write the report to {args.output}: {e.strerror or e}",
+                file=sys.stderr,
+            )
+            return EXIT_INCOMPLETE
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
