@@ -163,5 +163,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if TALLY.cases:
         terminalreporter.write_line(
             f"reliability corpus: {TALLY.cases} cases tried, crashes {TALLY.crashes}, "
-            f"hangs {TALLY.hangs}, orphaned processes {TALLY.orphans}"
+            f"hangs {TALLY.hangs}, orphaned processes {TALLY.orphans}, "
+            f"data lost {TALLY.data_lost}"
         )

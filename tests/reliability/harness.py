@@ -1,8 +1,9 @@
 """Running hostile cases through the CLI and the server, and keeping score.
 
 Every case counts: tried, crashed (a traceback, a dead server, an exit code outside
-0/1/2), hung (a timeout), or left processes behind (found by an environment marker every
-process heaplens starts inherits). ``tests/conftest.py`` prints the tally at the end.
+0/1/2), hung (a timeout), left processes behind (found by an environment marker every
+process heaplens starts inherits), or lost data (a file the user owns that a case found
+changed when it must not be, through ``kept``). ``tests/conftest.py`` prints the tally at the end.
 """
 
 from __future__ import annotations
@@ -33,9 +34,25 @@ class Tally:
     crashes: int = 0
     hangs: int = 0
     orphans: int = 0
+    data_lost: int = 0
 
 
 TALLY = Tally()
+
+
+def kept(files: dict[Path, bytes]) -> None:
+    """Assert that each file still holds exactly the bytes given, counting a loss if not."""
+    changed = [str(path) for path, before in files.items() if _read(path) != before]
+    if changed:
+        TALLY.data_lost += 1
+    assert not changed, f"data lost: {changed} changed"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _marked(value: str) -> list[int]:
