@@ -13,6 +13,7 @@ the server carries on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import sys
@@ -227,4 +228,7 @@ class _SocketWriter:
         self._connection.sendall(data)
 
     def close(self) -> None:
-        self._connection.close()
+        # Shut down but not closed (``_serve_tcp`` closes it): the reader thread's recv
+        # then sees the end of the stream, not a descriptor that went away under it.
+        with contextlib.suppress(OSError):
+            self._connection.shutdown(socket.SHUT_RDWR)
