@@ -48,9 +48,10 @@ def register(server: HeaplensServer) -> None:
                         title="heaplens: analysing the workspace", cancellable=True, percentage=0
                     ),
                 )
-                ls.progress_cancels[token] = cancel
             except Exception:
                 has_progress = False
+        # Registered with or without a progress bar: a server that exits cancels it.
+        ls.progress_cancels[token] = cancel
 
         def report(done: int, total: int, label: str) -> None:
             if has_progress and total:

@@ -147,6 +147,11 @@ class FixVerifier:
         self._edited[directory] = time.monotonic()
         self._stop(directory)
 
+    def stop_all(self) -> None:
+        """The server is exiting: no verification goes on, and none starts a `go`."""
+        for directory in list(self._tokens):
+            self._stop(directory)
+
     def _stop(self, directory: str) -> None:
         token = self._tokens.pop(directory, None)
         if token is not None:

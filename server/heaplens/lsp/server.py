@@ -13,12 +13,15 @@ the server carries on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import sys
 import threading
 from typing import Any
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
@@ -26,6 +29,8 @@ from ..toolchain import CancelToken, kill_all_running
 from .analysis import Analyzer
 from .documents import DocumentStore
 from .fix_actions import FixVerifier
+from .framing import MessageReader
+from .protocol import HeaplensProtocol, run
 from .settings import Settings
 
 log = logging.getLogger("heaplens")
@@ -35,7 +40,10 @@ STATUS_NOTIFICATION = "heaplens/status"
 class HeaplensServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            "heaplens", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+            "heaplens",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=HeaplensProtocol,
         )
         self.settings = Settings()
         self.docs = DocumentStore()
@@ -165,6 +173,9 @@ class HeaplensServer(LanguageServer):
 
     def stop(self) -> None:
         """Leave nothing behind: no analysis, no watcher thread, no `go` process."""
+        for cancel in list(self.progress_cancels.values()):
+            cancel.cancel()
+        self.fixer.stop_all()
         self.analyzer.shutdown()
         if self.watcher is not None:
             self.watcher.stop()
@@ -181,6 +192,7 @@ def create_server() -> HeaplensServer:
 
 
 def serve(tcp: str | None = None, log_file: str | None = None) -> int:
+    """Serve one client over stdio (or one TCP connection); the process's exit code."""
     fmt = "%(asctime)s %(name)s %(levelname)s %(message)s"
     if log_file:
         logging.basicConfig(filename=log_file, level=logging.INFO, format=fmt)
@@ -193,10 +205,30 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
     server = create_server()
     try:
         if tcp:
-            host, _, port = tcp.rpartition(":")
-            server.start_tcp(host or "127.0.0.1", int(port))
-        else:
-            server.start_io()
+            return _serve_tcp(server, tcp)
+        return run(server, MessageReader.of_fd(sys.stdin.fileno()), StdoutWriter(sys.stdout.buffer))
     finally:
         server.stop()
-    return 0
+
+
+def _serve_tcp(server: HeaplensServer, address: str) -> int:
+    host, _, port = address.rpartition(":")
+    with socket.create_server((host or "127.0.0.1", int(port))) as listener:
+        log.warning("heaplens: listening on %s", listener.getsockname())
+        connection, _ = listener.accept()
+    with connection:
+        return run(server, MessageReader(connection.recv), _SocketWriter(connection))
+
+
+class _SocketWriter:
+    def __init__(self, connection: socket.socket) -> None:
+        self._connection = connection
+
+    def write(self, data: bytes) -> None:
+        self._connection.sendall(data)
+
+    def close(self) -> None:
+        # Shut down but not closed (``_serve_tcp`` closes it): the reader thread's recv
+        # then sees the end of the stream, not a descriptor that went away under it.
+        with contextlib.suppress(OSError):
+            self._connection.shutdown(socket.SHUT_RDWR)

@@ -146,7 +146,14 @@ def parse_settings(raw: object, base: Settings | None = None) -> tuple[Settings,
         if name == "kinds" and isinstance(value, str):
             value = [k.strip() for k in value.split(",") if k.strip()]
         if name == "buildFlags" and isinstance(value, str):
-            value = shlex.split(value)
+            try:
+                value = shlex.split(value)
+            except ValueError as e:  # an unbalanced quote: this key is wrong, not the rest
+                problems.append(
+                    f"heaplens: invalid setting {name!r} ({e} in {value!r}); "
+                    f"using {getattr(Settings(), name)!r}."
+                )
+                continue
         if isinstance(value, str) and get_origin(_resolved_type(name)) in (list, dict):
             problems.append(f"heaplens: invalid setting {name!r} (expected a list); ignored.")
             continue
