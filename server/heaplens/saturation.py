@@ -33,6 +33,7 @@ looked for only where the rarest of its words is written.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -77,6 +78,8 @@ class _Line:
     exact: dict[str, list[int]] = field(default_factory=dict)
     _words: dict[bytes, list[int]] | None = None
     _found: dict[tuple[str, bool], list[_Candidate]] = field(default_factory=dict)
+    _by_range: dict[tuple[str, bool], dict[Range, _Candidate]] = field(default_factory=dict)
+    _starts: dict[tuple[str, bool], list[Position]] = field(default_factory=dict)
 
     @property
     def saturated_from(self) -> int:
@@ -122,6 +125,21 @@ class _Line:
                     found[one.range] = one
         self._found[key] = out = sorted(found.values(), key=lambda c: c.range.start)
         return out
+
+    def by_range(self, subject: str, variable: bool) -> dict[Range, _Candidate]:
+        key = (subject, variable)
+        known = self._by_range.get(key)
+        if known is None:
+            known = self._by_range[key] = {c.range: c for c in self.candidates(subject, variable)}
+        return known
+
+    def starts(self, subject: str, variable: bool) -> list[Position]:
+        """Where each candidate starts, in order: for bisecting."""
+        key = (subject, variable)
+        known = self._starts.get(key)
+        if known is None:
+            known = self._starts[key] = [c.range.start for c in self.candidates(subject, variable)]
+        return known
 
     def _saturated(self, one: _Candidate, subject: str) -> bool:
         """Whether the compiler could have reported ``one`` at 255: where it puts it is
@@ -359,16 +377,22 @@ def _find(line: _Line, what: str, near: Range | None, is_variable: IsVariable) -
             return None
         at = line.src.enclosing_call_arguments(near)
         return _Candidate(near, at, False) if at is not None else None
-    found = line.candidates(what, is_variable(what))
+    variable = is_variable(what)
+    found = line.candidates(what, variable)
     if near is not None:
-        around = [c for c in found if c.range.start <= near.start and near.end <= c.range.end]
-        if around:
-            # Candidates around one place are nested: the first to end is the smallest.
-            return min(around, key=lambda c: c.range.end)
+        # The expressions around `near`, smallest first, looked up among the candidates:
+        # as many lookups as the tree is deep, where a scan would make a line quadratic.
+        by_range = line.by_range(what, variable)
+        for rng in line.src.ranges_around(near.start):
+            if near.end <= rng.end and rng in by_range:
+                return by_range[rng]
         # A step elsewhere in the function (a parameter returned): the only one there.
         scope = line.src.declaration_range(near.start)
         if scope is not None:
-            found = [c for c in found if scope.start <= c.range.start and c.range.end <= scope.end]
+            starts = line.starts(what, variable)
+            lo = bisect.bisect_left(starts, scope.start)
+            hi = bisect.bisect_left(starts, scope.end)
+            found = [c for c in found[lo:hi] if c.range.end <= scope.end]
     return found[0] if len(found) == 1 else None
 
 

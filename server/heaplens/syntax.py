@@ -351,6 +351,11 @@ class SourceFile:
             path.append(child)
         return path
 
+    def ranges_around(self, pos: Position) -> list[Range]:
+        """The ranges of the nodes holding ``pos``, smallest first."""
+        off = self.offset(pos)
+        return [self._span(n) for n in reversed(self.path_at(off))] if off is not None else []
+
     def declaration_range(self, pos: Position) -> Range | None:
         """The top-level declaration holding ``pos``."""
         off = self.offset(pos)
