@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
-from .model import Location, Position
+from .model import Location, Position, Range
 
 #: Codes we read.
 ESCAPE_CODES = frozenset({"escape", "escapes", "leak"})
@@ -81,6 +81,12 @@ class RawDiagnostic:
     raw_related: tuple[object, ...] = ()
     #: The import path of the package whose compile logged it.
     package: str = ""
+    #: Whether any position on its line is at column 255, which the compiler writes for
+    #: every column from 255 on (``saturation``).
+    saturated: bool = False
+    #: Where a record is, when its column was saturated and the source does not settle
+    #: which expression it is about: ``position`` is then this range's start.
+    span: Range | None = None
 
     @property
     def related(self) -> tuple[RawRelated, ...]:
@@ -95,7 +101,7 @@ class RawOutput:
     go_version: str = ""
 
 
-def _path_of(uri: str) -> str | None:
+def path_of(uri: str) -> str | None:
     """``file:///abs/path`` → ``/abs/path``; None for the compiler's placeholders."""
     if uri.startswith("file:///"):
         path = uri[7:]
@@ -159,7 +165,7 @@ def _entries(items: Iterable[object]) -> list[tuple[Location | None, str]]:
             uri, line, col = key
             place = None
             if type(line) is int and type(col) is int and isinstance(uri, str) and line > 0:
-                path = _path_of(uri)
+                path = path_of(uri)
                 place = Location(path, Position(line, col)) if path is not None else None
             if len(_places) > 50_000:
                 _places.clear()
@@ -185,7 +191,7 @@ def _related(item: object) -> RawRelated | None:
         return None
     if type(line) is not int or type(col) is not int or not isinstance(uri, str) or line <= 0:
         return RawRelated(None, 0, 0, message)
-    return RawRelated(_path_of(uri), line, col, message)
+    return RawRelated(path_of(uri), line, col, message)
 
 
 def _code_of(line: bytes) -> bytes | None:
@@ -254,7 +260,7 @@ def parse_lines(text: str | bytes, out: RawOutput, package: str = "") -> None:
             else:
                 out.unknown.append(_text(raw_line))
             continue
-        diag = _diagnostic(obj, header_file, package)
+        diag = _diagnostic(obj, header_file, package, _SATURATED in line)
         if diag is None or diag.code not in _WANTED:
             out.unknown.append(_text(raw_line))
         else:
@@ -276,8 +282,13 @@ def _text(line: bytes) -> str:
     return line.decode("utf-8", "replace")
 
 
+#: How the log writes a saturated column (``saturation.COLUMN_MAX``), found in a line's
+#: bytes without decoding it.
+_SATURATED = b'"character":255}'
+
+
 def _diagnostic(
-    obj: dict[str, object], header_file: str | None, package: str = ""
+    obj: dict[str, object], header_file: str | None, package: str = "", saturated: bool = False
 ) -> RawDiagnostic | None:
     try:
         start = obj["range"]["start"]  # type: ignore[index]
@@ -292,7 +303,9 @@ def _diagnostic(
         return None
     rel = obj.get("relatedInformation")
     related = tuple(rel) if isinstance(rel, list) else ()
-    return RawDiagnostic(header_file, Position(line, col), code, message, related, package)
+    return RawDiagnostic(
+        header_file, Position(line, col), code, message, related, package, saturated
+    )
 
 
 @dataclass(frozen=True)

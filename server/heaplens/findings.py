@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from . import reasons, suppress, wording
+from . import reasons, saturation, suppress, wording
 from .compiler_output import RawDiagnostic, RawOutput, inline_chain, related_entries
 from .model import (
     HEAP_KINDS,
@@ -194,13 +194,22 @@ def classify(
     leaks: dict[tuple[str, Position], _Leak] = {}
     inline: list[RawDiagnostic] = []
     wanted_set = set(wanted)
+    # Where a saturated column could not be recovered: the range that holds the value.
+    spans: dict[tuple[str, Position] | tuple[str, Position, _Origin], Range] = {}
 
-    for diag in raw.diagnostics:
-        if diag.file not in wanted_set:
-            continue
+    diagnostics = saturation.recover(
+        [d for d in raw.diagnostics if d.file in wanted_set],
+        source,
+        lambda subject: _NAME.fullmatch(subject) is not None,
+    )
+    for diag in diagnostics:
         key = (diag.file, diag.position)
+        if diag.span is not None:
+            spans[key] = diag.span
         if diag.code in ("escape", "escapes"):
             place = (diag.file, diag.position, inline_chain(diag))
+            if diag.span is not None:
+                spans[place] = diag.span
             if diag.message:
                 if _ESCAPES.match(diag.message):
                     explanations.setdefault(place, {}).setdefault(diag.message, diag)
@@ -237,7 +246,7 @@ def classify(
     for place, diag, kind in _explained(explanations, verdicts):
         file, pos, _ = place
         src = source(file)
-        shown, at = _place_of(place, src)
+        shown, at = (True, spans[place]) if place in spans else _place_of(place, src)
         if not shown:
             continue
         m = _ESCAPES.match(diag.message)
@@ -277,11 +286,12 @@ def classify(
     for place in sorted(verdicts.keys() - explanations.keys()):
         file, pos, _ = place
         src = source(file)
-        shown, at = _place_of(place, src)
+        shown, at = (True, spans[place]) if place in spans else _place_of(place, src)
         if not shown:
             continue
         rng = at or (src.expression_range(pos, "") if src else None)
-        subject = src.text(rng) if src and rng else "value"
+        # A span holds more than the value: its text does not name it.
+        subject = src.text(rng) if src and rng and place not in spans else "value"
         out.findings.append(
             _finding(
                 Kind.ESCAPES_TO_HEAP,
@@ -341,7 +351,7 @@ def classify(
             # A wrapper the compiler wrote (a promoted or pointer-receiver method): its
             # parameters are reported at the wrapped method, which leaks nothing itself.
             continue
-        rng = src.identifier_range(pos, leak.name) if src else None
+        rng = spans.get(key) or (src.identifier_range(pos, leak.name) if src else None)
         found = _finding(
             Kind.LEAKING_PARAM,
             file,
@@ -365,6 +375,9 @@ def classify(
     for diag in inline:
         src = source(diag.file)
         name = src.function_at(diag.position, closures_before(diag.file)) if src else ""
+        if diag.span is not None:
+            # Functions past byte 255 of a line, and the log does not say which one.
+            name = "a function declared here"
         if diag.code == "canInlineFunction":
             cost = _COST.match(diag.message)
             message = f"can inline {name}" + (f" with cost {cost.group('cost')}" if cost else "")
@@ -372,7 +385,7 @@ def classify(
         else:
             message = f"cannot inline {name}: {diag.message}"
             kind = Kind.CANNOT_INLINE
-        rng = src.function_name_range(diag.position) if src else None
+        rng = diag.span or (src.function_name_range(diag.position) if src else None)
         out.findings.append(
             Finding(
                 kind=kind,

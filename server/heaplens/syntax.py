@@ -97,6 +97,10 @@ _STOP = frozenset(
         "literal_element",
     }
 )
+#: Declarations whose ``name`` children are the names they declare.
+_DECLARING = frozenset(
+    {"parameter_declaration", "variadic_parameter_declaration", "var_spec", "const_spec"}
+)
 _FUNCTIONS = frozenset({"function_declaration", "method_declaration", "func_literal"})
 _NOT_EXPRESSIONS = frozenset(
     {"argument_list", "expression_list", "literal_value", "parameter_list", "type_arguments"}
@@ -323,6 +327,118 @@ class SourceFile:
         if raw and self.source[off : off + len(raw)] == raw:
             return Range(pos, self.position(off + len(raw)))
         return None
+
+    @cached_property
+    def _top_level(self) -> tuple[list[int], list[Node]]:
+        nodes = self.tree.root_node.children
+        return [n.start_byte for n in nodes], nodes
+
+    def path_at(self, offset: int) -> list[Node]:
+        """The nodes that hold byte ``offset``, outermost first, from a top-level
+        declaration down to the token. Found by bisecting the top-level declarations and
+        walking down: ``Node.parent`` walks down from the root on every call, which on a
+        one-line file of a hundred thousand declarations costs a scan of them all."""
+        starts, nodes = self._top_level
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0 or nodes[i].end_byte <= offset:
+            return []
+        path = [nodes[i]]
+        # Never asked of a leaf: py-tree-sitter 0.26 crashes the process there.
+        while path[-1].child_count:
+            child = path[-1].first_child_for_byte(offset)
+            if child is None or child.start_byte > offset:
+                break
+            path.append(child)
+        return path
+
+    def ranges_around(self, pos: Position) -> list[Range]:
+        """The ranges of the nodes holding ``pos``, smallest first."""
+        off = self.offset(pos)
+        return [self._span(n) for n in reversed(self.path_at(off))] if off is not None else []
+
+    def declaration_range(self, pos: Position) -> Range | None:
+        """The top-level declaration holding ``pos``."""
+        off = self.offset(pos)
+        path = self.path_at(off) if off is not None else []
+        return self._span(path[0]) if path else None
+
+    def matching_expression(self, offset: int, subject: str) -> tuple[Range, Position] | None:
+        """The smallest expression holding byte ``offset`` whose text is what the compiler
+        calls ``subject``, and the point the compiler reports it at; None if there is
+        none: no fallback to a nearby expression (see ``expression_range`` for that)."""
+        matcher = _subject_matcher(subject)
+        # Whitespace aside, a subject without abbreviations is as long as its text: a
+        # larger node cannot match, and squashing it would make a long line quadratic.
+        limit = None
+        if not _abbreviated(subject) and subject != "func literal":
+            limit = 4 * len(subject.encode()) + 64
+        for node in reversed(self.path_at(offset)):
+            if limit is not None and node.end_byte - node.start_byte > limit:
+                break
+            if node.type in _STOP:
+                # A flow step may be a statement (`return p`): the first one up, no more.
+                if node.type.endswith("_statement") and matcher(_squash(node.text or b"")):
+                    return self._span(node), self.position(node.start_byte)
+                break
+            if not node.is_named or node.type in _NOT_EXPRESSIONS or node.type == "ERROR":
+                continue
+            if subject == "func literal" and node.type != "func_literal":
+                continue
+            if subject == "func literal" or matcher(_squash(node.text or b"")):
+                return self._span(node), self.position(_compiler_point(node))
+        return None
+
+    def name_at(self, offset: int, name: str) -> tuple[Range, bool] | None:
+        """The identifier ``name`` written at byte ``offset`` (not a word of a string or
+        a comment), and whether it is a name being declared there: a parameter, result,
+        receiver, ``var`` or ``:=`` name, range variable. That is where the compiler
+        reports a variable moved to the heap, or a parameter that leaks."""
+        path = self.path_at(offset)
+        if not path or path[-1].type != "identifier" or path[-1].text != name.encode():
+            return None
+        leaf = path[-1]
+        declares = False
+        if len(path) >= 2 and path[-2].type in _DECLARING:
+            declares = leaf in path[-2].children_by_field_name("name")
+        elif len(path) >= 3 and path[-2].type == "expression_list":
+            decl = path[-3]
+            declares = decl.type in ("short_var_declaration", "range_clause") and (
+                decl.child_by_field_name("left") == path[-2]
+            )
+        return self._span(leaf), declares
+
+    def enclosing_call_arguments(self, rng: Range) -> Position | None:
+        """The ``(`` of the smallest call around ``rng`` that has arguments: where the
+        compiler puts the slice of a variadic call's ``... argument``."""
+        lo, hi = self.offset(rng.start), self.offset(rng.end)
+        if lo is None or hi is None:
+            return None
+        for node in reversed(self.path_at(lo)):
+            if node.type == "call_expression" and node.end_byte >= hi:
+                args = node.child_by_field_name("arguments")
+                if args is not None and args.start_byte <= lo < args.end_byte:
+                    return self.position(args.start_byte)
+        return None
+
+    def function_points(self, lo: int, hi: int) -> list[Range]:
+        """Where the compiler reports each function declared from byte ``lo`` to ``hi``
+        (its inlining notes): a function's name, a method's receiver, a literal's
+        ``func``; the whole point's token, in source order."""
+        out: list[tuple[int, int]] = []
+        for type_name, field_name in (
+            ("function_declaration", "name"),
+            ("method_declaration", "receiver"),
+            ("func_literal", ""),
+        ):
+            starts, nodes = self._node_index[type_name]
+            # A point is a few bytes into its declaration (`func (`, `func F`).
+            for decl in nodes[bisect.bisect_left(starts, lo - 1024) :]:
+                if decl.start_byte >= hi:
+                    break
+                point = decl.child_by_field_name(field_name) if field_name else decl.children[0]
+                if point is not None and lo <= point.start_byte < hi:
+                    out.append((point.start_byte, point.end_byte))
+        return [Range(self.position(a), self.position(b)) for a, b in sorted(out)]
 
     def function_name_range(self, pos: Position) -> Range | None:
         """The name of the function declared at ``pos`` (where inlining notes point).
@@ -1149,3 +1265,48 @@ def _split_holes(squashed: str) -> tuple[list[str], list[str]]:
     """``T{...}.f(~r0)`` → the literal text between holes, and the kind of each hole."""
     parts = re.split("(" + re.escape("{...}") + "|" + re.escape(_CALL_HOLE) + ")", squashed)
     return parts[0::2], parts[1::2]
+
+
+def _abbreviated(subject: str) -> bool:
+    """Whether the compiler left part of ``subject`` out (``T{...}``, a call's ``~r0``)."""
+    return "{...}" in subject or "... argument" in subject or "~" in subject
+
+
+#: A word of Go text as bytes: any non-ASCII byte counts as a letter (identifiers may be
+#: Unicode; a word that is really part of a string literal only finds nothing).
+WORD = re.compile(rb"(?:[A-Za-z_]|[\x80-\xff])(?:\w|[\x80-\xff])*")
+
+
+def subject_words(subject: str) -> list[bytes]:
+    """The words of what the compiler calls ``subject`` that are also written in the
+    source: not its own names for results (``~r0``), temporaries (``.autotmp_1``), a
+    variadic call's slice (``... argument``) or a loop's state (``#state1``)."""
+    text = _RESULT_NAME.sub(" ", subject.replace("... argument", " "))
+    text = re.sub(r"[.#]autotmp_\w*|#\w+", " ", text)
+    return WORD.findall(text.encode("utf-8", "surrogateescape"))
+
+
+#: Where the compiler puts an expression of each kind (cmd/compile/internal/syntax): at
+#: the token that makes it what it is, found as the first child of that type.
+_POINT_TOKENS = {
+    "call_expression": "argument_list",
+    "type_conversion_expression": "(",
+    "composite_literal": "literal_value",
+    "slice_expression": "[",
+    "index_expression": "[",
+    "selector_expression": ".",
+    "type_assertion_expression": ".",
+}
+
+
+def _compiler_point(node: Node) -> int:
+    """The byte the compiler reports ``node`` at: a call's ``(``, a literal's ``{``, a
+    slice's ``[``, a selector's ``.``, a binary operator; the start of anything else."""
+    if node.type == "binary_expression":
+        op = node.child_by_field_name("operator")
+        return op.start_byte if op is not None else node.start_byte
+    token = _POINT_TOKENS.get(node.type)
+    for child in node.children if token is not None else ():
+        if child.type == token:
+            return child.start_byte
+    return node.start_byte

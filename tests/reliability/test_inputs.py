@@ -144,3 +144,25 @@ def test_generated_file_of_50000_lines(tmp_path: Path) -> None:
 
 async def test_generated_file_of_50000_lines_server(tmp_path: Path) -> None:
     await _open_all(_huge(tmp_path))
+
+
+def test_one_line_of_functions_every_verdict_at_its_column(tmp_path: Path) -> None:
+    # Past byte 255 the compiler logs every column as 255 (and -m prints none): each
+    # verdict must still be its own finding, on the name it is about.
+    funcs = "; ".join(
+        f"func F{i}(p *int) *int {{ x{i} := {i}; sink = &x{i}; return p }}" for i in range(300)
+    )
+    source = f"package p; var sink *int; {funcs}\n"
+    mod = _module(tmp_path, {"one.go": source})
+    proc = cli("check", "--format", "json", ".", cwd=mod, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    line = source.encode()
+    found = _findings(proc)
+    moved = [f for f in found if f["kind"] == "moved-to-heap"]
+    leaks = [f for f in found if f["kind"] == "leaking-param"]
+    assert len(moved) == 300 and len(leaks) == 300
+    assert sorted(line[f["column"] - 1 : f["end_column"] - 1].decode() for f in moved) == sorted(
+        f"x{i}" for i in range(300)
+    )
+    assert {f["function"] for f in leaks} == {f"F{i}" for i in range(300)}
+    assert all(line[f["column"] - 1 : f["end_column"] - 1] == b"p" for f in leaks)
