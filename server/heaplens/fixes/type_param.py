@@ -98,16 +98,16 @@ def candidates(
     findings: list[Finding], source: Callable[[str], SourceFile | None]
 ) -> list[Candidate]:
     out = []
+    # Grouped once by the function they are boxed for: a one-line file can hold a hundred
+    # thousand findings, and a scan of all of them per leak is quadratic.
+    boxed_for: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.kind is Kind.ESCAPES_TO_HEAP and f.reason.code is ReasonCode.INTERFACE:
+            boxed_for.setdefault(f.reason.name, []).append(f)
     for leak in findings:
         if leak.kind is not Kind.LEAKING_PARAM or "." in leak.function.replace("(*", "("):
             continue
-        callers = [
-            f
-            for f in findings
-            if f.kind is Kind.ESCAPES_TO_HEAP
-            and f.reason.code is ReasonCode.INTERFACE
-            and f.reason.name == leak.function
-        ]
+        callers = boxed_for.get(leak.function, [])
         if not callers:
             continue
         src = source(leak.file)
