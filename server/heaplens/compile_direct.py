@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from . import collisions
 from .packages import Listing, Package
-from .toolchain import COMPILER_ENV, GoEnv
+from .toolchain import COMPILER_ENV, GoEnv, json_log_flag
 
 # Build flags that do not change how a package is compiled (they choose files, which the
 # listing already did, or act at link time).
@@ -196,7 +196,7 @@ def argv(
         importcfg_file,
         # As in the go-command path (engine._gcflags): no debug information, and the log.
         "-dwarf=false",
-        f"-json=0,file://{log_dir}",
+        json_log_flag(log_dir),
     ]
     if pack:
         args.append("-pack")

@@ -95,8 +95,11 @@ class RawOutput:
     go_version: str = ""
 
 
-def _path_of(uri: str) -> str | None:
-    """``file:///abs/path`` → ``/abs/path``; None for the compiler's placeholders."""
+def path_of(uri: str) -> str | None:
+    """``file:///abs/path`` → ``/abs/path``; None for the compiler's placeholders.
+
+    The compiler escapes what a URI path cannot hold (``logopt.uriIfy``, Go's
+    ``url.URL.String``): ``a%20b#c`` is the file ``a b#c``."""
     if uri.startswith("file:///"):
         path = uri[7:]
         if "%" in path:
@@ -159,7 +162,7 @@ def _entries(items: Iterable[object]) -> list[tuple[Location | None, str]]:
             uri, line, col = key
             place = None
             if type(line) is int and type(col) is int and isinstance(uri, str) and line > 0:
-                path = _path_of(uri)
+                path = path_of(uri)
                 place = Location(path, Position(line, col)) if path is not None else None
             if len(_places) > 50_000:
                 _places.clear()
@@ -185,7 +188,7 @@ def _related(item: object) -> RawRelated | None:
         return None
     if type(line) is not int or type(col) is not int or not isinstance(uri, str) or line <= 0:
         return RawRelated(None, 0, 0, message)
-    return RawRelated(_path_of(uri), line, col, message)
+    return RawRelated(path_of(uri), line, col, message)
 
 
 def _code_of(line: bytes) -> bytes | None:
@@ -324,7 +327,7 @@ def read_log_files(
     gives files the compiler knew under another name their real name back (see
     ``collisions``).
     """
-    out = RawLog()
+    out = RawLog(written=os.path.isdir(directory))
     for dirpath, _dirnames, filenames in os.walk(directory):
         package = unquote(os.path.relpath(dirpath, directory))
         for name in sorted(filenames):
@@ -351,6 +354,10 @@ def read_log_files(
 @dataclass
 class RawLog:
     files: list[LogFile] = field(default_factory=list)
+    #: Whether the log's directory exists. The compiler creates it as it starts, before
+    #: it logs anything or finds an error (``logopt.checkLogPath``); give it one that does
+    #: not exist yet, and a compile that ran without it wrote its log somewhere else.
+    written: bool = True
     unreadable: list[str] = field(default_factory=list)
     #: Files left unread by ``read_log_files``'s ``only``: header and name, no data.
     skipped: list[LogFile] = field(default_factory=list)

@@ -80,6 +80,11 @@ _ENVIRONMENTAL = re.compile(
 )
 
 
+class LogMissing(toolchain.ToolchainError):
+    """A compile succeeded and its log is not where the compiler was told to write it:
+    the findings would silently be missing, so the check stops instead."""
+
+
 @dataclass(frozen=True)
 class Options:
     go_binary: str | None = None
@@ -904,8 +909,7 @@ class Engine:
         prefetch = self._prefetch(check, unit.wanted, pkg.all_files)
         try:
             for i, (label, pkgpath, files, importcfg, out, pack, wanted) in enumerate(steps):
-                log_dir = os.path.join(work, f"log{i}")
-                os.mkdir(log_dir)
+                log_dir = os.path.join(work, f"log{i}")  # the compiler creates it
                 importcfg_file = os.path.join(work, f"importcfg{i}")
                 with open(importcfg_file, "w", encoding="utf-8") as f:
                     f.write(importcfg)
@@ -923,6 +927,8 @@ class Engine:
                 )
                 run = check.run(argv, query.root, env, prefetch)
                 log = self._read_log(log_dir, check, only=wanted)
+                if run.returncode == 0:
+                    _expect_log(log, log_dir, label)
                 logs.files.extend(log.files)
                 logs.unreadable.extend(log.unreadable)
                 if run.returncode != 0:
@@ -1045,8 +1051,9 @@ class Engine:
         (stale or missing export data): the go command should try instead."""
         pkg = unit.package
         renames = self._renamed(pkg.go_files)
-        log_dir = tempfile.mkdtemp(prefix="log-direct-", dir=check.tmp)
-        importcfg = log_dir + ".importcfg"
+        work = tempfile.mkdtemp(prefix="direct-", dir=check.tmp)
+        log_dir = os.path.join(work, "log")  # the compiler creates it
+        importcfg = os.path.join(work, "importcfg")
         with open(importcfg, "w", encoding="utf-8") as f:
             f.write(p.importcfg)
         argv = compile_direct.argv(
@@ -1055,7 +1062,7 @@ class Engine:
             lang=p.lang,
             files=pkg.go_files,
             importcfg_file=importcfg,
-            object_file=log_dir + ".o",
+            object_file=os.path.join(work, "out.o"),
             log_dir=log_dir,
             buffers=check.buffers,
             concurrency=concurrency,
@@ -1065,7 +1072,7 @@ class Engine:
         run = check.run(argv, query.root, env, prefetch)
         check.join(prefetch)
         log = self._read_log(log_dir, check, only=set(pkg.go_files), renamed=bool(renames))
-        shutil.rmtree(log_dir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
             text = (run.stderr + run.stdout).decode("utf-8", "replace")
@@ -1078,11 +1085,13 @@ class Engine:
                 [e.message for e in errors]
             ):
                 return False
-        elif self._lost_logs(log, p.pkgpath, pkg, renames, check):
-            # Another file's log replaced one of ours: again, with ours renamed.
-            with check.clock.lock:
-                check.result.stats.recompiled_units += 1
-            return self._compile_direct(query, unit, p, check, env, concurrency)
+        else:
+            _expect_log(log, log_dir, pkg.import_path)
+            if self._lost_logs(log, p.pkgpath, pkg, renames, check):
+                # Another file's log replaced one of ours: again, with ours renamed.
+                with check.clock.lock:
+                    check.result.stats.recompiled_units += 1
+                return self._compile_direct(query, unit, p, check, env, concurrency)
         found, unknown = self._classify(log, pkg.go_files, pkg.go_files, check)
         found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
         unit.result = UnitResult(tuple(found), errors, tuple(unknown))
@@ -1302,15 +1311,16 @@ class Engine:
                 value = flags[i + 1]
                 i += 1
             if value is not None:
-                head = value.split(" ", 1)[0]
-                if "=" in head and not head.startswith("-"):
+                value = value.strip()
+                if value and not value.startswith("-") and "=" in value:
                     value = value.split("=", 1)[1]  # "pattern=flags": keep the flags
-                user.append(value)
+                # Split as the go command splits it, to be joined again with ours.
+                user.extend(toolchain.split_goflags(value) or value.split())
             i += 1
         # -dwarf=false: debug information is back-end work the findings do not need
-        # (measured: about 6% off a compile of encoding/xml).
-        log = f"-json=0,file://{log_dir}"
-        return (f"-gcflags={' '.join([*user, '-dwarf=false', log])}",)
+        # (measured: about 6% off a compile of encoding/xml). It comes first, so that the
+        # value starts with a flag even when the user's first one must be quoted.
+        return (toolchain.gcflags(["-dwarf=false", *user, toolchain.json_log_flag(log_dir)]),)
 
     def _non_gc_flags(self) -> tuple[str, ...]:
         out: list[str] = []
@@ -1341,7 +1351,8 @@ class Engine:
         With ``renames``, a package compiled again on its own (``_recover_lost_logs``):
         those files are compiled under another name, and nothing is recovered after.
         """
-        log_dir = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
+        work = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
+        log_dir = os.path.join(work, "log")  # the compiler creates it
         prefetch = self._prefetch(check, expected_files, expected_files)
         overlay = None
         if renames:
@@ -1363,7 +1374,10 @@ class Engine:
         # cgo's generated files are renamed to the real ones below: read their logs too.
         only = set(files) if all(p.go_only for p in listing.targets) else None
         log = self._read_log(log_dir, check, only=only, renamed=bool(renames))
-        shutil.rmtree(log_dir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        compiled = [p.import_path for p in listing.targets if p.go_files and not p.errors]
+        if compiled:
+            _expect_log(log, log_dir, compiled[0])
         dirs = {p.dir: p.import_path for p in listing.targets}
 
         def remap(raw: compiler_output.RawOutput) -> None:
@@ -1396,7 +1410,8 @@ class Engine:
         return listing, results
 
     def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
-        log_dir = tempfile.mkdtemp(prefix=f"log-test{index}-", dir=check.tmp)
+        work = tempfile.mkdtemp(prefix=f"log-test{index}-", dir=check.tmp)
+        log_dir = os.path.join(work, "log")  # the compiler creates it
         argv = [check.go.binary, "test", "-c", "-vet=off", "-work", "-o", os.devnull]
         argv += self._gcflags(log_dir)
         if check.overlay_file:
@@ -1412,7 +1427,9 @@ class Engine:
         # other files (the package itself, compiled again) can go unread. Flow steps of
         # test files can still pass through cgo's generated code: remap those.
         log = self._read_log(log_dir, check, only=set(unit.wanted))
-        shutil.rmtree(log_dir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        if run.returncode == 0:
+            _expect_log(log, log_dir, unit.package.import_path + " (tests)")
         dirs = {unit.package.dir: unit.package.import_path}
 
         def remap(raw: compiler_output.RawOutput) -> None:
@@ -1476,6 +1493,17 @@ class Engine:
                     cached=bool(pkg_units) and all(u.cached for u in pkg_units),
                 )
             )
+
+
+def _expect_log(log: compiler_output.RawLog, log_dir: str, what: str) -> None:
+    """Stop the check when a compile that succeeded left no log (``RawLog.written``):
+    reporting no findings for it would pass a blind spot off as a clean result."""
+    if not log.written:
+        raise LogMissing(
+            f"the compiler wrote no escape-analysis log for {what} into {log_dir}, where "
+            "it was told to; its findings would be missing, so heaplens stopped. If "
+            "TMPDIR or the go command's flags are unusual, try another TMPDIR."
+        )
 
 
 def _unmoved(paths: Iterable[str], since_ns: int) -> bool:
