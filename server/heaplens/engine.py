@@ -67,9 +67,9 @@ from . import (
 from .cache import ResultCache, UnitResult
 from .compile_errors import name_real_files, parse_error_text
 from .fixes.propose import attach_candidates
-from .model import CompileError, Finding
+from .model import CompileError, Excluded, Finding
 from .packages import Listing, Package
-from .syntax import SourceFile
+from .syntax import SourceFile, build_constraint
 from .workspace import Query, TargetError, plan
 
 Progress = Callable[[int, int, str], None]
@@ -109,6 +109,8 @@ class PackageResult:
     errors: tuple[CompileError, ...]
     #: True when every unit of the package came from the cache.
     cached: bool
+    #: Go files of its directory that build constraints leave out.
+    excluded: tuple[Excluded, ...] = ()
 
 
 @dataclass
@@ -145,6 +147,8 @@ class CheckResult:
     #: True for the early result of a check still compiling tests: packages then cover
     #: their non-test files only.
     partial: bool = False
+    #: Files named on the command line that build constraints leave out.
+    left_out: list[Excluded] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -545,6 +549,8 @@ class Engine:
         queries = plan(named, cwd, self.base_env())
         result = self.check_queries(queries, overlays, cancel, progress)
         if not result.packages and not result.errors:
+            if result.left_out:
+                raise TargetError("; ".join(e.message for e in result.left_out))
             # go itself only warns, and a typo in CI would pass as a clean run.
             raise TargetError(f"{' '.join(named)} matched no packages")
         return result
@@ -642,7 +648,7 @@ class Engine:
             if check.early is None:
                 return
             partial = CheckResult(check.result.go_version, partial=True)
-            self._assemble(query, listing, units, partial, plain_only=True)
+            self._assemble(query, listing, units, partial, check, plain_only=True)
             check.early(partial)
 
         if misses:
@@ -661,7 +667,7 @@ class Engine:
             fp = packages.fingerprint(query, listing, go.gomodcache, check.started_ns)
             if fp is not None:
                 self.cache.put_listing(listing_key, fp, listing.to_json())
-        self._assemble(query, listing, units, check.result)
+        self._assemble(query, listing, units, check.result, check)
 
     def _listing_key(self, query: Query, toolchain_id: str, overlays: Mapping[str, bytes]) -> str:
         # Buffers that exist only in the editor add files the disk does not show.
@@ -1460,6 +1466,7 @@ class Engine:
         listing: Listing,
         units: list[_Unit],
         result: CheckResult,
+        check: _Check,
         plain_only: bool = False,
     ) -> None:
         """Package results from units. ``plain_only``: from the plain units alone, each
@@ -1478,7 +1485,9 @@ class Engine:
                     found.extend(unit.result.findings)
                     errors.update(dict.fromkeys(unit.result.errors))
                     result.unknown.extend(unit.result.unknown)
+            excluded = tuple(_excluded(path, check) for path in pkg.ignored_files)
             if query.files is not None:
+                result.left_out.extend(e for e in excluded if e.file in query.files)
                 if not any(f in query.files for f in pkg.all_files):
                     continue
                 found = [f for f in found if f.file in query.files]
@@ -1491,8 +1500,16 @@ class Engine:
                     findings=tuple(found),
                     errors=tuple(errors),
                     cached=bool(pkg_units) and all(u.cached for u in pkg_units),
+                    excluded=excluded,
                 )
             )
+
+
+def _excluded(path: str, check: _Check) -> Excluded:
+    data = check.overlays.get(path)
+    if data is None:
+        data = _read_bytes(path) or b""
+    return Excluded(path, build_constraint(data), f"{check.go.goos}/{check.go.goarch}")
 
 
 def _expect_log(log: compiler_output.RawLog, log_dir: str, what: str) -> None:

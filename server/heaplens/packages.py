@@ -25,7 +25,7 @@ _LIST_FIELDS = (
     "ImportPath,Name,Dir,GoFiles,CgoFiles,TestGoFiles,XTestGoFiles,TestImports,XTestImports,"
     "Module,Standard,DepOnly,Error,DepsErrors,Deps,Incomplete,Export,ImportMap,EmbedPatterns,"
     "CFiles,CXXFiles,MFiles,FFiles,SFiles,SysoFiles,SwigFiles,SwigCXXFiles,"
-    "TestEmbedPatterns,XTestEmbedPatterns"
+    "TestEmbedPatterns,XTestEmbedPatterns,IgnoredGoFiles"
 )
 # Inputs of a package other than its Go files. A package with any of them needs the go
 # command (cgo, assembly, embedding) to be compiled.
@@ -72,6 +72,8 @@ class Package:
     export: str = ""
     #: Imports that resolve to another path (vendoring), as (written, resolved) pairs.
     import_map: tuple[tuple[str, str], ...] = ()
+    #: Go files in its directory that build constraints leave out (``IgnoredGoFiles``).
+    ignored_files: tuple[str, ...] = ()
 
     @property
     def has_tests(self) -> bool:
@@ -326,6 +328,7 @@ def _package_from(
         tests_go_only=not (obj.get("TestEmbedPatterns") or obj.get("XTestEmbedPatterns")),
         export=str(obj.get("Export", "") or ""),
         import_map=tuple(sorted((str(k), str(v)) for k, v in _dict(obj.get("ImportMap")).items())),
+        ignored_files=_abs(directory, obj.get("IgnoredGoFiles")),
     )
 
 

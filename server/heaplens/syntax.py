@@ -1149,3 +1149,20 @@ def _split_holes(squashed: str) -> tuple[list[str], list[str]]:
     """``T{...}.f(~r0)`` → the literal text between holes, and the kind of each hole."""
     parts = re.split("(" + re.escape("{...}") + "|" + re.escape(_CALL_HOLE) + ")", squashed)
     return parts[0::2], parts[1::2]
+
+
+def build_constraint(source: bytes) -> str:
+    """A Go file's ``//go:build`` line (else its first ``// +build`` line), or "".
+
+    Constraints count only among the comments before the package clause (go/build's
+    ``parseFileHeader``)."""
+    legacy = ""
+    for node in parse_tree(source).root_node.children:
+        if node.type != "comment":
+            break
+        text = (node.text or b"").decode("utf-8", "replace").strip()
+        if text.startswith("//go:build"):
+            return text
+        if text.startswith("// +build") and not legacy:
+            legacy = text
+    return legacy

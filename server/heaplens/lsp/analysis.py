@@ -27,7 +27,7 @@ from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, TargetError, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
 from .documents import FileFindings, read_disk
-from .presentation import diagnostic, stale_hint
+from .presentation import diagnostic, excluded_note, stale_hint
 from .scheduler import Scheduler
 from .settings import Settings
 
@@ -245,11 +245,16 @@ class Analyzer:
         for pkg in result.packages:
             why = _stale_reason(pkg.errors)
             files = set(pkg.files)
+            excluded = {e.file: e.message for e in pkg.excluded}
             if not result.partial:  # a partial result covers some files; none went away
-                for gone in self._package_files.get(pkg.dir, set()) - files:
+                for gone in self._package_files.get(pkg.dir, set()) - files - set(excluded):
                     docs.forget(gone)
                     self.publish(gone)
-                self._package_files[pkg.dir] = files
+                self._package_files[pkg.dir] = files | set(excluded)
+            for path, message in excluded.items():
+                if docs.by_path(path) is not None:  # as gopls: for the files one has open
+                    docs.set_findings(path, FileFindings(excluded=message))
+                    self.publish(path)
             for path in pkg.files:
                 fresh = tuple(f for f in pkg.findings if f.file == path)
                 previous = docs.findings(path)
@@ -311,6 +316,7 @@ class Analyzer:
             state.findings,
             state.stale,
             state.stale_reason,
+            state.excluded,
             self.settings,
             self.server.workspace.position_encoding,
             self.server.supports_related_information(),
@@ -338,6 +344,8 @@ class Analyzer:
         ]
         if state.stale:
             out.append(stale_hint(text, lines, encoding, state.stale_reason))
+        if state.excluded:
+            out.append(excluded_note(text, lines, encoding, state.excluded))
         return out
 
     def known_files(self) -> set[str]:
