@@ -9,9 +9,10 @@ thing for type checking; here it is the real compiler with the real export data 
 dependencies, so the escape analysis is exactly what ``go build`` would report.
 
 When: only when the ``go`` command would add nothing but bookkeeping. The package is not
-in the standard library, has no cgo, assembly, SWIG, syso or embedded files, knows its
-module's ``go`` version, and is built with no flag that changes compilation (``-race``,
-``-cover``, ``-gcflags``, ``-trimpath``, a PGO profile...). Every dependency has export
+in the standard library, has no cgo, assembly, SWIG or embedded files (a ``.syso`` is the
+linker's alone: it does not count), knows its module's ``go`` version, and is built with
+no flag that changes compilation (``-race``, ``-cover``, ``-gcflags``, ``-trimpath``, a
+PGO profile...). Every dependency has export
 data from the listing's ``go list -export`` run, that file still exists, and for a
 dependency in the workspace its sources still match what that data was built from. Any
 of these missing, ``plan`` says why and the engine lets the ``go`` command do it.

@@ -22,7 +22,9 @@ Packages are compiled by ``go list -e -deps -export`` (no link step, structured 
 per package, fresh metadata in the same breath, one batch for all of them). Test files
 need the test variants, which share their log file names with the package itself
 (``p`` and ``p [p.test]`` both write ``p/file.json``), so they get a run of their own per
-package, ``go test -c -o /dev/null``, in which the plain package is never compiled.
+package, ``go list -test -export``, of which only the test files' logs are read. Nothing
+is ever linked: heaplens needs no binary, and a link can fail on inputs the compiler
+never reads (a ``.syso``).
 
 Three ways through a query
 --------------------------
@@ -40,6 +42,7 @@ tests too, once the export data of what they import is known (``_export_test_imp
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -809,7 +812,7 @@ class Engine:
                     unit.cacheable = False
             report(plain[-1].package.import_path, len(plain))
         if tests and len(tests) < len(misses):
-            # Test binaries take the longest (the package again, its tests, a link):
+            # Tests take the longest (the package again, with its tests, and more):
             # whoever waits can have the non-test files' findings now.
             plain_done()
         if tests:
@@ -1416,46 +1419,72 @@ class Engine:
         return listing, results
 
     def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
+        """Compile a package's tests with the go command: ``go list -test -export``
+        compiles the package with its test files and the external test package, as
+        ``go test`` would, and links nothing. A test binary is never needed, and linking
+        one fails on what only the linker reads (a ``.syso`` for another platform).
+
+        The package itself is compiled again in the same run and logs into the same
+        directory; only the test files' logs are read, and it writes none of those."""
+        pkg = unit.package
         work = tempfile.mkdtemp(prefix=f"log-test{index}-", dir=check.tmp)
         log_dir = os.path.join(work, "log")  # the compiler creates it
-        argv = [check.go.binary, "test", "-c", "-vet=off", "-work", "-o", os.devnull]
-        argv += self._gcflags(log_dir)
-        if check.overlay_file:
-            argv.append(f"-overlay={check.overlay_file}")
-        argv += self._non_gc_flags()
-        argv.append(unit.package.import_path)
-        env = dict(check.env)
-        env.update(dict(query.env))
-        prefetch = self._prefetch(check, unit.wanted, unit.package.all_files)
-        run = check.run(argv, query.root, env, prefetch)
+        prefetch = self._prefetch(check, unit.wanted, pkg.all_files)
+        with check.timed_go():
+            listing = packages.list_packages(
+                query,
+                (pkg.import_path,),
+                check.go,
+                check.env,
+                overlay=check.overlay_file,
+                build_flags=("-test", *self._non_gc_flags()),
+                gcflags=(*self._gcflags(log_dir), "-work"),
+                compile_targets=True,
+                deadline=check.deadline,
+                cancel=check.cancel,
+                started=prefetch.start,
+            )
         check.join(prefetch)
         # Test files cannot use cgo: no generated file stands for one, so the logs of
         # other files (the package itself, compiled again) can go unread. Flow steps of
         # test files can still pass through cgo's generated code: remap those.
         log = self._read_log(log_dir, check, only=set(unit.wanted))
         shutil.rmtree(work, ignore_errors=True)
-        if run.returncode == 0:
-            _expect_log(log, log_dir, unit.package.import_path + " (tests)")
-        dirs = {unit.package.dir: unit.package.import_path}
+        if listing.errors:
+            # Not a compile error: the command itself failed. Report it, do not cache.
+            unit.result = UnitResult((), tuple(listing.errors))
+            unit.cacheable = False
+            return
+        # The test variants' errors, named after the package. The test binary's package
+        # repeats them, and has its own when go test would not even compile (a test
+        # function's signature it rejects): then those alone, as go test says them.
+        variants: dict[CompileError, None] = {}
+        main: dict[CompileError, None] = {}
+        for target in listing.targets:
+            if target.import_path != pkg.import_path:
+                side = main if target.import_path == pkg.import_path + ".test" else variants
+                side.update(dict.fromkeys(target.errors))
+        own = [e for e in main if e not in variants]
+        errors = name_real_files(
+            dict.fromkeys(
+                dataclasses.replace(e, package=pkg.import_path) for e in own or [*variants, *main]
+            ),
+            check.buffers,
+        )
+        if not errors:
+            _expect_log(log, log_dir, pkg.import_path + " (tests)")
+        elif not any(e.file for e in errors):
+            unit.result = UnitResult((), errors)
+            unit.cacheable = False
+            return
+        dirs = {pkg.dir: pkg.import_path}
 
         def remap(raw: compiler_output.RawOutput) -> None:
             cgo_positions.remap(raw, check.go_tmp, dirs.get)
 
-        errors: tuple[CompileError, ...] = ()
-        if run.returncode != 0:
-            text = run.stderr.decode("utf-8", "replace")
-            errors = name_real_files(
-                dict.fromkeys(parse_error_text(text, query.root, unit.package.import_path)),
-                check.buffers,
-            )
-            if not any(e.file for e in errors):
-                # Not a compile error: the command itself failed. Report it, do not cache.
-                unit.result = UnitResult((), errors)
-                unit.cacheable = False
-                return
-        files = unit.package.all_files
+        files = pkg.all_files
         found, unknown = self._classify(
-            log, unit.wanted, files, check, None if unit.package.go_only else remap
+            log, unit.wanted, files, check, None if pkg.go_only else remap
         )
         found = attach_candidates(found, check.sources.get, editable=set(files))
         unit.result = UnitResult(tuple(found), errors, tuple(unknown))

@@ -24,9 +24,10 @@ Safety rules, enforced here and nowhere else:
 * Children run with umask 077, so the files the compiler writes into our private
   temporary directory are readable by the user alone.
 
-Only ``go list``, ``go test -c -o /dev/null`` and ``go env`` are run for analysis. None
-of them executes code from the workspace: ``go generate`` is never invoked, test binaries
-are discarded unlinked or to ``/dev/null``, and cgo's directive allowlist stays in force.
+Only ``go list`` (``-export`` compiles, it never links) and ``go env`` are run for
+analysis, and the compiler itself. None of them executes code from the workspace:
+``go generate`` is never invoked, no binary is linked, and cgo's directive allowlist stays
+in force.
 The one exception is asked for by name: ``heaplens fix --test`` and ``--bench``
 (``fixes.measure``) run the fixed packages' tests and benchmarks.
 """

@@ -1,5 +1,6 @@
-"""Inputs the build leaves out: files excluded by build constraints. Through the CLI and
-the server."""
+"""Inputs the build leaves out or only links: files excluded by build constraints, and
+.syso objects (garbage ones too), which heaplens never needs since it never links.
+Through the CLI and the server."""
 
 from __future__ import annotations
 
@@ -85,3 +86,60 @@ async def test_excluded_file_open_in_the_server(tmp_path: Path) -> None:
         assert found[0].range.start.line == 2  # the package clause
         # The package's own findings are still there.
         await wait_for(lambda: heaplens_diagnostics(lsp, p), what="findings of p.go")
+
+
+# -- link-only inputs ----------------------------------------------------------------
+
+GARBAGE = bytes(range(256)) * 4  # no object format: the linker would refuse it
+TESTS = 'package {pkg}\n\nimport "testing"\n\nfunc TestEsc(t *testing.T) {{ w := 3; t.Log(&w) }}\n'
+MAIN = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tv := 1\n\tfmt.Println(&v)\n}\n'
+
+
+def _syso(tmp_path: Path) -> Path:
+    return _module(
+        tmp_path,
+        {
+            "lib/lib.go": "package lib\n\n" + ESCAPE,
+            "lib/lib_test.go": TESTS.format(pkg="lib"),
+            "lib/garbage_amd64.syso": GARBAGE,
+            "cmd/main.go": MAIN,
+            "cmd/main_test.go": TESTS.format(pkg="main"),
+            "cmd/garbage.syso": GARBAGE,
+        },
+    )
+
+
+def test_syso_is_never_linked(tmp_path: Path) -> None:
+    """A .syso only matters to the linker: a library and a main package with a garbage
+    one, and their tests, compile and have their findings. Twice: the second check
+    compiles an edit with the compiler alone."""
+    mod = _syso(tmp_path)
+    args = ("check", "--format", "json", "--fail-on", "moved-to-heap", "./...")
+    for round in (1, 2):
+        proc = cli(*args, cwd=mod)
+        assert proc.returncode == 1, proc.stderr
+        data = json.loads(proc.stdout)
+        assert not data["errors"], data["errors"]
+        found = {
+            (Path(str(f["file"])).relative_to(mod).as_posix(), f["message"])
+            for f in data["findings"]
+        }
+        assert {
+            ("lib/lib.go", "moved to heap: v"),
+            ("lib/lib_test.go", "moved to heap: w"),
+            ("cmd/main.go", "moved to heap: v"),
+            ("cmd/main_test.go", "moved to heap: w"),
+        } <= found, found
+        if round == 1:
+            (mod / "lib" / "lib.go").write_text("package lib\n\n" + ESCAPE + "\n// edited\n")
+
+
+async def test_syso_in_the_server(tmp_path: Path) -> None:
+    mod = _syso(tmp_path)
+    async with server(mod) as lsp:
+        for path in (mod / "lib" / "lib_test.go", mod / "cmd" / "main_test.go"):
+            uri = open_file(lsp, path)
+            found = await wait_for_diagnostics(
+                lsp, uri, lambda ds: any("moved to heap: w" in d.message for d in ds), 120
+            )
+            assert not [d for d in found if d.code == "stale"]
