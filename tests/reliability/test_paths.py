@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.lsp.harness import change, open_file, wait_for_diagnostics
+from tests.lsp.harness import change, open_file, wait_for, wait_for_diagnostics
 from tests.reliability.harness import cli, server
 
 ESCAPE = "func Esc() *int {\n\tv := 1\n\treturn &v\n}\n"
@@ -132,10 +132,8 @@ def test_trimpath(where: str, tmp_path: Path) -> None:
     ]
 
 
-def test_log_written_elsewhere_is_an_error(tmp_path: Path) -> None:
-    """A fault injected: a ``go`` that sends the compiler's log somewhere else. No
-    findings then is no result, not a clean one: exit 2 and a message, even without
-    --fail-on."""
+def _misdirecting_go(tmp_path: Path) -> tuple[Path, Path]:
+    """A fault to inject: a ``go`` that sends the compiler's log somewhere else."""
     elsewhere = tmp_path / "elsewhere"
     fake = tmp_path / "bin" / "go"
     fake.parent.mkdir()
@@ -147,6 +145,13 @@ def test_log_written_elsewhere_is_an_error(tmp_path: Path) -> None:
         f"os.execv({real!r}, [{real!r}, *args[1:]])\n"
     )
     fake.chmod(0o755)
+    return fake, elsewhere
+
+
+def test_log_written_elsewhere_is_an_error(tmp_path: Path) -> None:
+    """No findings from a compile whose log went elsewhere is no result, not a clean
+    one: exit 2 and a message, even without --fail-on."""
+    fake, elsewhere = _misdirecting_go(tmp_path)
     mod = _module(tmp_path, tests=False)
     proc = cli("check", "--go", str(fake), ".", cwd=mod)
     assert proc.returncode == 2, proc.stderr
@@ -171,3 +176,17 @@ async def test_server_in_such_a_workspace(workspace: str, tmpdir: str, tmp_path:
         await wait_for_diagnostics(
             lsp, uri, lambda ds: any(d.message.startswith("moved to heap: w") for d in ds), 120
         )
+
+
+async def test_log_written_elsewhere_is_said_by_the_server(tmp_path: Path) -> None:
+    fake, elsewhere = _misdirecting_go(tmp_path)
+    mod = _module(tmp_path, tests=False)
+    async with server(mod, init_options={"goBinary": str(fake)}) as lsp:
+        open_file(lsp, mod / "p.go")
+        shown = await wait_for(
+            lambda: [m for m in lsp.messages if "wrote no escape-analysis log" in m.message],
+            120,
+            "the message",
+        )
+        assert shown[0].type == types.MessageType.Error
+    assert elsewhere.is_dir()
