@@ -12,10 +12,10 @@ When: only when the ``go`` command would add nothing but bookkeeping. The packag
 in the standard library, has no cgo, assembly, SWIG or embedded files (a ``.syso`` is the
 linker's alone: it does not count), knows its module's ``go`` version, and is built with
 no flag that changes compilation (``-race``, ``-cover``, ``-gcflags``, ``-trimpath``, a
-PGO profile...). Every dependency has export
-data from the listing's ``go list -export`` run, that file still exists, and for a
-dependency in the workspace its sources still match what that data was built from. Any
-of these missing, ``plan`` says why and the engine lets the ``go`` command do it.
+PGO profile...). Every dependency has export data from the listing's ``go list -export``
+run, that file still exists, and for a dependency in the workspace its sources still match
+what that data was built from. Any of these missing, ``plan`` says why and the engine lets
+the ``go`` command do it.
 
 The flags mirror what cmd/go's ``gcToolchain.gc`` passes (``-p``, ``-lang``,
 ``-complete``, ``-c``, ``-nolocalimports``, ``-importcfg``), and unsaved buffers are

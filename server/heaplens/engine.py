@@ -112,8 +112,9 @@ class PackageResult:
     errors: tuple[CompileError, ...]
     #: True when every unit of the package came from the cache.
     cached: bool
-    #: Go files of its directory that build constraints leave out.
-    excluded: tuple[Excluded, ...] = ()
+    #: Go files of its directory that build constraints leave out (``left_out`` says
+    #: why, for the few anyone asks about: x/sys/unix leaves out hundreds).
+    excluded: tuple[str, ...] = ()
 
 
 @dataclass
@@ -152,6 +153,8 @@ class CheckResult:
     partial: bool = False
     #: Files named on the command line that build constraints leave out.
     left_out: list[Excluded] = field(default_factory=list)
+    #: What the packages were built for, as ``GOOS/GOARCH``.
+    platform: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -575,7 +578,7 @@ class Engine:
         self._read_only.add_roots(
             os.path.join(go.goroot, "src") if go.goroot else "", go.gomodcache
         )
-        result = CheckResult(go.version)
+        result = CheckResult(go.version, platform=f"{go.goos}/{go.goarch}")
         with tempfile.TemporaryDirectory(prefix="heaplens-") as tmp:
             os.chmod(tmp, 0o700)
             data = dict(overlays or {})
@@ -650,7 +653,9 @@ class Engine:
         def plain_done() -> None:
             if check.early is None:
                 return
-            partial = CheckResult(check.result.go_version, partial=True)
+            partial = CheckResult(
+                check.result.go_version, partial=True, platform=check.result.platform
+            )
             self._assemble(query, listing, units, partial, check, plain_only=True)
             check.early(partial)
 
@@ -1514,9 +1519,12 @@ class Engine:
                     found.extend(unit.result.findings)
                     errors.update(dict.fromkeys(unit.result.errors))
                     result.unknown.extend(unit.result.unknown)
-            excluded = tuple(_excluded(path, check) for path in pkg.ignored_files)
             if query.files is not None:
-                result.left_out.extend(e for e in excluded if e.file in query.files)
+                for path in pkg.ignored_files:
+                    if path in query.files:
+                        data = check.overlays.get(path)
+                        source = (_read_bytes(path) or b"") if data is None else data
+                        result.left_out.append(left_out(path, source, result.platform))
                 if not any(f in query.files for f in pkg.all_files):
                     continue
                 found = [f for f in found if f.file in query.files]
@@ -1529,16 +1537,15 @@ class Engine:
                     findings=tuple(found),
                     errors=tuple(errors),
                     cached=bool(pkg_units) and all(u.cached for u in pkg_units),
-                    excluded=excluded,
+                    excluded=pkg.ignored_files,
                 )
             )
 
 
-def _excluded(path: str, check: _Check) -> Excluded:
-    data = check.overlays.get(path)
-    if data is None:
-        data = _read_bytes(path) or b""
-    return Excluded(path, build_constraint(data), f"{check.go.goos}/{check.go.goarch}")
+def left_out(path: str, source: bytes, platform: str) -> Excluded:
+    """Why the build leaves out ``path`` (one of a ``PackageResult``'s ``excluded``),
+    whose text is ``source``, when building for ``platform``."""
+    return Excluded(path, build_constraint(source), platform)
 
 
 def _expect_log(log: compiler_output.RawLog, log_dir: str, what: str) -> None:

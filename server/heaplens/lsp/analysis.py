@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..cache import ResultCache, default_directory
-from ..engine import CheckResult, Engine, Options
+from ..engine import CheckResult, Engine, Options, left_out
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, TargetError, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
@@ -245,15 +245,16 @@ class Analyzer:
         for pkg in result.packages:
             why = _stale_reason(pkg.errors)
             files = set(pkg.files)
-            excluded = {e.file: e.message for e in pkg.excluded}
+            excluded = set(pkg.excluded)
             if not result.partial:  # a partial result covers some files; none went away
-                for gone in self._package_files.get(pkg.dir, set()) - files - set(excluded):
+                for gone in self._package_files.get(pkg.dir, set()) - files - excluded:
                     docs.forget(gone)
                     self.publish(gone)
-                self._package_files[pkg.dir] = files | set(excluded)
-            for path, message in excluded.items():
+                self._package_files[pkg.dir] = files | excluded
+            for path in sorted(excluded):
                 if docs.by_path(path) is not None:  # as gopls: for the files one has open
-                    docs.set_findings(path, FileFindings(excluded=message))
+                    why = left_out(path, docs.text(path), result.platform).message
+                    docs.set_findings(path, FileFindings(excluded=why))
                     self.publish(path)
             for path in pkg.files:
                 fresh = tuple(f for f in pkg.findings if f.file == path)
