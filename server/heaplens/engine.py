@@ -83,9 +83,10 @@ _ENVIRONMENTAL = re.compile(
 )
 
 
-class LogMissing(toolchain.ToolchainError):
-    """A compile succeeded and its log is not where the compiler was told to write it:
-    the findings would silently be missing, so the check stops instead."""
+class BlindSpot(toolchain.ToolchainError):
+    """A compile succeeded and its log cannot be used: it is not where the compiler was
+    told to write it, or it names heaplens's temporary copies instead of the files. The
+    findings would silently be missing, so the check stops instead."""
 
 
 @dataclass(frozen=True)
@@ -1118,7 +1119,20 @@ class Engine:
         (``collisions``), which the log then gets back."""
         restore = collisions.restore if renamed else None
         with check.timed_parse():
-            return compiler_output.read_log_files(log_dir, only=only, restore=restore)
+            log = compiler_output.read_log_files(log_dir, only=only, restore=restore)
+        copies = {copy: real for real, copy in check.buffers.items()}
+        for one in (*log.files, *log.skipped) if copies else ():
+            if one.header in copies:
+                # The -trimpath rewrite that names the real file (the go command's, for
+                # an -overlay, or compile_direct's) is a ';'-separated list of
+                # "from=>to": a path holding ';' or '=>' breaks it.
+                raise BlindSpot(
+                    f"the compiler named heaplens's temporary copy of "
+                    f"{os.path.basename(copies[one.header])} ({one.header}) instead of the "
+                    "file, as a path holding ';' or '=>' makes it do; its findings would "
+                    "be missing, so heaplens stopped. Try a TMPDIR without them."
+                )
+        return log
 
     # -- files whose log another file's replaced (``collisions``) ----------------------
 
@@ -1552,7 +1566,7 @@ def _expect_log(log: compiler_output.RawLog, log_dir: str, what: str) -> None:
     """Stop the check when a compile that succeeded left no log (``RawLog.written``):
     reporting no findings for it would pass a blind spot off as a clean result."""
     if not log.written:
-        raise LogMissing(
+        raise BlindSpot(
             f"the compiler wrote no escape-analysis log for {what} into {log_dir}, where "
             "it was told to; its findings would be missing, so heaplens stopped. If "
             "TMPDIR or the go command's flags are unusual, try another TMPDIR."

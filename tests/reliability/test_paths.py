@@ -29,6 +29,9 @@ NAMES = {
     "space": "s x",
     "all": "a b#c?d%20e",
     "quotes": "q'u\"o te",
+    # What -trimpath rewrites ("from=>to;from=>to") are made of.
+    "semicolon": "x;y",
+    "arrow": "r=>w",
 }
 
 
@@ -190,3 +193,24 @@ async def test_log_written_elsewhere_is_said_by_the_server(tmp_path: Path) -> No
         )
         assert shown[0].type == types.MessageType.Error
     assert elsewhere.is_dir()
+
+
+@pytest.mark.parametrize(("workspace", "tmpdir"), [("all", "semicolon"), ("arrow", "all")])
+async def test_server_says_when_an_unsaved_buffer_cannot_be_named(
+    workspace: str, tmpdir: str, tmp_path: Path
+) -> None:
+    """An unsaved buffer is compiled from a copy that a -trimpath rewrite names back as
+    the real file; ';' in the copy's path or '=>' in the file's breaks the rewrite, in
+    the go command as in heaplens. Said, not passed off as a file without findings."""
+    mod = _module(tmp_path / NAMES[workspace])
+    _, env = _tmpdir(tmp_path, NAMES[tmpdir])
+    async with server(mod, env=env) as lsp:
+        uri = open_file(lsp, mod / "p.go")
+        await wait_for_diagnostics(lsp, uri, timeout=120)
+        change(lsp, uri, 2, (6, 0), (6, 0), "\nfunc Two() *int { w := 2; return &w }\n")
+        shown = await wait_for(
+            lambda: [m for m in lsp.messages if "temporary copy of p.go" in m.message],
+            120,
+            "the message",
+        )
+        assert shown[0].type == types.MessageType.Error
