@@ -252,13 +252,16 @@ def test_sanitize_build_flags() -> None:
         "-ldflags=-mod=mod",
     )
     assert s(kept) == kept
-    assert Options(build_flags=("-mod", "mod", "-trimpath")).build_flags == ("-trimpath",)
+    # -trimpath would make the compiler's log name files by import path.
+    assert Options(build_flags=("-mod", "mod", "-trimpath", "-v")).build_flags == ("-v",)
+    assert s(["-trimpath=true", "--trimpath", "-tags", "trimpath"]) == ("-tags", "trimpath")
 
 
 def test_sanitize_goflags() -> None:
     s = toolchain.sanitize_goflags
     assert s("-mod=mod") == ""
-    assert s("-trimpath --mod=mod -tags=a") == "-trimpath -tags=a"
+    assert s("-trimpath --mod=mod -tags=a") == "-tags=a"
+    assert s("'-ldflags=-s -w' -trimpath") == "'-ldflags=-s -w'"
     assert s("'-ldflags=-s -w' \"-mod=mod\"") == "'-ldflags=-s -w'"
     for same in ("", "-mod=readonly", "-mod=vendor -modfile=x.mod", "'-ldflags=-s -w'"):
         assert s(same) == same

@@ -84,7 +84,7 @@ def test_environment_is_made_safe(tmp_path: Path, corpus: Path, cli_env: dict[st
     )
     env = dict(
         cli_env,
-        GOFLAGS="-mod=mod -trimpath",
+        GOFLAGS="-mod=mod -tags=x",
         GOPROXY="https://proxy.golang.org",
         GOTOOLCHAIN="auto",
     )
@@ -93,7 +93,7 @@ def test_environment_is_made_safe(tmp_path: Path, corpus: Path, cli_env: dict[st
     values = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
     assert values["GOTOOLCHAIN"] == "local"
     assert values["GOPROXY"] == "off"
-    assert values["GOFLAGS"] == "-trimpath"
+    assert values["GOFLAGS"] == "-tags=x"
 
 
 def test_toolchain_line_is_not_downloaded(tmp_path: Path, cli_env: dict[str, str]) -> None:

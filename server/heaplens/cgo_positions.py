@@ -16,8 +16,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .compiler_output import RawDiagnostic, RawOutput
+from .compiler_output import RawDiagnostic, RawOutput, path_of
 from .model import Position
+from .toolchain import file_uri
 
 _DIRECTIVE = re.compile(
     rb"//line (?P<a>[^\n]*?):(?P<l>\d+)(?::(?P<c>\d+))?\n"
@@ -119,7 +120,9 @@ def _move_related(
         loc = item["location"]  # type: ignore[index]
         uri = loc["uri"]
         start = loc["range"]["start"]
-        file = uri[len("file://") :] if uri.startswith("file://") else uri
+        file = path_of(uri) if isinstance(uri, str) else None
+        if file is None:
+            return item
         moved = move(package, file, Position(start["line"], start["character"]))
     except (KeyError, TypeError):
         return item
@@ -127,4 +130,6 @@ def _move_related(
         return item
     path, pos = moved
     point = {"line": pos.line, "character": pos.column}
-    return {**item, "location": {"uri": "file://" + path, "range": {"start": point, "end": point}}}  # type: ignore[dict-item]
+    # Escaped as the compiler escapes its own URIs, for ``path_of`` to read back.
+    moved_uri = file_uri(path) if os.path.isabs(path) else path
+    return {**item, "location": {"uri": moved_uri, "range": {"start": point, "end": point}}}  # type: ignore[dict-item]

@@ -279,6 +279,8 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     progress.clear()
     _say_outside_modules(args.patterns, cwd, engine.base_env())
+    for left_out in result.left_out:
+        print(f"heaplens: {left_out.message}", file=sys.stderr)
 
     if args.format == "json":
         from . import report_json

@@ -9,12 +9,13 @@ thing for type checking; here it is the real compiler with the real export data 
 dependencies, so the escape analysis is exactly what ``go build`` would report.
 
 When: only when the ``go`` command would add nothing but bookkeeping. The package is not
-in the standard library, has no cgo, assembly, SWIG, syso or embedded files, knows its
-module's ``go`` version, and is built with no flag that changes compilation (``-race``,
-``-cover``, ``-gcflags``, ``-trimpath``, a PGO profile...). Every dependency has export
-data from the listing's ``go list -export`` run, that file still exists, and for a
-dependency in the workspace its sources still match what that data was built from. Any
-of these missing, ``plan`` says why and the engine lets the ``go`` command do it.
+in the standard library, has no cgo, assembly, SWIG or embedded files (a ``.syso`` is the
+linker's alone: it does not count), knows its module's ``go`` version, and is built with
+no flag that changes compilation (``-race``, ``-cover``, ``-gcflags``, ``-trimpath``, a
+PGO profile...). Every dependency has export data from the listing's ``go list -export``
+run, that file still exists, and for a dependency in the workspace its sources still match
+what that data was built from. Any of these missing, ``plan`` says why and the engine lets
+the ``go`` command do it.
 
 The flags mirror what cmd/go's ``gcToolchain.gc`` passes (``-p``, ``-lang``,
 ``-complete``, ``-c``, ``-nolocalimports``, ``-importcfg``), and unsaved buffers are
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 
 from . import collisions
 from .packages import Listing, Package
-from .toolchain import COMPILER_ENV, GoEnv
+from .toolchain import COMPILER_ENV, GoEnv, json_log_flag
 
 # Build flags that do not change how a package is compiled (they choose files, which the
 # listing already did, or act at link time).
@@ -196,7 +197,7 @@ def argv(
         importcfg_file,
         # As in the go-command path (engine._gcflags): no debug information, and the log.
         "-dwarf=false",
-        f"-json=0,file://{log_dir}",
+        json_log_flag(log_dir),
     ]
     if pack:
         args.append("-pack")

@@ -102,7 +102,10 @@ class RawOutput:
 
 
 def path_of(uri: str) -> str | None:
-    """``file:///abs/path`` → ``/abs/path``; None for the compiler's placeholders."""
+    """``file:///abs/path`` → ``/abs/path``; None for the compiler's placeholders.
+
+    The compiler escapes what a URI path cannot hold (``logopt.uriIfy``, Go's
+    ``url.URL.String``): ``a%20b#c`` is the file ``a b#c``."""
     if uri.startswith("file:///"):
         path = uri[7:]
         if "%" in path:
@@ -337,7 +340,7 @@ def read_log_files(
     gives files the compiler knew under another name their real name back (see
     ``collisions``).
     """
-    out = RawLog()
+    out = RawLog(written=os.path.isdir(directory))
     for dirpath, _dirnames, filenames in os.walk(directory):
         package = unquote(os.path.relpath(dirpath, directory))
         for name in sorted(filenames):
@@ -364,6 +367,10 @@ def read_log_files(
 @dataclass
 class RawLog:
     files: list[LogFile] = field(default_factory=list)
+    #: Whether the log's directory exists. The compiler creates it as it starts, before
+    #: it logs anything or finds an error (``logopt.checkLogPath``); give it one that does
+    #: not exist yet, and a compile that ran without it wrote its log somewhere else.
+    written: bool = True
     unreadable: list[str] = field(default_factory=list)
     #: Files left unread by ``read_log_files``'s ``only``: header and name, no data.
     skipped: list[LogFile] = field(default_factory=list)

@@ -22,7 +22,9 @@ Packages are compiled by ``go list -e -deps -export`` (no link step, structured 
 per package, fresh metadata in the same breath, one batch for all of them). Test files
 need the test variants, which share their log file names with the package itself
 (``p`` and ``p [p.test]`` both write ``p/file.json``), so they get a run of their own per
-package, ``go test -c -o /dev/null``, in which the plain package is never compiled.
+package, ``go list -test -export``, of which only the test files' logs are read. Nothing
+is ever linked: heaplens needs no binary, and a link can fail on inputs the compiler
+never reads (a ``.syso``).
 
 Three ways through a query
 --------------------------
@@ -40,6 +42,7 @@ tests too, once the export data of what they import is known (``_export_test_imp
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -67,9 +70,9 @@ from . import (
 from .cache import ResultCache, UnitResult
 from .compile_errors import name_real_files, parse_error_text
 from .fixes.propose import attach_candidates
-from .model import CompileError, Finding
+from .model import CompileError, Excluded, Finding
 from .packages import Listing, Package
-from .syntax import SourceFile
+from .syntax import SourceFile, build_constraint
 from .workspace import Query, TargetError, plan
 
 Progress = Callable[[int, int, str], None]
@@ -78,6 +81,12 @@ Progress = Callable[[int, int, str], None]
 _ENVIRONMENTAL = re.compile(
     r"module|go\.sum|GOPROXY|GOFLAGS|cannot find package|is not in std|toolchain|GOROOT"
 )
+
+
+class BlindSpot(toolchain.ToolchainError):
+    """A compile succeeded and its log cannot be used: it is not where the compiler was
+    told to write it, or it names heaplens's temporary copies instead of the files. The
+    findings would silently be missing, so the check stops instead."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,9 @@ class PackageResult:
     errors: tuple[CompileError, ...]
     #: True when every unit of the package came from the cache.
     cached: bool
+    #: Go files of its directory that build constraints leave out (``left_out`` says
+    #: why, for the few anyone asks about: x/sys/unix leaves out hundreds).
+    excluded: tuple[str, ...] = ()
 
 
 @dataclass
@@ -140,6 +152,10 @@ class CheckResult:
     #: True for the early result of a check still compiling tests: packages then cover
     #: their non-test files only.
     partial: bool = False
+    #: Files named on the command line that build constraints leave out.
+    left_out: list[Excluded] = field(default_factory=list)
+    #: What the packages were built for, as ``GOOS/GOARCH``.
+    platform: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -540,6 +556,8 @@ class Engine:
         queries = plan(named, cwd, self.base_env())
         result = self.check_queries(queries, overlays, cancel, progress)
         if not result.packages and not result.errors:
+            if result.left_out:
+                raise TargetError("; ".join(e.message for e in result.left_out))
             # go itself only warns, and a typo in CI would pass as a clean run.
             raise TargetError(f"{' '.join(named)} matched no packages")
         return result
@@ -561,7 +579,7 @@ class Engine:
         self._read_only.add_roots(
             os.path.join(go.goroot, "src") if go.goroot else "", go.gomodcache
         )
-        result = CheckResult(go.version)
+        result = CheckResult(go.version, platform=f"{go.goos}/{go.goarch}")
         with tempfile.TemporaryDirectory(prefix="heaplens-") as tmp:
             os.chmod(tmp, 0o700)
             data = dict(overlays or {})
@@ -636,8 +654,10 @@ class Engine:
         def plain_done() -> None:
             if check.early is None:
                 return
-            partial = CheckResult(check.result.go_version, partial=True)
-            self._assemble(query, listing, units, partial, plain_only=True)
+            partial = CheckResult(
+                check.result.go_version, partial=True, platform=check.result.platform
+            )
+            self._assemble(query, listing, units, partial, check, plain_only=True)
             check.early(partial)
 
         if misses:
@@ -656,7 +676,7 @@ class Engine:
             fp = packages.fingerprint(query, listing, go.gomodcache, check.started_ns)
             if fp is not None:
                 self.cache.put_listing(listing_key, fp, listing.to_json())
-        self._assemble(query, listing, units, check.result)
+        self._assemble(query, listing, units, check.result, check)
 
     def _listing_key(self, query: Query, toolchain_id: str, overlays: Mapping[str, bytes]) -> str:
         # Buffers that exist only in the editor add files the disk does not show.
@@ -798,7 +818,7 @@ class Engine:
                     unit.cacheable = False
             report(plain[-1].package.import_path, len(plain))
         if tests and len(tests) < len(misses):
-            # Test binaries take the longest (the package again, its tests, a link):
+            # Tests take the longest (the package again, with its tests, and more):
             # whoever waits can have the non-test files' findings now.
             plain_done()
         if tests:
@@ -904,8 +924,7 @@ class Engine:
         prefetch = self._prefetch(check, unit.wanted, pkg.all_files)
         try:
             for i, (label, pkgpath, files, importcfg, out, pack, wanted) in enumerate(steps):
-                log_dir = os.path.join(work, f"log{i}")
-                os.mkdir(log_dir)
+                log_dir = os.path.join(work, f"log{i}")  # the compiler creates it
                 importcfg_file = os.path.join(work, f"importcfg{i}")
                 with open(importcfg_file, "w", encoding="utf-8") as f:
                     f.write(importcfg)
@@ -923,6 +942,8 @@ class Engine:
                 )
                 run = check.run(argv, query.root, env, prefetch)
                 log = self._read_log(log_dir, check, only=wanted)
+                if run.returncode == 0:
+                    _expect_log(log, log_dir, label)
                 logs.files.extend(log.files)
                 logs.unreadable.extend(log.unreadable)
                 if run.returncode != 0:
@@ -1045,8 +1066,9 @@ class Engine:
         (stale or missing export data): the go command should try instead."""
         pkg = unit.package
         renames = self._renamed(pkg.go_files)
-        log_dir = tempfile.mkdtemp(prefix="log-direct-", dir=check.tmp)
-        importcfg = log_dir + ".importcfg"
+        work = tempfile.mkdtemp(prefix="direct-", dir=check.tmp)
+        log_dir = os.path.join(work, "log")  # the compiler creates it
+        importcfg = os.path.join(work, "importcfg")
         with open(importcfg, "w", encoding="utf-8") as f:
             f.write(p.importcfg)
         argv = compile_direct.argv(
@@ -1055,7 +1077,7 @@ class Engine:
             lang=p.lang,
             files=pkg.go_files,
             importcfg_file=importcfg,
-            object_file=log_dir + ".o",
+            object_file=os.path.join(work, "out.o"),
             log_dir=log_dir,
             buffers=check.buffers,
             concurrency=concurrency,
@@ -1065,7 +1087,7 @@ class Engine:
         run = check.run(argv, query.root, env, prefetch)
         check.join(prefetch)
         log = self._read_log(log_dir, check, only=set(pkg.go_files), renamed=bool(renames))
-        shutil.rmtree(log_dir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
         errors: tuple[CompileError, ...] = ()
         if run.returncode != 0:
             text = (run.stderr + run.stdout).decode("utf-8", "replace")
@@ -1078,11 +1100,13 @@ class Engine:
                 [e.message for e in errors]
             ):
                 return False
-        elif self._lost_logs(log, p.pkgpath, pkg, renames, check):
-            # Another file's log replaced one of ours: again, with ours renamed.
-            with check.clock.lock:
-                check.result.stats.recompiled_units += 1
-            return self._compile_direct(query, unit, p, check, env, concurrency)
+        else:
+            _expect_log(log, log_dir, pkg.import_path)
+            if self._lost_logs(log, p.pkgpath, pkg, renames, check):
+                # Another file's log replaced one of ours: again, with ours renamed.
+                with check.clock.lock:
+                    check.result.stats.recompiled_units += 1
+                return self._compile_direct(query, unit, p, check, env, concurrency)
         found, unknown = self._classify(log, pkg.go_files, pkg.go_files, check)
         found = attach_candidates(found, check.sources.get, editable=set(pkg.go_files))
         unit.result = UnitResult(tuple(found), errors, tuple(unknown))
@@ -1095,7 +1119,20 @@ class Engine:
         (``collisions``), which the log then gets back."""
         restore = collisions.restore if renamed else None
         with check.timed_parse():
-            return compiler_output.read_log_files(log_dir, only=only, restore=restore)
+            log = compiler_output.read_log_files(log_dir, only=only, restore=restore)
+        copies = {copy: real for real, copy in check.buffers.items()}
+        for one in (*log.files, *log.skipped) if copies else ():
+            if one.header in copies:
+                # The -trimpath rewrite that names the real file (the go command's, for
+                # an -overlay, or compile_direct's) is a ';'-separated list of
+                # "from=>to": a path holding ';' or '=>' breaks it.
+                raise BlindSpot(
+                    f"the compiler named heaplens's temporary copy of "
+                    f"{os.path.basename(copies[one.header])} ({one.header}) instead of the "
+                    "file, as a path holding ';' or '=>' makes it do; its findings would "
+                    "be missing, so heaplens stopped. Try a TMPDIR without them."
+                )
+        return log
 
     # -- files whose log another file's replaced (``collisions``) ----------------------
 
@@ -1302,15 +1339,16 @@ class Engine:
                 value = flags[i + 1]
                 i += 1
             if value is not None:
-                head = value.split(" ", 1)[0]
-                if "=" in head and not head.startswith("-"):
+                value = value.strip()
+                if value and not value.startswith("-") and "=" in value:
                     value = value.split("=", 1)[1]  # "pattern=flags": keep the flags
-                user.append(value)
+                # Split as the go command splits it, to be joined again with ours.
+                user.extend(toolchain.split_goflags(value) or value.split())
             i += 1
         # -dwarf=false: debug information is back-end work the findings do not need
-        # (measured: about 6% off a compile of encoding/xml).
-        log = f"-json=0,file://{log_dir}"
-        return (f"-gcflags={' '.join([*user, '-dwarf=false', log])}",)
+        # (measured: about 6% off a compile of encoding/xml). It comes first, so that the
+        # value starts with a flag even when the user's first one must be quoted.
+        return (toolchain.gcflags(["-dwarf=false", *user, toolchain.json_log_flag(log_dir)]),)
 
     def _non_gc_flags(self) -> tuple[str, ...]:
         out: list[str] = []
@@ -1341,7 +1379,8 @@ class Engine:
         With ``renames``, a package compiled again on its own (``_recover_lost_logs``):
         those files are compiled under another name, and nothing is recovered after.
         """
-        log_dir = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
+        work = tempfile.mkdtemp(prefix="log-", dir=check.tmp)
+        log_dir = os.path.join(work, "log")  # the compiler creates it
         prefetch = self._prefetch(check, expected_files, expected_files)
         overlay = None
         if renames:
@@ -1363,7 +1402,10 @@ class Engine:
         # cgo's generated files are renamed to the real ones below: read their logs too.
         only = set(files) if all(p.go_only for p in listing.targets) else None
         log = self._read_log(log_dir, check, only=only, renamed=bool(renames))
-        shutil.rmtree(log_dir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        compiled = [p.import_path for p in listing.targets if p.go_files and not p.errors]
+        if compiled:
+            _expect_log(log, log_dir, compiled[0])
         dirs = {p.dir: p.import_path for p in listing.targets}
 
         def remap(raw: compiler_output.RawOutput) -> None:
@@ -1396,43 +1438,72 @@ class Engine:
         return listing, results
 
     def _compile_test(self, query: Query, index: int, unit: _Unit, check: _Check) -> None:
-        log_dir = tempfile.mkdtemp(prefix=f"log-test{index}-", dir=check.tmp)
-        argv = [check.go.binary, "test", "-c", "-vet=off", "-work", "-o", os.devnull]
-        argv += self._gcflags(log_dir)
-        if check.overlay_file:
-            argv.append(f"-overlay={check.overlay_file}")
-        argv += self._non_gc_flags()
-        argv.append(unit.package.import_path)
-        env = dict(check.env)
-        env.update(dict(query.env))
-        prefetch = self._prefetch(check, unit.wanted, unit.package.all_files)
-        run = check.run(argv, query.root, env, prefetch)
+        """Compile a package's tests with the go command: ``go list -test -export``
+        compiles the package with its test files and the external test package, as
+        ``go test`` would, and links nothing. A test binary is never needed, and linking
+        one fails on what only the linker reads (a ``.syso`` for another platform).
+
+        The package itself is compiled again in the same run and logs into the same
+        directory; only the test files' logs are read, and it writes none of those."""
+        pkg = unit.package
+        work = tempfile.mkdtemp(prefix=f"log-test{index}-", dir=check.tmp)
+        log_dir = os.path.join(work, "log")  # the compiler creates it
+        prefetch = self._prefetch(check, unit.wanted, pkg.all_files)
+        with check.timed_go():
+            listing = packages.list_packages(
+                query,
+                (pkg.import_path,),
+                check.go,
+                check.env,
+                overlay=check.overlay_file,
+                build_flags=("-test", *self._non_gc_flags()),
+                gcflags=(*self._gcflags(log_dir), "-work"),
+                compile_targets=True,
+                deadline=check.deadline,
+                cancel=check.cancel,
+                started=prefetch.start,
+            )
         check.join(prefetch)
         # Test files cannot use cgo: no generated file stands for one, so the logs of
         # other files (the package itself, compiled again) can go unread. Flow steps of
         # test files can still pass through cgo's generated code: remap those.
         log = self._read_log(log_dir, check, only=set(unit.wanted))
-        shutil.rmtree(log_dir, ignore_errors=True)
-        dirs = {unit.package.dir: unit.package.import_path}
+        shutil.rmtree(work, ignore_errors=True)
+        if listing.errors:
+            # Not a compile error: the command itself failed. Report it, do not cache.
+            unit.result = UnitResult((), tuple(listing.errors))
+            unit.cacheable = False
+            return
+        # The test variants' errors, named after the package. The test binary's package
+        # repeats them, and has its own when go test would not even compile (a test
+        # function's signature it rejects): then those alone, as go test says them.
+        variants: dict[CompileError, None] = {}
+        main: dict[CompileError, None] = {}
+        for target in listing.targets:
+            if target.import_path != pkg.import_path:
+                side = main if target.import_path == pkg.import_path + ".test" else variants
+                side.update(dict.fromkeys(target.errors))
+        own = [e for e in main if e not in variants]
+        errors = name_real_files(
+            dict.fromkeys(
+                dataclasses.replace(e, package=pkg.import_path) for e in own or [*variants, *main]
+            ),
+            check.buffers,
+        )
+        if not errors:
+            _expect_log(log, log_dir, pkg.import_path + " (tests)")
+        elif not any(e.file for e in errors):
+            unit.result = UnitResult((), errors)
+            unit.cacheable = False
+            return
+        dirs = {pkg.dir: pkg.import_path}
 
         def remap(raw: compiler_output.RawOutput) -> None:
             cgo_positions.remap(raw, check.go_tmp, dirs.get)
 
-        errors: tuple[CompileError, ...] = ()
-        if run.returncode != 0:
-            text = run.stderr.decode("utf-8", "replace")
-            errors = name_real_files(
-                dict.fromkeys(parse_error_text(text, query.root, unit.package.import_path)),
-                check.buffers,
-            )
-            if not any(e.file for e in errors):
-                # Not a compile error: the command itself failed. Report it, do not cache.
-                unit.result = UnitResult((), errors)
-                unit.cacheable = False
-                return
-        files = unit.package.all_files
+        files = pkg.all_files
         found, unknown = self._classify(
-            log, unit.wanted, files, check, None if unit.package.go_only else remap
+            log, unit.wanted, files, check, None if pkg.go_only else remap
         )
         found = attach_candidates(found, check.sources.get, editable=set(files))
         unit.result = UnitResult(tuple(found), errors, tuple(unknown))
@@ -1443,6 +1514,7 @@ class Engine:
         listing: Listing,
         units: list[_Unit],
         result: CheckResult,
+        check: _Check,
         plain_only: bool = False,
     ) -> None:
         """Package results from units. ``plain_only``: from the plain units alone, each
@@ -1462,6 +1534,11 @@ class Engine:
                     errors.update(dict.fromkeys(unit.result.errors))
                     result.unknown.extend(unit.result.unknown)
             if query.files is not None:
+                for path in pkg.ignored_files:
+                    if path in query.files:
+                        data = check.overlays.get(path)
+                        source = (_read_bytes(path) or b"") if data is None else data
+                        result.left_out.append(left_out(path, source, result.platform))
                 if not any(f in query.files for f in pkg.all_files):
                     continue
                 found = [f for f in found if f.file in query.files]
@@ -1474,8 +1551,26 @@ class Engine:
                     findings=tuple(found),
                     errors=tuple(errors),
                     cached=bool(pkg_units) and all(u.cached for u in pkg_units),
+                    excluded=pkg.ignored_files,
                 )
             )
+
+
+def left_out(path: str, source: bytes, platform: str) -> Excluded:
+    """Why the build leaves out ``path`` (one of a ``PackageResult``'s ``excluded``),
+    whose text is ``source``, when building for ``platform``."""
+    return Excluded(path, build_constraint(source), platform)
+
+
+def _expect_log(log: compiler_output.RawLog, log_dir: str, what: str) -> None:
+    """Stop the check when a compile that succeeded left no log (``RawLog.written``):
+    reporting no findings for it would pass a blind spot off as a clean result."""
+    if not log.written:
+        raise BlindSpot(
+            f"the compiler wrote no escape-analysis log for {what} into {log_dir}, where "
+            "it was told to; its findings would be missing, so heaplens stopped. If "
+            "TMPDIR or the go command's flags are unusual, try another TMPDIR."
+        )
 
 
 def _unmoved(paths: Iterable[str], since_ns: int) -> bool:

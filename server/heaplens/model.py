@@ -9,6 +9,7 @@ finding can be cached, shared between threads and compared by value.
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field
 
 
@@ -244,3 +245,24 @@ class CompileError:
     #: Which package reported it. Not part of identity: a package and its test variant
     #: report the same error once.
     package: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    """A Go file of a package directory that the build leaves out: its build constraints
+    (a ``//go:build`` line, a ``_GOOS``/``_GOARCH`` name, cgo when it is off) do not
+    match. The compiler never sees it, so heaplens has nothing to say about it."""
+
+    file: str
+    #: The file's ``//go:build`` (or ``// +build``) line; "" when it has none.
+    constraint: str
+    #: The platform it was excluded for, as ``GOOS/GOARCH``.
+    platform: str
+
+    @property
+    def message(self) -> str:
+        why = self.constraint or f"by its name or its use of cgo, on {self.platform}"
+        return (
+            f"{os.path.basename(self.file)} is excluded by build constraints ({why}); "
+            "heaplens analyses the files that are part of the build"
+        )

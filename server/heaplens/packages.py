@@ -24,11 +24,12 @@ from .workspace import SKIP_DIRS, Query, find_up
 _LIST_FIELDS = (
     "ImportPath,Name,Dir,GoFiles,CgoFiles,TestGoFiles,XTestGoFiles,TestImports,XTestImports,"
     "Module,Standard,DepOnly,Error,DepsErrors,Deps,Incomplete,Export,ImportMap,EmbedPatterns,"
-    "CFiles,CXXFiles,MFiles,FFiles,SFiles,SysoFiles,SwigFiles,SwigCXXFiles,"
-    "TestEmbedPatterns,XTestEmbedPatterns"
+    "CFiles,CXXFiles,MFiles,FFiles,SFiles,SwigFiles,SwigCXXFiles,"
+    "TestEmbedPatterns,XTestEmbedPatterns,IgnoredGoFiles"
 )
-# Inputs of a package other than its Go files. A package with any of them needs the go
-# command (cgo, assembly, embedding) to be compiled.
+# Inputs of a package other than its Go files that its compile depends on. A package with
+# any of them needs the go command (cgo, assembly, embedding) to be compiled. Not .syso
+# files: only the linker reads them, and heaplens never links.
 _NON_GO_INPUTS = (
     "CgoFiles",
     "CFiles",
@@ -36,7 +37,6 @@ _NON_GO_INPUTS = (
     "MFiles",
     "FFiles",
     "SFiles",
-    "SysoFiles",
     "SwigFiles",
     "SwigCXXFiles",
     "EmbedPatterns",
@@ -72,6 +72,8 @@ class Package:
     export: str = ""
     #: Imports that resolve to another path (vendoring), as (written, resolved) pairs.
     import_map: tuple[tuple[str, str], ...] = ()
+    #: Go files in its directory that build constraints leave out (``IgnoredGoFiles``).
+    ignored_files: tuple[str, ...] = ()
 
     @property
     def has_tests(self) -> bool:
@@ -326,6 +328,7 @@ def _package_from(
         tests_go_only=not (obj.get("TestEmbedPatterns") or obj.get("XTestEmbedPatterns")),
         export=str(obj.get("Export", "") or ""),
         import_map=tuple(sorted((str(k), str(v)) for k, v in _dict(obj.get("ImportMap")).items())),
+        ignored_files=_abs(directory, obj.get("IgnoredGoFiles")),
     )
 
 

@@ -1310,3 +1310,20 @@ def _compiler_point(node: Node) -> int:
         if child.type == token:
             return child.start_byte
     return node.start_byte
+
+
+def build_constraint(source: bytes) -> str:
+    """A Go file's ``//go:build`` line (else its first ``// +build`` line), or "".
+
+    Constraints count only among the comments before the package clause (go/build's
+    ``parseFileHeader``)."""
+    legacy = ""
+    for node in parse_tree(source).root_node.children:
+        if node.type != "comment":
+            break
+        text = (node.text or b"").decode("utf-8", "replace").strip()
+        if text.startswith("//go:build"):
+            return text
+        if text.startswith("// +build") and not legacy:
+            legacy = text
+    return legacy

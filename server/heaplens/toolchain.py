@@ -10,7 +10,11 @@ Safety rules, enforced here and nowhere else:
   file when the variable is empty) and from the build flags, in every spelling the go
   command accepts (``--mod=mod``, ``-mod mod``, quoted): a run never rewrites go.mod or
   go.sum (``sanitize_goflags``, ``sanitize_build_flags``). A toolchain whose ``go env``
-  still reports it (from ``$GOROOT/go.env``) is refused.
+  still reports it (from ``$GOROOT/go.env``) is refused. ``-trimpath`` goes the same way,
+  silently: it would make the compiler's log name files by import path (``_dropped``).
+* Every path heaplens hands a program inside a larger argument is escaped for the
+  syntax that argument has: the ``-json`` log directory as a file URI, ``-gcflags``
+  values quoted as the go command splits them (``json_log_flag``, ``gcflags``).
 * Programs are found on PATH the way Go's ``exec.LookPath`` has since Go 1.19
   (``exec.ErrDot``): an empty, ``.`` or other relative PATH entry is never searched, so a
   ``go`` (or any program) lying in the workspace or the current directory is never run
@@ -20,9 +24,10 @@ Safety rules, enforced here and nowhere else:
 * Children run with umask 077, so the files the compiler writes into our private
   temporary directory are readable by the user alone.
 
-Only ``go list``, ``go test -c -o /dev/null`` and ``go env`` are run for analysis. None
-of them executes code from the workspace: ``go generate`` is never invoked, test binaries
-are discarded unlinked or to ``/dev/null``, and cgo's directive allowlist stays in force.
+Only ``go list`` (``-export`` compiles, it never links) and ``go env`` are run for
+analysis, and the compiler itself. None of them executes code from the workspace:
+``go generate`` is never invoked, no binary is linked, and cgo's directive allowlist stays
+in force.
 The one exception is asked for by name: ``heaplens fix --test`` and ``--bench``
 (``fixes.measure``) run the fixed packages' tests and benchmarks.
 """
@@ -32,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -356,11 +362,31 @@ def _flag_parts(word: str) -> tuple[str, bool, str] | None:
     return name, bool(eq), value
 
 
+def _dropped(parts: tuple[str, bool, str] | None) -> str | None:
+    """Whether a flag (``_flag_parts``) is never passed on: the warning to give once
+    ("" for none), or None to keep it.
+
+    ``-trimpath`` changes nothing in escape analysis, only the names positions carry: the
+    log then names files by import path (``example.com/m/x.go``) instead of their path,
+    and no finding lands in a file. Dropping it is exact; mapping those names back would
+    need every module's directory, and code inlined from the standard library would still
+    be misnamed. Nothing the user sees depends on it, so no warning."""
+    if parts is None:
+        return None
+    name, eq, value = parts
+    if name == "mod" and eq and value == "mod":
+        return MOD_MOD_WARNING
+    if name == "trimpath":
+        return ""
+    return None
+
+
 def sanitize_build_flags(flags: Sequence[str]) -> tuple[str, ...]:
     """``flags`` (go build flags, one argument each, as ``--build-flags`` and the
     ``buildFlags`` setting give them) without any that would let go rewrite go.mod:
     ``-mod=mod``, ``--mod=mod``, and ``-mod mod`` / ``--mod mod`` as two arguments. Other
-    ``-mod`` values (``readonly``, ``vendor``) and ``-modfile`` are kept. Warns once."""
+    ``-mod`` values (``readonly``, ``vendor``) and ``-modfile`` are kept. Warns once.
+    ``-trimpath`` is dropped too (``_dropped``)."""
     out: list[str] = []
     dropped = False
     i = 0
@@ -376,8 +402,9 @@ def sanitize_build_flags(flags: Sequence[str]) -> tuple[str, ...]:
                 out += flags[i : i + 2]  # the next argument is this flag's value
                 i += 2
                 continue
-        if parts is not None and parts[0] == "mod" and parts[1] and parts[2] == "mod":
-            dropped = True
+        why = _dropped(parts)
+        if why is not None:
+            dropped = dropped or bool(why)
         else:
             out.append(flags[i])
         i += 1
@@ -410,8 +437,9 @@ def split_goflags(text: str) -> list[str] | None:
     return fields
 
 
-def _join_goflags(fields: Sequence[str]) -> str:
-    """The inverse of ``split_goflags`` (cmd/internal/quoted.Join)."""
+def join_quoted(fields: Sequence[str]) -> str:
+    """The inverse of ``split_goflags`` (cmd/internal/quoted.Join): what GOFLAGS and the
+    value of a ``-gcflags`` are split with."""
     out: list[str] = []
     for field in fields:
         if not any(c in field for c in " \t\n\r'\""):
@@ -425,18 +453,55 @@ def _join_goflags(fields: Sequence[str]) -> str:
 
 def sanitize_goflags(text: str) -> str:
     """A GOFLAGS value without ``-mod=mod`` or ``--mod=mod`` (quoted or not, anywhere in
-    it); ``text`` itself when it has none. Warns once when it drops one.
+    it) or ``-trimpath`` (``_dropped``); ``text`` itself when it has none. Warns once
+    when it drops a ``-mod=mod``.
 
     In GOFLAGS every field is a whole flag, so ``-mod mod`` there is no spelling of
     ``-mod=mod``: go refuses the stray ``mod`` ("non-flag") and runs nothing."""
     fields = split_goflags(text)
     if fields is None:
         return text
-    kept = [f for f in fields if _flag_parts(f) != ("mod", True, "mod")]
+    reasons = [_dropped(_flag_parts(f)) for f in fields]
+    kept = [f for f, why in zip(fields, reasons, strict=True) if why is None]
     if len(kept) == len(fields):
         return text
-    _warn_once(MOD_MOD_WARNING)
-    return _join_goflags(kept)
+    if any(reasons):
+        _warn_once(MOD_MOD_WARNING)
+    return join_quoted(kept)
+
+
+def _has_mod_mod(text: str) -> bool:
+    fields = split_goflags(text) or []
+    return any(_dropped(_flag_parts(f)) == MOD_MOD_WARNING for f in fields)
+
+
+# -- paths inside arguments --------------------------------------------------------------
+
+
+def file_uri(path: str) -> str:
+    """``path`` (made absolute) as a ``file://`` URI with every character the URI syntax
+    reserves percent-escaped: ``#`` and ``?`` would start a fragment or a query, ``%`` an
+    escape, and a space or a quote would be split by ``-gcflags`` (none survives
+    escaping). Go's ``url.Parse``, which the compiler reads ``-json`` with, undoes it."""
+    return pathlib.Path(os.path.abspath(path)).as_uri()
+
+
+def json_log_flag(directory: str) -> str:
+    """The compiler flag that writes the optimisation log into ``directory``.
+
+    A URI rather than the bare path the compiler also takes (``logopt.parseLogPath``):
+    the escaped URI holds no white space and no quote, so it passes whole through the
+    go command's splitting of ``-gcflags``, where a path holding both kinds of quote
+    cannot be quoted at all."""
+    return "-json=0," + file_uri(directory)
+
+
+def gcflags(flags: Sequence[str]) -> str:
+    """One ``-gcflags`` argument that passes ``flags`` to the compiler, each whole: the
+    go command splits the value at white space, except inside quotes
+    (``load.PerPackageFlag``). A value that does not start with ``-`` would be read as
+    ``pattern=flags``; callers start with a flag of their own."""
+    return "-gcflags=" + join_quoted(flags)
 
 
 def go_env_file(env: Mapping[str, str]) -> str | None:
@@ -689,7 +754,7 @@ def go_env(
     if parsed is not None and parsed < MIN_GO:
         raise ToolchainError(_too_old(binary, version))
     goflags = str(values.get("GOFLAGS", ""))
-    if sanitize_goflags(goflags) != goflags:
+    if _has_mod_mod(goflags):
         # safe_env removed it from the variable and the user's env file; this is
         # another source, such as $GOROOT/go.env.
         raise ToolchainError(

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..cache import ResultCache, default_directory
-from ..engine import CheckResult, Engine, Options
+from ..engine import CheckResult, Engine, Options, left_out
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, TargetError, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
 from .documents import FileFindings, read_disk
-from .presentation import diagnostic, stale_hint
+from .presentation import diagnostic, excluded_note, stale_hint
 from .scheduler import Scheduler
 from .settings import Settings
 
@@ -245,11 +245,17 @@ class Analyzer:
         for pkg in result.packages:
             why = _stale_reason(pkg.errors)
             files = set(pkg.files)
+            excluded = set(pkg.excluded)
             if not result.partial:  # a partial result covers some files; none went away
-                for gone in self._package_files.get(pkg.dir, set()) - files:
+                for gone in self._package_files.get(pkg.dir, set()) - files - excluded:
                     docs.forget(gone)
                     self.publish(gone)
-                self._package_files[pkg.dir] = files
+                self._package_files[pkg.dir] = files | excluded
+            for path in sorted(excluded):
+                if docs.by_path(path) is not None:  # as gopls: for the files one has open
+                    why = left_out(path, docs.text(path), result.platform).message
+                    docs.set_findings(path, FileFindings(excluded=why))
+                    self.publish(path)
             for path in pkg.files:
                 fresh = tuple(f for f in pkg.findings if f.file == path)
                 previous = docs.findings(path)
@@ -311,6 +317,7 @@ class Analyzer:
             state.findings,
             state.stale,
             state.stale_reason,
+            state.excluded,
             self.settings,
             self.server.workspace.position_encoding,
             self.server.supports_related_information(),
@@ -338,6 +345,8 @@ class Analyzer:
         ]
         if state.stale:
             out.append(stale_hint(text, lines, encoding, state.stale_reason))
+        if state.excluded:
+            out.append(excluded_note(text, lines, encoding, state.excluded))
         return out
 
     def known_files(self) -> set[str]:

@@ -145,6 +145,8 @@ class FileFindings:
     stale: bool = False
     #: The reason the package does not build now, when stale.
     stale_reason: str = ""
+    #: Why the file has no findings at all: the build leaves it out (``Excluded``).
+    excluded: str = ""
 
 
 @dataclass

@@ -123,6 +123,21 @@ def stale_hint(source: bytes, lines: LineLookup, encoding: Encoding, why: str) -
     )
 
 
+def excluded_note(
+    source: bytes, lines: LineLookup, encoding: Encoding, message: str
+) -> types.Diagnostic:
+    """For a file the build leaves out: why it has no findings (as gopls warns that it
+    found no package for it), at its package clause."""
+    return types.Diagnostic(
+        range=to_lsp_range(lines, package_clause_range(source), encoding),
+        severity=types.DiagnosticSeverity.Information,
+        code="excluded",
+        source=SOURCE,
+        message=f"heaplens: {message}.",
+        data={"kind": "excluded"},
+    )
+
+
 def inlay_hint(
     f: Finding, lines: LineLookup, lines_for: LinesFor, encoding: Encoding
 ) -> types.InlayHint:
