@@ -253,7 +253,11 @@ def test_sanitize_build_flags() -> None:
     )
     assert s(kept) == kept
     # -trimpath would make the compiler's log name files by import path.
-    assert Options(build_flags=("-mod", "mod", "-trimpath", "-v")).build_flags == ("-v",)
+    # ... and -trimpath=false goes last, so none from GOFLAGS (even $GOROOT/go.env) wins.
+    assert Options(build_flags=("-mod", "mod", "-trimpath", "-v")).build_flags == (
+        "-v",
+        "-trimpath=false",
+    )
     assert s(["-trimpath=true", "--trimpath", "-tags", "trimpath"]) == ("-tags", "trimpath")
 
 

@@ -71,6 +71,9 @@ def neutral_flags(flags: Sequence[str]) -> bool:
         if name == "pgo":
             if value != "off":
                 return False
+        elif name == "trimpath":
+            if value != "false":  # heaplens passes -trimpath=false: paths as they are
+                return False
         elif name in _NEUTRAL_VALUE_FLAGS:
             if not eq:
                 i += 1  # "-tags x": the value is the next word

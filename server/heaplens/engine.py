@@ -101,7 +101,8 @@ class Options:
     jobs: int = 2
 
     def __post_init__(self) -> None:  # no -mod=mod, whoever reads build_flags
-        object.__setattr__(self, "build_flags", toolchain.sanitize_build_flags(self.build_flags))
+        flags = toolchain.sanitize_build_flags(self.build_flags)
+        object.__setattr__(self, "build_flags", (*flags, *toolchain.FORCED_BUILD_FLAGS))
 
 
 @dataclass(frozen=True)

@@ -381,6 +381,12 @@ def _dropped(parts: tuple[str, bool, str] | None) -> str | None:
     return None
 
 
+#: Passed to every go command after the user's flags. A command-line flag wins over
+#: GOFLAGS from any source, including ``$GOROOT/go.env``, which heaplens cannot rewrite:
+#: so no ``-trimpath`` from anywhere renames the files of the compiler's log (``_dropped``).
+FORCED_BUILD_FLAGS = ("-trimpath=false",)
+
+
 def sanitize_build_flags(flags: Sequence[str]) -> tuple[str, ...]:
     """``flags`` (go build flags, one argument each, as ``--build-flags`` and the
     ``buildFlags`` setting give them) without any that would let go rewrite go.mod:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -128,6 +129,32 @@ def test_trimpath(where: str, tmp_path: Path) -> None:
     else:
         args.append("--build-flags=-trimpath")
     proc = cli(*args, ".", cwd=mod, env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert sorted(os.path.basename(str(f["file"])) for f in _escapes(proc)) == [
+        "p.go",
+        "p_test.go",
+    ]
+
+
+def test_trimpath_from_the_toolchains_go_env(tmp_path: Path) -> None:
+    """A ``$GOROOT/go.env`` heaplens cannot rewrite: a GOROOT of links to the real one,
+    whose go.env adds -trimpath (with no GOFLAGS in the environment or the user's go env
+    file to hide it)."""
+    real = Path(
+        subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True).stdout.strip()
+    )
+    goroot = tmp_path / "goroot"
+    goroot.mkdir()
+    for entry in real.iterdir():
+        if entry.name != "go.env":
+            (goroot / entry.name).symlink_to(entry)
+    (goroot / "go.env").write_text((real / "go.env").read_text() + "\nGOFLAGS=-trimpath\n")
+    env = {k: v for k, v in os.environ.items() if k != "GOFLAGS"}
+    env.update(GOROOT=str(goroot), GOENV="off")
+    flags = subprocess.run(["go", "env", "GOFLAGS"], env=env, capture_output=True, text=True)
+    assert flags.stdout.strip() == "-trimpath"  # the case is real
+    mod = _module(tmp_path)
+    proc = cli("check", "--format", "json", "--fail-on", "moved-to-heap", ".", cwd=mod, env=env)
     assert proc.returncode == 1, proc.stderr
     assert sorted(os.path.basename(str(f["file"])) for f in _escapes(proc)) == [
         "p.go",
