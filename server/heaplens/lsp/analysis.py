@@ -302,7 +302,7 @@ class Analyzer:
                     elsewhere.setdefault(step.location.file, set()).add(step.location.position.line)
         lines_elsewhere = []
         for other in sorted(elsewhere):
-            lookup = lines_of(docs.text(other))
+            lookup = docs.lines(other)
             lines_elsewhere.append((other, tuple((n, lookup(n)) for n in sorted(elsewhere[other]))))
         return (
             version,
@@ -322,13 +322,14 @@ class Analyzer:
         state = self.server.docs.findings(path)
         kinds = self.settings.kind_set
         encoding = encoding_of(self.server.workspace.position_encoding)
-        lines = lines_of(text)
+        doc = self.server.docs.by_path(path)
+        lines = doc.lines if doc is not None and doc.text is text else lines_of(text)
         related = self.server.supports_related_information()
         cache: dict[str, LineLookup] = {path: lines}
 
         def lines_for(p: str) -> LineLookup:
             if p not in cache:
-                cache[p] = lines_of(self.server.docs.text(p))
+                cache[p] = self.server.docs.lines(p)
             return cache[p]
 
         out = [

@@ -212,7 +212,7 @@ def register(server: HeaplensServer) -> None:
         if not any(wanted(_value(k), only) for k in KINDS):
             return None
         encoding = encoding_of(ls.workspace.position_encoding)
-        lines = lines_of(doc.text)
+        lines = doc.lines
         asked = from_lsp_range(lines, params.range, encoding)
         kinds = ls.settings.kind_set
         properties = ls._capability("text_document", "code_action", "resolve_support", "properties")

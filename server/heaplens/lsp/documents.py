@@ -2,9 +2,12 @@
 
 Findings must follow the user's edits while a new analysis runs, instead of jumping or
 vanishing. Each incremental change is turned into an ``Edit`` in byte coordinates against
-the text it applied to, and every finding of the file is moved through it: findings
-before the edit stay, findings after it shift, findings the edit cuts through are dropped
-(the text they described is gone), and an edit inside a finding stretches it.
+the text it applied to, and the file's findings are moved through it: findings before
+the edit stay, findings after it shift, findings the edit cuts through are dropped (the
+text they described is gone), and an edit inside a finding stretches it. Only findings
+on the lines an edit can move are looked at (a keystroke moves nothing below its own
+line unless it adds or removes one), and every finding that did not move stays the same
+object, so what the server computed from it can be kept.
 
 pygls keeps its own copy of each document for the protocol; this store keeps the bytes
 the engine and the column conversions need, and the previous text an edit applies to.
@@ -12,14 +15,16 @@ the engine and the column conversions need, and the previous text an edit applie
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from lsprotocol import types
 
 from ..model import Finding, FlowStep, Location, Position, Range
-from ..positions import Encoding, line_offsets, units_to_byte
+from ..positions import Encoding, LineIndex
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,28 @@ class Edit:
     old_end: Position
     new_end: Position
 
+    @property
+    def last_line_moved(self) -> float:
+        """The last line on which a position can move: an edit that keeps the number of
+        lines moves nothing below its own lines."""
+        if self.new_end.line == self.old_end.line:
+            return self.old_end.line
+        return float("inf")
+
     def move(self, p: Position) -> Position:
-        """Where a position at or after ``old_end`` ends up."""
+        """Where a position at or after ``old_end`` ends up (``p`` itself if nowhere)."""
         if p.line == self.old_end.line:
             return Position(self.new_end.line, self.new_end.column + p.column - self.old_end.column)
+        if self.new_end.line == self.old_end.line:
+            return p
         return Position(p.line + self.new_end.line - self.old_end.line, p.column)
 
     def shift_range(self, r: Range) -> Range | None:
         if r.end <= self.start:
             return r
         if r.start >= self.old_end:
-            return Range(self.move(r.start), self.move(r.end))
+            start, end = self.move(r.start), self.move(r.end)
+            return r if start is r.start and end is r.end else Range(start, end)
         if r.start <= self.start and self.old_end <= r.end:
             return Range(r.start, self.move(r.end))  # typed inside: stretch
         return None
@@ -54,64 +70,85 @@ class Edit:
         return self.start
 
 
-def _end_of(text: bytes, start: Position, inserted: bytes) -> Position:
+def _end_of(start: Position, inserted: bytes) -> Position:
     newlines = inserted.count(b"\n")
     if not newlines:
         return Position(start.line, start.column + len(inserted))
     return Position(start.line + newlines, len(inserted) - inserted.rfind(b"\n"))
 
 
-def _position_at(offsets: list[int], offset: int) -> Position:
-    import bisect
+def _position_at(lines: LineIndex, offset: int) -> Position:
+    index = bisect.bisect_right(lines.starts, offset) - 1
+    return Position(index + 1, offset - lines.starts[index] + 1)
 
-    index = bisect.bisect_right(offsets, offset) - 1
-    return Position(index + 1, offset - offsets[index] + 1)
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the longest common prefix, by bisection on slices compared in C: a
+    whole-document change of a 5 MB file must not walk it byte by byte in Python."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def apply_change(
-    text: bytes, change: types.TextDocumentContentChangeEvent, encoding: Encoding
+    lines: LineIndex, change: types.TextDocumentContentChangeEvent, encoding: Encoding
 ) -> tuple[bytes, Edit]:
-    """Apply one content change; return the new text and the edit it amounts to."""
+    """Apply one content change to the text ``lines`` indexes; return the new text and
+    the edit it amounts to."""
+    text = lines.text
     new_text = change.text.encode("utf-8", "surrogatepass")
-    offsets = line_offsets(text)
     rng = getattr(change, "range", None)
     if rng is None:
         # A whole-document change: find what really changed, so findings outside it stay.
-        prefix = 0
-        limit = min(len(text), len(new_text))
-        while prefix < limit and text[prefix] == new_text[prefix]:
-            prefix += 1
-        suffix = 0
-        while (
-            suffix < limit - prefix
-            and text[len(text) - 1 - suffix] == new_text[len(new_text) - 1 - suffix]
-        ):
-            suffix += 1
-        start = _position_at(offsets, prefix)
-        old_end = _position_at(offsets, len(text) - suffix)
+        prefix = _common_prefix(text, new_text)
+        limit = min(len(text), len(new_text)) - prefix
+        suffix = _common_prefix(text[::-1][:limit], new_text[::-1][:limit])
+        start = _position_at(lines, prefix)
+        old_end = _position_at(lines, len(text) - suffix)
         inserted = new_text[prefix : len(new_text) - suffix]
-        return new_text, Edit(start, old_end, _end_of(text, start, inserted))
+        return new_text, Edit(start, old_end, _end_of(start, inserted))
 
     def offset(pos: types.Position) -> int:
-        if pos.line >= len(offsets):
+        if pos.line >= len(lines):
             return len(text)
-        line_start = offsets[pos.line]
-        line_end = offsets[pos.line + 1] - 1 if pos.line + 1 < len(offsets) else len(text)
-        line = text[line_start:line_end]
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        return line_start + units_to_byte(line, pos.character, encoding)
+        line_start, _ = lines.span(pos.line + 1)
+        return line_start + lines.to_byte(pos.line + 1, pos.character, encoding)
 
     s, e = offset(rng.start), offset(rng.end)
     if e < s:
         s, e = e, s
-    start = _position_at(offsets, s)
-    old_end = _position_at(offsets, e)
+    start = _position_at(lines, s)
+    old_end = _position_at(lines, e)
     updated = text[:s] + new_text + text[e:]
-    return updated, Edit(start, old_end, _end_of(text, start, new_text))
+    return updated, Edit(start, old_end, _end_of(start, new_text))
+
+
+def _positions_in(f: Finding, path: str) -> Iterator[Position]:
+    """Every position of ``f`` that an edit of ``path`` can move."""
+    yield f.range.start
+    yield f.range.end
+    if f.point is not None:
+        yield f.point
+    for step in f.flow:
+        for location in (step.location, step.inlined_from):
+            if location is not None and location.file == path:
+                yield location.position
+
+
+def line_span(f: Finding, path: str) -> tuple[int, int]:
+    """The first and last line of ``path`` that ``f`` has a position on."""
+    lines = [p.line for p in _positions_in(f, path)]
+    return min(lines), max(lines)
 
 
 def shift_finding(f: Finding, path: str, edit: Edit) -> Finding | None:
+    """``f`` moved through ``edit``: ``f`` itself when nothing of it moved, None when the
+    edit cut through its range."""
     rng = edit.shift_range(f.range)
     if rng is None:
         return None
@@ -119,13 +156,61 @@ def shift_finding(f: Finding, path: str, edit: Edit) -> Finding | None:
     def loc(location: Location | None) -> Location | None:
         if location is None or location.file != path:
             return location
-        return Location(location.file, edit.shift_position(location.position))
+        moved = edit.shift_position(location.position)
+        return location if moved is location.position else Location(location.file, moved)
 
-    flow = tuple(
-        FlowStep(loc(s.location), s.what, s.why, s.dst, loc(s.inlined_from)) for s in f.flow
-    )
+    def step(s: FlowStep) -> FlowStep:
+        location, inlined_from = loc(s.location), loc(s.inlined_from)
+        if location is s.location and inlined_from is s.inlined_from:
+            return s
+        return FlowStep(location, s.what, s.why, s.dst, inlined_from)
+
+    flow = tuple(step(s) for s in f.flow)
     point = edit.shift_position(f.point) if f.point is not None else None
+    same_flow = all(a is b for a, b in zip(flow, f.flow, strict=True))
+    if rng is f.range and point is f.point and same_flow:
+        return f
     return dataclasses.replace(f, range=rng, flow=flow, point=point)
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """A file's findings after an edit, with the line span of each (``line_span``), in
+    the same order."""
+
+    findings: tuple[Finding, ...]
+    spans: tuple[tuple[int, int], ...]
+    #: How many findings the edit moved, stretched or dropped.
+    touched: int
+
+    @staticmethod
+    def of(findings: tuple[Finding, ...], path: str) -> Shifted:
+        return Shifted(findings, tuple(line_span(f, path) for f in findings), 0)
+
+    def through(self, edit: Edit, path: str) -> Shifted:
+        """Move the findings through ``edit``. Only those with a position on a line the
+        edit can move are looked at (by their spans); the rest stay the same objects, so
+        what was computed from them (their diagnostics) stays valid."""
+        first, last = edit.start.line, edit.last_line_moved
+        findings = list(self.findings)
+        spans = list(self.spans)
+        gone: list[int] = []
+        touched = 0
+        for i, (low, high) in enumerate(self.spans):
+            if high < first or low > last:
+                continue
+            moved = shift_finding(findings[i], path, edit)
+            if moved is findings[i]:
+                continue
+            touched += 1
+            if moved is None:
+                gone.append(i)
+            else:
+                findings[i] = moved
+                spans[i] = line_span(moved, path)
+        for i in reversed(gone):
+            del findings[i], spans[i]
+        return Shifted(tuple(findings), tuple(spans), self.touched + touched)
 
 
 def read_disk(path: str) -> bytes:
@@ -156,6 +241,16 @@ class OpenDocument:
     #: When the user last opened it, edited it or asked for its code actions: a counter
     #: shared by all documents, so the highest is the buffer they are working in.
     active: int = 0
+    _lines: LineIndex | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def lines(self) -> LineIndex:
+        """The line index of the current text, built once per version: every position
+        converted in this version of the document goes through it."""
+        lines = self._lines
+        if lines is None or lines.text is not self.text:
+            lines = self._lines = LineIndex(self.text)
+        return lines
 
 
 class DocumentStore:
@@ -164,7 +259,11 @@ class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, OpenDocument] = {}
         self._findings: dict[str, FileFindings] = {}
+        #: Per file, its findings with their line spans, for the next edit.
+        self._shifted: dict[str, Shifted] = {}
         self._lock = threading.Lock()
+        #: Findings moved, stretched or dropped by edits so far, in all files.
+        self.shifted_findings = 0
         self._clock = 0
 
     def _tick(self) -> int:
@@ -206,6 +305,14 @@ class DocumentStore:
             return doc.text
         return read_disk(path)
 
+    def lines(self, path: str) -> LineIndex:
+        """The line index of what the user sees of ``path``: the open buffer's, kept for
+        its version, else one of the file on disk."""
+        doc = self.by_path(path)
+        if doc is not None:
+            return doc.lines
+        return LineIndex(read_disk(path))
+
     def all(self) -> list[OpenDocument]:
         with self._lock:
             return list(self._docs.values())
@@ -223,20 +330,22 @@ class DocumentStore:
             if doc is None:
                 return False
             state = self._findings.get(doc.path)
-            before = state.findings if state else ()
-            text = doc.text
-            findings = list(before)
+            shifted = self._shifted.get(doc.path)
+            if state is not None and (shifted is None or shifted.findings is not state.findings):
+                shifted = Shifted.of(state.findings, doc.path)
             for change in changes:
-                text, edit = apply_change(text, change, encoding)
-                findings = [
-                    g for g in (shift_finding(f, doc.path, edit) for f in findings) if g is not None
-                ]
-            doc.text = text
+                text, edit = apply_change(doc.lines, change, encoding)
+                doc.text = text
+                if shifted is not None:
+                    shifted = shifted.through(edit, doc.path)
             doc.version = version
             doc.active = self._tick()
-            if state is not None:
-                state.findings = tuple(findings)
-            return state is not None and tuple(findings) != before
+            if state is None or shifted is None:
+                return False
+            state.findings = shifted.findings
+            self._shifted[doc.path] = Shifted(shifted.findings, shifted.spans, 0)
+            self.shifted_findings += shifted.touched
+            return shifted.touched > 0
 
     # -- findings --------------------------------------------------------------------
 
@@ -251,3 +360,4 @@ class DocumentStore:
     def forget(self, path: str) -> None:
         with self._lock:
             self._findings.pop(path, None)
+            self._shifted.pop(path, None)
