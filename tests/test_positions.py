@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from heaplens.positions import LineIndex, byte_to_units, line_at, units_to_byte
+from heaplens.positions import STRETCH, LineIndex, byte_to_units, line_at, units_to_byte
 
 LINE = '\ts := "héllo 中文 🎉"; return s, &Point{X: 1}'.encode()
 
@@ -123,7 +123,8 @@ _PIECES = st.sampled_from(
         *(b"\xff", b"\x80", b"\xe4\xb8", b"\xed\xa0\x80", b"\r", b"\t"),
     ]
 )
-_LINES = st.lists(_PIECES, max_size=30).map(b"".join)
+# Up to several of the stretches a long line is indexed in (``STRETCH`` bytes each).
+_LINES = st.lists(_PIECES, max_size=300).map(b"".join)
 
 
 @given(_LINES, st.integers(min_value=-3, max_value=120))
@@ -151,9 +152,12 @@ def test_line_index_converts_like_the_reference(
 
 
 def test_every_offset_of_a_mixed_line_through_the_index() -> None:
-    line = LINE + b" \xff\xfe " + "𝄞x".encode()
+    # Long enough for many stretches, and with a character across every stretch boundary.
+    line = (LINE + b" \xff\xfe " + "𝄞x".encode()) * 40
+    assert len(line) > 8 * STRETCH
     index = LineIndex(b"first\n" + line + b"\r\nlast")
-    for offset in range(-1, len(line) + 3):
+    near_a_cut = {c + d for c in range(0, len(line), STRETCH) for d in range(-6, 7)}
+    for offset in sorted(near_a_cut | set(range(-1, len(line) + 3, 5))):
         for enc in ("utf-8", "utf-16", "utf-32"):
             assert index.to_units(2, offset, enc) == _reference_to_units(line, offset, enc)  # type: ignore[arg-type]
             assert index.to_byte(2, offset, enc) == _reference_to_byte(line, offset, enc)  # type: ignore[arg-type]

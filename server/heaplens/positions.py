@@ -21,13 +21,16 @@ Encoding = Literal["utf-8", "utf-16", "utf-32"]
 ENCODINGS: tuple[Encoding, ...] = ("utf-8", "utf-16", "utf-32")
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]+")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+#: Bytes per stretch of a line that is indexed character by character (see ``_Columns``).
+STRETCH = 256
 
 
 @dataclass(frozen=True)
-class _Columns:
-    """Where one line's byte columns and unit columns part: its characters that take
-    more bytes than units, in order. Between two of them, and before the first, bytes
-    and units advance together, so a conversion is one bisection."""
+class _Wide:
+    """The characters of a piece of a line that take more bytes than units, in order.
+    Between two of them, and before the first, bytes and units advance together, so a
+    conversion is one bisection."""
 
     length: int
     #: Byte offset where each such character starts, and where it ends.
@@ -38,17 +41,17 @@ class _Columns:
     unit_ends: tuple[int, ...]
 
     @staticmethod
-    def of(line: bytes, encoding: Encoding) -> _Columns:
-        """Index ``line``. Invalid UTF-8 decodes byte by byte (``surrogateescape``), and
+    def of(piece: bytes, encoding: Encoding) -> _Wide:
+        """Index ``piece``. Invalid UTF-8 decodes byte by byte (``surrogateescape``), and
         each such byte counts as one unit: editors show it as one replacement character.
         Only the runs of non-ASCII bytes are decoded (an ASCII byte ends any UTF-8
-        sequence), so a long ASCII line costs one scan in C."""
+        sequence)."""
         starts: list[int] = []
         ends: list[int] = []
         unit_starts: list[int] = []
         unit_ends: list[int] = []
         excess = 0  # bytes minus units so far
-        for run in _NON_ASCII.finditer(line):
+        for run in _NON_ASCII.finditer(piece):
             offset = run.start()
             for ch in run.group().decode("utf-8", "surrogateescape"):
                 nbytes = len(ch.encode("utf-8", "surrogateescape"))
@@ -60,7 +63,7 @@ class _Columns:
                     excess += nbytes - units
                     unit_ends.append(offset + nbytes - excess)
                 offset += nbytes
-        return _Columns(len(line), tuple(starts), tuple(ends), tuple(unit_starts), tuple(unit_ends))
+        return _Wide(len(piece), tuple(starts), tuple(ends), tuple(unit_starts), tuple(unit_ends))
 
     def to_units(self, byte_offset: int) -> int:
         offset = max(0, min(byte_offset, self.length))
@@ -82,6 +85,60 @@ class _Columns:
         return min(self.ends[i] + units - self.unit_ends[i], self.length)
 
 
+class _Columns:
+    """One line that is not all ASCII, cut into stretches of about ``STRETCH`` bytes that
+    never split a character. Each stretch's length in units is counted in C up front; its
+    characters are indexed (``_Wide``) the first time a conversion lands in it. So a
+    5 MB line of Chinese costs milliseconds per version of the document, not a Python
+    loop over millions of characters, and each conversion stays a bisection or two."""
+
+    def __init__(self, line: bytes, encoding: Encoding) -> None:
+        self._line = line
+        self._encoding = encoding
+        self.length = len(line)
+        self._starts = [0]
+        while self._starts[-1] + STRETCH < len(line):
+            cut = self._starts[-1] + STRETCH
+            # Back to a byte that is no UTF-8 continuation byte: a valid character then
+            # never straddles two stretches (an invalid one decodes byte by byte anyway).
+            for _ in range(3):
+                if line[cut] & 0xC0 != 0x80:
+                    break
+                cut -= 1
+            self._starts.append(cut)
+        self._unit_starts = [0]
+        for begin, end in zip(self._starts, [*self._starts[1:], len(line)], strict=True):
+            self._unit_starts.append(self._unit_starts[-1] + self._units_in(line[begin:end]))
+        self._unit_starts.pop()
+        self._pieces: dict[int, _Wide] = {}
+
+    def _units_in(self, piece: bytes) -> int:
+        if piece.isascii():
+            return len(piece)
+        text = piece.decode("utf-8", "surrogateescape")
+        if self._encoding == "utf-32":
+            return len(text)
+        return len(text) + len(_ASTRAL.findall(text))
+
+    def _piece(self, i: int) -> _Wide:
+        piece = self._pieces.get(i)
+        if piece is None:
+            end = self._starts[i + 1] if i + 1 < len(self._starts) else self.length
+            piece = self._pieces[i] = _Wide.of(self._line[self._starts[i] : end], self._encoding)
+        return piece
+
+    def to_units(self, byte_offset: int) -> int:
+        offset = max(0, min(byte_offset, self.length))
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return self._unit_starts[i] + self._piece(i).to_units(offset - self._starts[i])
+
+    def to_byte(self, units: int) -> int:
+        if units <= 0:
+            return 0
+        i = bisect.bisect_right(self._unit_starts, units) - 1
+        return self._starts[i] + self._piece(i).to_byte(units - self._unit_starts[i])
+
+
 def byte_to_units(line: bytes, byte_offset: int, encoding: Encoding) -> int:
     """Convert a 0-based byte offset in ``line`` into ``encoding`` units.
 
@@ -91,7 +148,7 @@ def byte_to_units(line: bytes, byte_offset: int, encoding: Encoding) -> int:
     """
     if encoding == "utf-8" or line.isascii():
         return max(0, min(byte_offset, len(line)))
-    return _Columns.of(line, encoding).to_units(byte_offset)
+    return _Columns(line, encoding).to_units(byte_offset)
 
 
 def units_to_byte(line: bytes, units: int, encoding: Encoding) -> int:
@@ -102,7 +159,7 @@ def units_to_byte(line: bytes, units: int, encoding: Encoding) -> int:
     """
     if encoding == "utf-8" or line.isascii():
         return max(0, min(units, len(line)))
-    return _Columns.of(line, encoding).to_byte(units)
+    return _Columns(line, encoding).to_byte(units)
 
 
 def line_at(text: bytes, line: int) -> bytes:
@@ -156,7 +213,7 @@ class LineIndex:
         if key not in self._columns:
             start, end = self.span(line)
             chunk = self.text[start:end]
-            self._columns[key] = None if chunk.isascii() else _Columns.of(chunk, encoding)
+            self._columns[key] = None if chunk.isascii() else _Columns(chunk, encoding)
         return self._columns[key]
 
     def to_units(self, line: int, byte_offset: int, encoding: Encoding) -> int:
