@@ -17,16 +17,18 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ..cache import ResultCache, default_directory
 from ..engine import CheckResult, Engine, Options
+from ..model import Finding
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, TargetError, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
-from .documents import FileFindings, read_disk
+from .documents import FileFindings, OpenDocument, read_disk
 from .presentation import diagnostic, stale_hint
 from .scheduler import Scheduler
 from .settings import Settings
@@ -39,6 +41,27 @@ log = logging.getLogger(__name__)
 # Analyses longer than this get a progress bar.
 PROGRESS_DELAY = 0.5
 MAX_PARALLEL = 2
+#: Findings moved by edits are published this long after the first edit that moved them,
+#: so a burst of edits is one publish, not one per edit...
+EDIT_PUBLISH_DELAY = 0.05
+#: ... and at least this many times as long as the last such publish took after it: a
+#: file of thousands of findings spends at most a fifth of the server's time publishing
+#: while the user types, and hover and inlay hints are answered in between.
+EDIT_PUBLISH_SPACING = 4
+
+
+@dataclass(frozen=True)
+class _Converted:
+    """The diagnostics of one open document's findings, by finding. An edit keeps every
+    finding it does not move as the same object, and such a finding's diagnostic is the
+    same: its lines did not change before its positions. Kept only for findings whose
+    positions are all in the document, and only for as long as the document stays open
+    and the context they were converted in holds."""
+
+    doc: OpenDocument
+    context: tuple[object, ...]
+    #: id(finding) -> the finding (to check it is that object still) and its diagnostic.
+    diagnostics: dict[int, tuple[Finding, types.Diagnostic]]
 
 
 class Analyzer:
@@ -55,6 +78,11 @@ class Analyzer:
         self._published: set[str] = set()
         #: Per file, everything its last published diagnostics were computed from.
         self._basis: dict[str, tuple[object, ...]] = {}
+        self._converted: dict[str, _Converted] = {}
+        #: Publishes of findings moved by edits, waiting (``publish_soon``).
+        self._soon: dict[str, asyncio.TimerHandle] = {}
+        #: When the last of those may go out, and how long the last one took.
+        self._next_edit_publish = 0.0
         self._shown_error: str | None = None
         self.analyses = 0
         self._running = 0
@@ -71,6 +99,7 @@ class Analyzer:
         self._engine = None
         self._queries.clear()
         self._basis.clear()
+        self._converted.clear()
         self._shown_error = None
 
     def engine(self) -> Engine:
@@ -261,7 +290,27 @@ class Analyzer:
                 self.publish(path, force=publish_all)
         self.server.refresh_inlay_hints()
 
+    def publish_soon(self, path: str) -> None:
+        """Publish ``path``'s findings, moved by an edit, shortly: edits that follow in
+        the meantime go out in the same publish (see ``EDIT_PUBLISH_DELAY``)."""
+        if path in self._soon:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(EDIT_PUBLISH_DELAY, self._next_edit_publish - loop.time())
+        self._soon[path] = loop.call_later(delay, self._publish_moved, path)
+
+    def _publish_moved(self, path: str) -> None:
+        self._soon.pop(path, None)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self.publish(path)
+        took = loop.time() - started
+        self._next_edit_publish = loop.time() + EDIT_PUBLISH_SPACING * took
+
     def publish(self, path: str, force: bool = False) -> None:
+        pending = self._soon.pop(path, None)
+        if pending is not None:
+            pending.cancel()  # this publish is newer
         docs = self.server.docs
         doc = docs.by_path(path)
         uri = doc.uri if doc is not None else path_to_uri(path)
@@ -323,7 +372,9 @@ class Analyzer:
         kinds = self.settings.kind_set
         encoding = encoding_of(self.server.workspace.position_encoding)
         doc = self.server.docs.by_path(path)
-        lines = doc.lines if doc is not None and doc.text is text else lines_of(text)
+        if doc is not None and doc.text is not text:
+            doc = None  # converting some other text than the buffer's
+        lines = doc.lines if doc is not None else lines_of(text)
         related = self.server.supports_related_information()
         cache: dict[str, LineLookup] = {path: lines}
 
@@ -332,11 +383,28 @@ class Analyzer:
                 cache[p] = self.server.docs.lines(p)
             return cache[p]
 
-        out = [
-            diagnostic(f, lines, lines_for, encoding, self.settings, related, state.stale)
-            for f in state.findings
-            if f.kind in kinds
-        ]
+        context = (encoding, self.settings, related, state.stale)
+        previous = self._converted.get(path)
+        known: dict[int, tuple[Finding, types.Diagnostic]] = {}
+        if previous is not None and previous.doc is doc and previous.context == context:
+            known = previous.diagnostics
+        kept: dict[int, tuple[Finding, types.Diagnostic]] = {}
+        out = []
+        for f in state.findings:
+            if f.kind not in kinds:
+                continue
+            hit = known.get(id(f))
+            if hit is not None and hit[0] is f:
+                d = hit[1]
+            else:
+                d = diagnostic(f, lines, lines_for, encoding, self.settings, related, state.stale)
+            if doc is not None and _only_in(f, path):
+                kept[id(f)] = (f, d)
+            out.append(d)
+        if doc is not None:
+            self._converted[path] = _Converted(doc, context, kept)
+        else:
+            self._converted.pop(path, None)
         if state.stale:
             out.append(stale_hint(text, lines, encoding, state.stale_reason))
         return out
@@ -348,6 +416,14 @@ class Analyzer:
     def republish(self, paths: Iterable[str]) -> None:
         for path in paths:
             self.publish(path)
+
+
+def _only_in(f: Finding, path: str) -> bool:
+    """Whether every position of ``f`` that a diagnostic converts is in ``path``."""
+    return all(
+        s.location is None or s.location.file == path or not os.path.isabs(s.location.file)
+        for s in f.flow
+    )
 
 
 def _stale_reason(errors: Iterable[object]) -> str:
