@@ -24,7 +24,8 @@ def register(server: HeaplensServer) -> None:
         pos = from_lsp_position(doc.lines, params.position, encoding)
         state = ls.docs.findings(doc.path)
         kinds = ls.settings.kind_set
-        hits = [f for f in findings_at(state.findings, pos) if f.kind in kinds]
+        nearby = ls.docs.index(doc.path).on_line(pos.line)
+        hits = [f for f in findings_at(nearby, pos) if f.kind in kinds]
         if not hits:
             return None
         text = "\n\n---\n\n".join(hover_markdown(f, state.stale) for f in hits)
@@ -46,8 +47,9 @@ def register(server: HeaplensServer) -> None:
                 cache[path] = ls.docs.lines(path)
             return cache[path]
 
+        nearby = ls.docs.index(doc.path).ending_on(window.start.line, window.end.line)
         return [
             inlay_hint(f, lines, lines_for, encoding)
-            for f in ls.docs.findings(doc.path).findings
+            for f in nearby
             if f.kind in kinds and window.start <= f.range.end <= window.end
         ]
