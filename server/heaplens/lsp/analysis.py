@@ -25,11 +25,12 @@ from lsprotocol import types
 from ..cache import ResultCache, default_directory
 from ..engine import CheckResult, Engine, Options
 from ..model import Finding
+from ..positions import Encoding
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, TargetError, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
 from .documents import FileFindings, OpenDocument, read_disk
-from .presentation import diagnostic, stale_hint
+from .presentation import diagnostic, encode, stale_hint
 from .scheduler import Scheduler
 from .settings import Settings
 
@@ -50,6 +51,10 @@ EDIT_PUBLISH_DELAY = 0.05
 EDIT_PUBLISH_SPACING = 4
 
 
+#: A diagnostic and its JSON, as ``HeaplensServer.publish`` sends it.
+Encoded = tuple[types.Diagnostic, bytes]
+
+
 @dataclass(frozen=True)
 class _Converted:
     """The diagnostics of one open document's findings, by finding. An edit keeps every
@@ -61,7 +66,7 @@ class _Converted:
     doc: OpenDocument
     context: tuple[object, ...]
     #: id(finding) -> the finding (to check it is that object still) and its diagnostic.
-    diagnostics: dict[int, tuple[Finding, types.Diagnostic]]
+    diagnostics: dict[int, tuple[Finding, Encoded]]
 
 
 class Analyzer:
@@ -197,6 +202,8 @@ class Analyzer:
             await progress.end()
             self._running -= 1
         try:
+            if result is not None and self._current(token, snapshot):
+                self._adopt(await loop.run_in_executor(self.executor, self._convert_ahead, result))
             if result is not None:
                 self._finish(directory, result, token, snapshot, overlays, started)
         finally:
@@ -367,15 +374,45 @@ class Analyzer:
             tuple(lines_elsewhere),
         )
 
-    def diagnostics_for(self, path: str, text: bytes) -> list[types.Diagnostic]:
+    def diagnostics_for(self, path: str, text: bytes) -> list[Encoded]:
         state = self.server.docs.findings(path)
-        kinds = self.settings.kind_set
-        encoding = encoding_of(self.server.workspace.position_encoding)
         doc = self.server.docs.by_path(path)
         if doc is not None and doc.text is not text:
             doc = None  # converting some other text than the buffer's
         lines = doc.lines if doc is not None else lines_of(text)
-        related = self.server.supports_related_information()
+        context = self._context(state.stale)
+        previous = self._converted.get(path)
+        known: dict[int, tuple[Finding, Encoded]] = {}
+        if previous is not None and previous.doc is doc and previous.context == context:
+            known = previous.diagnostics
+        out, kept = self._convert(path, lines, state.findings, context, known, doc is not None)
+        if doc is not None:
+            self._converted[path] = _Converted(doc, context, kept)
+        else:
+            self._converted.pop(path, None)
+        if state.stale:
+            hint = stale_hint(text, lines, context[0], state.stale_reason)
+            out.append((hint, encode(hint)))
+        return out
+
+    def _context(self, stale: bool) -> tuple[Encoding, Settings, bool, bool]:
+        """Everything a diagnostic depends on besides its finding and the text."""
+        encoding = encoding_of(self.server.workspace.position_encoding)
+        return (encoding, self.settings, self.server.supports_related_information(), stale)
+
+    def _convert(
+        self,
+        path: str,
+        lines: LineLookup,
+        findings: Iterable[Finding],
+        context: tuple[Encoding, Settings, bool, bool],
+        known: dict[int, tuple[Finding, Encoded]],
+        keep: bool,
+    ) -> tuple[list[Encoded], dict[int, tuple[Finding, Encoded]]]:
+        """The diagnostics of ``findings``, encoded (those ``known`` already taken from
+        there), and, if ``keep``, those that can be kept for the next publish."""
+        encoding, settings, related, stale = context
+        kinds = settings.kind_set
         cache: dict[str, LineLookup] = {path: lines}
 
         def lines_for(p: str) -> LineLookup:
@@ -383,31 +420,45 @@ class Analyzer:
                 cache[p] = self.server.docs.lines(p)
             return cache[p]
 
-        context = (encoding, self.settings, related, state.stale)
-        previous = self._converted.get(path)
-        known: dict[int, tuple[Finding, types.Diagnostic]] = {}
-        if previous is not None and previous.doc is doc and previous.context == context:
-            known = previous.diagnostics
-        kept: dict[int, tuple[Finding, types.Diagnostic]] = {}
-        out = []
-        for f in state.findings:
+        kept: dict[int, tuple[Finding, Encoded]] = {}
+        out: list[Encoded] = []
+        for f in findings:
             if f.kind not in kinds:
                 continue
             hit = known.get(id(f))
             if hit is not None and hit[0] is f:
-                d = hit[1]
+                entry = hit[1]
             else:
-                d = diagnostic(f, lines, lines_for, encoding, self.settings, related, state.stale)
-            if doc is not None and _only_in(f, path):
-                kept[id(f)] = (f, d)
-            out.append(d)
-        if doc is not None:
-            self._converted[path] = _Converted(doc, context, kept)
-        else:
-            self._converted.pop(path, None)
-        if state.stale:
-            out.append(stale_hint(text, lines, encoding, state.stale_reason))
+                d = diagnostic(f, lines, lines_for, encoding, settings, related, stale)
+                entry = (d, encode(d))
+            if keep and _only_in(f, path):
+                kept[id(f)] = (f, entry)
+            out.append(entry)
+        return out, kept
+
+    def _convert_ahead(self, result: CheckResult) -> dict[str, _Converted]:
+        """The diagnostics of a result's findings in open documents, converted in a worker
+        thread while the loop answers hover and inlay hints: a package's 4,500 new
+        findings took the loop the better part of a second. ``diagnostics_for`` then
+        finds them converted, if the documents are still the ones converted in."""
+        out: dict[str, _Converted] = {}
+        context = self._context(False)
+        for pkg in result.packages:
+            for path in pkg.files:
+                doc = self.server.docs.by_path(path)
+                fresh = [f for f in pkg.findings if f.file == path]
+                if doc is None or not fresh:
+                    continue
+                _, kept = self._convert(path, doc.lines, fresh, context, {}, True)
+                out[path] = _Converted(doc, context, kept)
         return out
+
+    def _adopt(self, converted: dict[str, _Converted]) -> None:
+        for path, new in converted.items():
+            old = self._converted.get(path)
+            if old is not None and old.doc is new.doc and old.context == new.context:
+                new = _Converted(new.doc, new.context, {**old.diagnostics, **new.diagnostics})
+            self._converted[path] = new
 
     def known_files(self) -> set[str]:
         """Every file we have published for or hold findings of."""
