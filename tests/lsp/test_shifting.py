@@ -108,3 +108,56 @@ def test_shifting_agrees_with_moving_every_finding(
         reference = [g for f in reference if (g := shift_finding(f, str(path), moved)) is not None]
         docs.change(uri, version, [edit], "utf-16")
         assert list(docs.findings(str(path)).findings) == reference, f"after edit {version}"
+
+
+@pytest.mark.parametrize("everything", [False, True])
+def test_a_burst_read_once_moves_like_each_edit_in_turn(
+    analysed: tuple[Path, tuple[Finding, ...]], everything: bool
+) -> None:
+    path, findings = analysed
+    docs, uri = _store(path, findings)
+    lines = path.read_text().splitlines()
+    middle = next(i for i in range(len(lines) // 2, len(lines)) if lines[i] == "}") + 1
+    # Three comment lines typed in the middle, key by key; with ``everything``, also a
+    # line joined near the top, text typed in front of a finding and lines replaced near
+    # the end. Nothing reads the findings in between.
+    typed = "// one\n// two\n// three\n"
+    burst: list[types.TextDocumentContentChangeEvent] = []
+    for i, ch in enumerate(typed):
+        before = typed[:i]
+        burst.append(_insert(middle + before.count("\n"), i - before.rfind("\n") - 1, ch))
+    if everything:
+        some = findings[len(findings) // 4]
+        row, col = some.range.start.line - 1, some.range.start.column - 1
+        burst += [
+            _replace((5, 0), (6, 0), ""),
+            _insert(row - 1, col, "é "),
+            _replace((len(lines) - 12, 0), (len(lines) - 8, 0), "\n"),
+        ]
+    reference = list(findings)
+    text = path.read_bytes()
+    for edit in burst:
+        text, moved = apply_change(LineIndex(text), edit, "utf-16")
+        reference = [g for f in reference if (g := shift_finding(f, str(path), moved)) is not None]
+    for version, edit in enumerate(burst, 2):
+        docs.change(uri, version, [edit], "utf-16")
+    doc = docs.get(uri)
+    assert doc is not None and doc.text == text
+    after = docs.findings(str(path)).findings
+    assert list(after) == reference
+    if not everything:  # the findings above the typing are the same objects still
+        pairs = zip(findings, after, strict=True)
+        above = [(old, new) for old, new in pairs if old.range.end.line < middle]
+        assert above and all(new is old for old, new in above)
+
+
+def _replace(
+    start: tuple[int, int], end: tuple[int, int], text: str
+) -> types.TextDocumentContentChangePartial:
+    return types.TextDocumentContentChangePartial(
+        range=types.Range(
+            start=types.Position(line=start[0], character=start[1]),
+            end=types.Position(line=end[0], character=end[1]),
+        ),
+        text=text,
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from lsprotocol import types
@@ -208,38 +208,86 @@ class Shifted:
     def of(findings: tuple[Finding, ...], path: str) -> Shifted:
         return Shifted(findings, tuple(line_span(f, path) for f in findings), 0)
 
-    def through(self, edit: Edit, path: str) -> Shifted:
-        """Move the findings through ``edit``. Only those with a position on a line the
-        edit can move are looked at (by their spans); the rest stay the same objects, so
-        what was computed from them (their diagnostics) stays valid."""
+    def affected_by(self, edit: Edit) -> bool:
+        """Whether ``edit`` can move any of the findings."""
         first, last = edit.start.line, edit.last_line_moved
-        delta = edit.new_end.line - edit.old_end.line
-        findings = list(self.findings)
+        return any(high >= first and low <= last for low, high in self.spans)
+
+    def through(self, edits: Sequence[Edit], path: str) -> Shifted:
+        """Move the findings through ``edits``, one after the other. Only findings with a
+        position on a line an edit can move are looked at (by their spans); the rest stay
+        the same objects, so what was computed from them (their diagnostics) stays valid.
+
+        A finding below every line the edits touched is moved once, by the lines they
+        added and removed in all: a burst of 200 keystrokes with a dozen Enters in it
+        moves the thousands of findings below the cursor once, not a dozen times."""
+        findings: list[Finding | None] = list(self.findings)
         spans = list(self.spans)
-        gone: list[int] = []
+        bound, total = _below_all(edits)
+        near = [i for i, (low, _high) in enumerate(spans) if low <= bound]
         touched = 0
-        for i, (low, high) in enumerate(self.spans):
-            if high < first or low > last:
-                continue
-            if low > edit.old_end.line:  # all below the edit's lines: only the line moves
-                findings[i] = lines_down(findings[i], path, delta)
-                spans[i] = (low + delta, high + delta)
-                touched += 1
-                continue
-            moved = shift_finding(findings[i], path, edit)
-            if moved is findings[i]:
-                continue
-            touched += 1
-            if moved is None:
-                gone.append(i)
-            else:
-                findings[i] = moved
-                spans[i] = line_span(moved, path)
+        if total:
+            for i, (low, high) in enumerate(self.spans):
+                if low > bound:
+                    f = findings[i]
+                    assert f is not None
+                    findings[i] = lines_down(f, path, total)
+                    spans[i] = (low + total, high + total)
+                    touched += 1
+        for edit in edits:
+            touched += _move(findings, spans, near, edit, path)
         if not touched:
             return self  # the same tuple: what was built on it (its index) still holds
-        for i in reversed(gone):
-            del findings[i], spans[i]
-        return Shifted(tuple(findings), tuple(spans), self.touched + touched)
+        kept = [(f, span) for f, span in zip(findings, spans, strict=True) if f is not None]
+        return Shifted(
+            tuple(f for f, _ in kept), tuple(span for _, span in kept), self.touched + touched
+        )
+
+
+def _below_all(edits: Sequence[Edit]) -> tuple[float, int]:
+    """A line such that a finding whose positions are all below it (counted before the
+    edits) is below the lines of every one of ``edits`` when it comes, and so only moves
+    by lines; and how many lines the edits add in all. The bound is conservative: each
+    edit's last line, less the fewest lines the edits before it had added."""
+    bound: float = float("-inf")
+    added = fewest = 0
+    for edit in edits:
+        bound = max(bound, edit.old_end.line - fewest)
+        added += edit.new_end.line - edit.old_end.line
+        fewest = min(fewest, added)
+    return bound, added
+
+
+def _move(
+    findings: list[Finding | None],
+    spans: list[tuple[int, int]],
+    indices: Iterable[int],
+    edit: Edit,
+    path: str,
+) -> int:
+    """Move ``findings[i]`` for each ``i`` of ``indices`` through ``edit``, in place (None
+    for one the edit cut through); return how many it moved."""
+    first, last = edit.start.line, edit.last_line_moved
+    delta = edit.new_end.line - edit.old_end.line
+    touched = 0
+    for i in indices:
+        f = findings[i]
+        low, high = spans[i]
+        if f is None or high < first or low > last:
+            continue
+        if low > edit.old_end.line:  # all below the edit's lines: only the line moves
+            findings[i] = lines_down(f, path, delta)
+            spans[i] = (low + delta, high + delta)
+            touched += 1
+            continue
+        moved = shift_finding(f, path, edit)
+        if moved is f:
+            continue
+        touched += 1
+        findings[i] = moved
+        if moved is not None:
+            spans[i] = line_span(moved, path)
+    return touched
 
 
 class FindingIndex:
@@ -318,6 +366,9 @@ class DocumentStore:
         self._shifted: dict[str, Shifted] = {}
         #: Per file, its findings by line, for the findings it was built from.
         self._indexes: dict[str, FindingIndex] = {}
+        #: Per file, the edits its findings are still to be moved through: they are moved
+        #: when next read, through all of them at once (``Shifted.through``).
+        self._pending: dict[str, list[Edit]] = {}
         self._lock = threading.Lock()
         #: Findings moved, stretched or dropped by edits so far, in all files.
         self.shifted_findings = 0
@@ -381,40 +432,55 @@ class DocumentStore:
         changes: list[types.TextDocumentContentChangeEvent],
         encoding: Encoding,
     ) -> bool:
-        """Apply changes; move the file's findings with them. True if findings moved."""
+        """Apply changes. The file's findings move with them when next read. True if
+        findings move (or may: edits before these are still to be applied)."""
         with self._lock:
             doc = self._docs.get(uri)
             if doc is None:
                 return False
             state = self._findings.get(doc.path)
-            shifted = self._shifted.get(doc.path)
-            if state is not None and (shifted is None or shifted.findings is not state.findings):
-                shifted = Shifted.of(state.findings, doc.path)
+            pending = self._pending.setdefault(doc.path, [])
             for change in changes:
                 text, edit = apply_change(doc.lines, change, encoding)
                 doc.text = text
-                if shifted is not None:
-                    shifted = shifted.through(edit, doc.path)
+                if state is None:
+                    continue
+                if pending or self._shifted_of(doc.path, state).affected_by(edit):
+                    pending.append(edit)
             doc.version = version
             doc.active = self._tick()
-            if state is None or shifted is None:
-                return False
-            touched = shifted.touched
-            state.findings = shifted.findings
-            self._shifted[doc.path] = Shifted(shifted.findings, shifted.spans, 0)
-            self.shifted_findings += touched
-            return touched > 0
+            return bool(pending)
+
+    def _shifted_of(self, path: str, state: FileFindings) -> Shifted:
+        """``state``'s findings with their spans; the caller holds the lock."""
+        shifted = self._shifted.get(path)
+        if shifted is None or shifted.findings is not state.findings:
+            shifted = self._shifted[path] = Shifted.of(state.findings, path)
+        return shifted
+
+    def _settle(self, path: str) -> FileFindings | None:
+        """Move ``path``'s findings through the edits still pending; the caller holds
+        the lock."""
+        state = self._findings.get(path)
+        pending = self._pending.pop(path, None)
+        if state is None or not pending:
+            return state
+        shifted = self._shifted_of(path, state).through(pending, path)
+        state.findings = shifted.findings
+        self._shifted[path] = Shifted(shifted.findings, shifted.spans, 0)
+        self.shifted_findings += shifted.touched
+        return state
 
     # -- findings --------------------------------------------------------------------
 
     def findings(self, path: str) -> FileFindings:
         with self._lock:
-            return self._findings.get(path) or FileFindings()
+            return self._settle(path) or FileFindings()
 
     def index(self, path: str) -> FindingIndex:
         """``path``'s current findings by line, built once per version of them."""
         with self._lock:
-            state = self._findings.get(path)
+            state = self._settle(path)
             findings = state.findings if state is not None else ()
             index = self._indexes.get(path)
             if index is None or index.findings is not findings:
@@ -422,11 +488,14 @@ class DocumentStore:
             return index
 
     def set_findings(self, path: str, state: FileFindings) -> None:
+        """``state`` is for the text as it is now: no edit is pending for it."""
         with self._lock:
             self._findings[path] = state
+            self._pending.pop(path, None)
 
     def forget(self, path: str) -> None:
         with self._lock:
             self._findings.pop(path, None)
             self._shifted.pop(path, None)
             self._indexes.pop(path, None)
+            self._pending.pop(path, None)
