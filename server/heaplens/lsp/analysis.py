@@ -45,8 +45,8 @@ MAX_PARALLEL = 2
 #: Findings moved by edits are published this long after the first edit that moved them,
 #: so a burst of edits is one publish, not one per edit...
 EDIT_PUBLISH_DELAY = 0.05
-#: ... and at least this many times as long as the last such publish took after it: a
-#: file of thousands of findings spends at most a fifth of the server's time publishing
+#: ... and at least this many times as long as the last such publish held the loop after
+#: it: a file of thousands of findings spends at most a fifth of the loop publishing
 #: while the user types, and hover and inlay hints are answered in between.
 EDIT_PUBLISH_SPACING = 4
 
@@ -84,8 +84,10 @@ class Analyzer:
         #: Per file, everything its last published diagnostics were computed from.
         self._basis: dict[str, tuple[object, ...]] = {}
         self._converted: dict[str, _Converted] = {}
-        #: Publishes of findings moved by edits, waiting (``publish_soon``).
+        #: Publishes of findings moved by edits, waiting (``publish_soon``), and being
+        #: converted.
         self._soon: dict[str, asyncio.TimerHandle] = {}
+        self._moving: set[asyncio.Task[None]] = set()
         #: When the last of those may go out, and how long the last one took.
         self._next_edit_publish = 0.0
         self._shown_error: str | None = None
@@ -308,9 +310,31 @@ class Analyzer:
 
     def _publish_moved(self, path: str) -> None:
         self._soon.pop(path, None)
+        task = asyncio.get_running_loop().create_task(self._convert_then_publish(path))
+        self._moving.add(task)
+        task.add_done_callback(self._moving.discard)
+
+    async def _convert_then_publish(self, path: str) -> None:
+        """The moved findings are converted in a worker thread, then published: an Enter
+        above 4,500 findings moves thousands, and converting them on the loop kept hover
+        waiting."""
+        docs = self.server.docs
+        doc = docs.by_path(path)
+        state = docs.findings(path)  # moved through the pending edits, here on the loop
+        if doc is not None:
+            context = self._context(state.stale)
+            previous = self._converted.get(path)
+            known: dict[int, tuple[Finding, Encoded]] = {}
+            if previous is not None and previous.doc is doc and previous.context == context:
+                known = previous.diagnostics
+            loop = asyncio.get_running_loop()
+            _, kept = await loop.run_in_executor(
+                self.executor, self._convert, path, doc.lines, state.findings, context, known, True
+            )
+            self._adopt({path: _Converted(doc, context, kept)})
         loop = asyncio.get_running_loop()
         started = loop.time()
-        self.publish(path)
+        self.publish(path)  # converts only what moved again meanwhile
         took = loop.time() - started
         self._next_edit_publish = loop.time() + EDIT_PUBLISH_SPACING * took
 

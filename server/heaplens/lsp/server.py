@@ -235,10 +235,16 @@ def create_server() -> HeaplensServer:
 #: and an edit or a publish allocates tens of thousands more: at the default, the cyclic
 #: collector took two thirds of the time of moving 4,500 findings through an Enter.
 GC_THRESHOLD = 20_000
+#: How long a thread holds the interpreter before another that waits for it may run
+#: (Python's default is 5 ms). The engine parses the compiler's log in worker threads;
+#: the loop that answers hover hands the interpreter back and forth with the thread
+#: that reads stdin several times a request, and waited 5 ms each time.
+SWITCH_INTERVAL = 0.0005
 
 
 def serve(tcp: str | None = None, log_file: str | None = None) -> int:
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    sys.setswitchinterval(SWITCH_INTERVAL)
     fmt = "%(asctime)s %(name)s %(levelname)s %(message)s"
     if log_file:
         logging.basicConfig(filename=log_file, level=logging.INFO, format=fmt)
