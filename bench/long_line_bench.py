@@ -14,7 +14,9 @@ line 1. Then measures, in the same run:
   didChange → the diagnostics of the analysis of that version;
 * hover at the line's last finding while the server is idle, a few times.
 
-Every figure is also given as a ratio to the raw build. The target: nothing slower than
+``--cjk`` ends each padding comment in Chinese, so the line is not ASCII and every column
+is a real UTF-16 conversion; ``--no-server`` measures the CLI only. Every figure is also
+given as a ratio to the raw build. The target: nothing slower than
 a compile (ratio 1 or less, for the CLI check add heaplens's own share).
 """
 
@@ -35,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from typing_bench import Client
 
 
-def write_package(module: Path, megabytes: float, functions: int) -> Path:
+def write_package(module: Path, megabytes: float, functions: int, cjk: bool) -> Path:
     (module / "go.mod").write_text("module example.com/longline\n\ngo 1.21\n")
     directory = module / "one"
     directory.mkdir()
@@ -46,7 +48,10 @@ def write_package(module: Path, megabytes: float, functions: int) -> Path:
     ]
     size = int(megabytes * 1_000_000)
     pad = max(0, (size - len(head) - sum(map(len, funcs))) // functions - 5)
-    line = head + "".join(f"{f}/*{'x' * pad}*/ " for f in funcs)
+    # With ``cjk`` each comment ends in Chinese: the line is not ASCII, so every column
+    # is a real UTF-16 conversion.
+    filler = "x" * (pad - 8) + " 中文 " if cjk else "x" * pad
+    line = head + "".join(f"{f}/*{filler}*/ " for f in funcs)
     path = directory / "one.go"
     path.write_text(line + "\n")
     return path
@@ -66,11 +71,13 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     return took
 
 
-def run(megabytes: float, functions: int, keys: int) -> dict[str, float]:
+def run(
+    megabytes: float, functions: int, keys: int, cjk: bool, server: bool, rounds: int = 3
+) -> dict[str, float]:
     root = Path(tempfile.mkdtemp(prefix="heaplens-long-line-bench-"))
     module = root / "module"
     module.mkdir()
-    target = write_package(module, megabytes, functions)
+    target = write_package(module, megabytes, functions, cjk)
     cli_module = root / "cli"
     shutil.copytree(module, cli_module)
     cli_target = cli_module / "one" / "one.go"
@@ -80,7 +87,7 @@ def run(megabytes: float, functions: int, keys: int) -> dict[str, float]:
     n = 0
     raws, checks, sarifs = [], [], []
     heaplens = [sys.executable, "-m", "heaplens", "check", "--no-tests", "--format"]
-    for _ in range(3):
+    for _ in range(rounds):
         for kind, out in (("raw", raws), ("json", checks), ("sarif", sarifs)):
             n += 1
             fresh(cli_target, n)
@@ -94,6 +101,16 @@ def run(megabytes: float, functions: int, keys: int) -> dict[str, float]:
         [*heaplens, "json", "./one"], cwd=cli_module, env=env, capture_output=True, check=False
     )
     findings = len(json.loads(out.stdout)["findings"])
+    figures = {
+        "megabytes": megabytes,
+        "findings": findings,
+        "raw_m2_s": raw,
+        "check_json_s": statistics.median(checks),
+        "check_sarif_s": statistics.median(sarifs),
+    }
+    if not server:
+        shutil.rmtree(root, ignore_errors=True)
+        return figures
 
     uri = target.as_uri()
     client = Client([sys.executable, "-m", "heaplens", "serve"], env)
@@ -146,11 +163,7 @@ def run(megabytes: float, functions: int, keys: int) -> dict[str, float]:
     client.close()
     shutil.rmtree(root, ignore_errors=True)
     return {
-        "megabytes": megabytes,
-        "findings": findings,
-        "raw_m2_s": raw,
-        "check_json_s": statistics.median(checks),
-        "check_sarif_s": statistics.median(sarifs),
+        **figures,
         "open_to_diagnostics_s": first,
         "key_to_moved_s": statistics.median(moved),
         "key_to_analysed_s": statistics.median(analysed),
@@ -163,9 +176,12 @@ def main() -> int:
     parser.add_argument("--megabytes", type=float, default=5.0)
     parser.add_argument("--functions", type=int, default=3000)
     parser.add_argument("--keys", type=int, default=5, help="keystrokes typed in the server")
+    parser.add_argument("--cjk", action="store_true", help="end each comment in Chinese")
+    parser.add_argument("--no-server", action="store_true", help="the CLI only")
+    parser.add_argument("--rounds", type=int, default=3, help="of the CLI measurements")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    r = run(args.megabytes, args.functions, args.keys)
+    r = run(args.megabytes, args.functions, args.keys, args.cjk, not args.no_server, args.rounds)
     if args.json:
         print(json.dumps(r, indent=2))
         return 0
@@ -178,13 +194,14 @@ def main() -> int:
         ("go build -gcflags=-m=2 (fresh)", raw),
         ("heaplens check --format json", r["check_json_s"]),
         ("heaplens check --format sarif", r["check_sarif_s"]),
-        ("server: didOpen → diagnostics", r["open_to_diagnostics_s"]),
-        ("server: key → findings moved", r["key_to_moved_s"]),
-        ("server: key → its analysis shown", r["key_to_analysed_s"]),
-        ("server: hover on the line", r["hover_s"]),
+        ("server: didOpen → diagnostics", r.get("open_to_diagnostics_s")),
+        ("server: key → findings moved", r.get("key_to_moved_s")),
+        ("server: key → its analysis shown", r.get("key_to_analysed_s")),
+        ("server: hover on the line", r.get("hover_s")),
     ]
     for name, seconds in rows:
-        print(f"{name:<36} {seconds:>9.3f} s  {seconds / raw:>6.2f}x raw")
+        if seconds is not None:
+            print(f"{name:<36} {seconds:>9.3f} s  {seconds / raw:>6.2f}x raw")
     return 0
 
 
