@@ -183,9 +183,9 @@ class LineIndex:
     bisection on any other, however long the line. A file with thousands of findings, or
     one 5 MB line, converts in linear time, not quadratic."""
 
-    def __init__(self, text: bytes) -> None:
+    def __init__(self, text: bytes, starts: list[int] | None = None) -> None:
         self.text = text
-        self.starts = line_offsets(text)
+        self.starts = line_offsets(text) if starts is None else starts
         #: (line, encoding) -> its columns; None for a line that is all ASCII.
         self._columns: dict[tuple[int, Encoding], _Columns | None] = {}
 
@@ -207,6 +207,18 @@ class LineIndex:
         if end > start and self.text[end - 1] == 0x0D:  # \r
             end -= 1
         return start, end
+
+    def replaced(self, start: int, end: int, new: bytes) -> LineIndex:
+        """The index of this text with bytes ``start`` to ``end`` replaced by ``new``.
+        The line starts are carried over, not found again: a keystroke in a 10,000-line
+        file moves the starts after it by a constant, which is cheaper than a new split."""
+        text = self.text[:start] + new + self.text[end:]
+        first = bisect.bisect_right(self.starts, start)  # lines starting up to ``start``
+        after = bisect.bisect_right(self.starts, end)
+        inserted = [start + m.end() for m in re.finditer(b"\n", new)]
+        shift = len(new) - (end - start)
+        starts = self.starts[:first] + inserted + [x + shift for x in self.starts[after:]]
+        return LineIndex(text, starts)
 
     def _columns_of(self, line: int, encoding: Encoding) -> _Columns | None:
         key = (line, encoding)

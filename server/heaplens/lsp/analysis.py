@@ -319,20 +319,25 @@ class Analyzer:
         above 4,500 findings moves thousands, and converting them on the loop kept hover
         waiting."""
         docs = self.server.docs
-        doc = docs.by_path(path)
-        state = docs.findings(path)  # moved through the pending edits, here on the loop
-        if doc is not None:
+        loop = asyncio.get_running_loop()
+        # Edits that arrive meanwhile (a burst) move findings again; converted again here
+        # rather than on the loop, a few times at most.
+        for _ in range(3):
+            doc = docs.by_path(path)
+            state = docs.findings(path)  # moved through the pending edits, on the loop
+            if doc is None:
+                break
             context = self._context(state.stale)
             previous = self._converted.get(path)
             known: dict[int, tuple[Finding, Encoded]] = {}
             if previous is not None and previous.doc is doc and previous.context == context:
                 known = previous.diagnostics
-            loop = asyncio.get_running_loop()
             _, kept = await loop.run_in_executor(
                 self.executor, self._convert, path, doc.lines, state.findings, context, known, True
             )
             self._adopt({path: _Converted(doc, context, kept)})
-        loop = asyncio.get_running_loop()
+            if docs.findings(path).findings is state.findings:
+                break
         started = loop.time()
         self.publish(path)  # converts only what moved again meanwhile
         took = loop.time() - started

@@ -97,9 +97,9 @@ def _common_prefix(a: bytes, b: bytes) -> int:
 
 def apply_change(
     lines: LineIndex, change: types.TextDocumentContentChangeEvent, encoding: Encoding
-) -> tuple[bytes, Edit]:
-    """Apply one content change to the text ``lines`` indexes; return the new text and
-    the edit it amounts to."""
+) -> tuple[LineIndex, Edit]:
+    """Apply one content change to the text ``lines`` indexes; return the new text's
+    index and the edit it amounts to."""
     text = lines.text
     new_text = change.text.encode("utf-8", "surrogatepass")
     rng = getattr(change, "range", None)
@@ -111,7 +111,7 @@ def apply_change(
         start = _position_at(lines, prefix)
         old_end = _position_at(lines, len(text) - suffix)
         inserted = new_text[prefix : len(new_text) - suffix]
-        return new_text, Edit(start, old_end, _end_of(start, inserted))
+        return LineIndex(new_text), Edit(start, old_end, _end_of(start, inserted))
 
     def offset(pos: types.Position) -> int:
         if pos.line >= len(lines):
@@ -124,8 +124,7 @@ def apply_change(
         s, e = e, s
     start = _position_at(lines, s)
     old_end = _position_at(lines, e)
-    updated = text[:s] + new_text + text[e:]
-    return updated, Edit(start, old_end, _end_of(start, new_text))
+    return lines.replaced(s, e, new_text), Edit(start, old_end, _end_of(start, new_text))
 
 
 def _positions_in(f: Finding, path: str) -> Iterator[Position]:
@@ -441,8 +440,8 @@ class DocumentStore:
             state = self._findings.get(doc.path)
             pending = self._pending.setdefault(doc.path, [])
             for change in changes:
-                text, edit = apply_change(doc.lines, change, encoding)
-                doc.text = text
+                lines, edit = apply_change(doc.lines, change, encoding)
+                doc.text, doc._lines = lines.text, lines
                 if state is None:
                     continue
                 if pending or self._shifted_of(doc.path, state).affected_by(edit):
