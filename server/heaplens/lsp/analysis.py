@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 # Analyses longer than this get a progress bar.
 PROGRESS_DELAY = 0.5
 MAX_PARALLEL = 2
-#: Findings moved by edits are published this long after the first edit that moved them,
-#: so a burst of edits is one publish, not one per edit...
+#: Findings moved by edits are published once edits have paused this long, so a burst
+#: of edits is one publish, not one per edit (typing at 10 keys/s pauses longer)...
 EDIT_PUBLISH_DELAY = 0.05
 #: ... and at least this many times as long as the last such publish held the loop after
 #: it: a file of thousands of findings spends at most a fifth of the loop publishing
@@ -300,10 +300,11 @@ class Analyzer:
         self.server.refresh_inlay_hints()
 
     def publish_soon(self, path: str) -> None:
-        """Publish ``path``'s findings, moved by an edit, shortly: edits that follow in
-        the meantime go out in the same publish (see ``EDIT_PUBLISH_DELAY``)."""
-        if path in self._soon:
-            return
+        """Publish ``path``'s findings, moved by an edit, once edits pause for
+        ``EDIT_PUBLISH_DELAY``: the edits of a burst go out in one publish."""
+        waiting = self._soon.pop(path, None)
+        if waiting is not None:
+            waiting.cancel()  # a burst goes on: one publish when it ends
         loop = asyncio.get_running_loop()
         delay = max(EDIT_PUBLISH_DELAY, self._next_edit_publish - loop.time())
         self._soon[path] = loop.call_later(delay, self._publish_moved, path)
