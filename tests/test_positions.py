@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from heaplens.positions import byte_to_units, line_at, units_to_byte
+from heaplens.positions import STRETCH, LineIndex, byte_to_units, line_at, units_to_byte
 
 LINE = '\ts := "héllo 中文 🎉"; return s, &Point{X: 1}'.encode()
 
@@ -73,3 +73,91 @@ def test_never_raises_and_stays_in_range(text: str, offset: int) -> None:
         back = units_to_byte(line, units, enc)  # type: ignore[arg-type]
         assert 0 <= back <= len(line)
         assert back <= max(offset, 0)
+
+
+# -- the line index against a plain reference ------------------------------------------
+
+
+def _reference_widths(line: bytes, encoding: str) -> list[tuple[int, int]]:
+    """(bytes, units) of each character, decoding the whole line: the obvious way."""
+    out = []
+    for ch in line.decode("utf-8", "surrogateescape"):
+        nbytes = len(ch.encode("utf-8", "surrogateescape"))
+        if encoding == "utf-16":
+            out.append((nbytes, 2 if ord(ch) > 0xFFFF else 1))
+        else:
+            out.append((nbytes, 1))
+    return out
+
+
+def _reference_to_units(line: bytes, byte_offset: int, encoding: str) -> int:
+    if encoding == "utf-8":  # the compiler's own unit: nothing to convert
+        return max(0, min(byte_offset, len(line)))
+    seen = units = 0
+    for nbytes, width in _reference_widths(line, encoding):
+        if seen + nbytes > byte_offset:
+            break
+        seen += nbytes
+        units += width
+    return units
+
+
+def _reference_to_byte(line: bytes, units: int, encoding: str) -> int:
+    if encoding == "utf-8":
+        return max(0, min(units, len(line)))
+    seen = offset = 0
+    for nbytes, width in _reference_widths(line, encoding):
+        if seen + width > units:
+            break
+        seen += width
+        offset += nbytes
+    return offset
+
+
+# Lines made of what breaks column arithmetic: ASCII, two-, three- and four-byte
+# characters (astral ones are UTF-16 surrogate pairs), stray continuation bytes, truncated
+# sequences, encoded surrogates, and carriage returns.
+_PIECES = st.sampled_from(
+    [
+        *(b"a", b"xyz ", "é".encode(), "中".encode(), "🎉".encode()),
+        *(b"\xff", b"\x80", b"\xe4\xb8", b"\xed\xa0\x80", b"\r", b"\t"),
+    ]
+)
+# Up to several of the stretches a long line is indexed in (``STRETCH`` bytes each).
+_LINES = st.lists(_PIECES, max_size=300).map(b"".join)
+
+
+@given(_LINES, st.integers(min_value=-3, max_value=120))
+def test_conversions_match_decoding_the_whole_line(line: bytes, offset: int) -> None:
+    for enc in ("utf-8", "utf-16", "utf-32"):
+        assert byte_to_units(line, offset, enc) == _reference_to_units(line, offset, enc)  # type: ignore[arg-type]
+        assert units_to_byte(line, offset, enc) == _reference_to_byte(line, offset, enc)  # type: ignore[arg-type]
+
+
+@given(st.lists(_LINES, min_size=1, max_size=6), st.sampled_from(["\n", "\r\n"]), st.data())
+def test_line_index_converts_like_the_reference(
+    lines: list[bytes], ending: str, data: st.DataObject
+) -> None:
+    text = ending.encode().join(lines)
+    index = LineIndex(text)
+    # Ask the same line several times: the second answer comes from the line's index.
+    for _ in range(4):
+        n = data.draw(st.integers(min_value=0, max_value=len(lines) + 1))
+        offset = data.draw(st.integers(min_value=-2, max_value=150))
+        line = line_at(text, n)
+        assert index(n) == line
+        for enc in ("utf-8", "utf-16", "utf-32"):
+            assert index.to_units(n, offset, enc) == _reference_to_units(line, offset, enc)  # type: ignore[arg-type]
+            assert index.to_byte(n, offset, enc) == _reference_to_byte(line, offset, enc)  # type: ignore[arg-type]
+
+
+def test_every_offset_of_a_mixed_line_through_the_index() -> None:
+    # Long enough for many stretches, and with a character across every stretch boundary.
+    line = (LINE + b" \xff\xfe " + "𝄞x".encode()) * 40
+    assert len(line) > 8 * STRETCH
+    index = LineIndex(b"first\n" + line + b"\r\nlast")
+    near_a_cut = {c + d for c in range(0, len(line), STRETCH) for d in range(-6, 7)}
+    for offset in sorted(near_a_cut | set(range(-1, len(line) + 3, 5))):
+        for enc in ("utf-8", "utf-16", "utf-32"):
+            assert index.to_units(2, offset, enc) == _reference_to_units(line, offset, enc)  # type: ignore[arg-type]
+            assert index.to_byte(2, offset, enc) == _reference_to_byte(line, offset, enc)  # type: ignore[arg-type]

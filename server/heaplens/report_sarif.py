@@ -15,7 +15,7 @@ from typing import Any
 from . import __version__, wording
 from .engine import CheckResult
 from .model import Finding, Kind, Location, Position
-from .positions import LineIndex, byte_to_units
+from .positions import LineIndex
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -58,7 +58,7 @@ class _Columns:
         lines = self._lines[file]
         if lines is None:
             return pos.column
-        return byte_to_units(lines(pos.line), pos.column - 1, "utf-16") + 1
+        return lines.to_units(pos.line, pos.column - 1, "utf-16") + 1
 
 
 def _uri(path: str) -> str:

@@ -81,6 +81,31 @@ async def test_findings_follow_edits_before_the_next_analysis(tmp_path: Path) ->
         assert len(moved) == len(before)
 
 
+async def test_a_burst_of_edits_that_move_findings_is_published_once(tmp_path: Path) -> None:
+    mod = copy_module("corpus", tmp_path)
+    esc = mod / "esc" / "esc.go"
+    # A long debounce: every publish after the edits is one of moved findings.
+    async with session(mod, init_options={"debounceMs": 10_000}, cache_dir=tmp_path / "c") as lsp:
+        published = record_publishes(lsp)
+        uri = open_file(lsp, esc)
+        before = await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
+        target = next(d for d in before if d.message.startswith("&Config{...} escapes"))
+        already = len(published)
+        # Fifty Enters at the top, sent back to back: each moves every finding.
+        for version in range(2, 52):
+            change(lsp, uri, version, (0, 0), (0, 0), "\n")
+        await wait_for(lambda: any(p.version == 51 for p in published), 30, "v51")
+        await asyncio.sleep(0.5)  # anything else the burst would publish
+        after = published[already:]
+    # Each publish converts and sends every diagnostic of the file: one per edit starved
+    # hover and inlay hints for as long as the client kept typing.
+    assert len(after) <= 5, [p.version for p in after]
+    assert after[-1].version == 51
+    moved = next(d for d in after[-1].diagnostics if d.message == target.message)
+    assert moved.range.start.line == target.range.start.line + 50
+    assert len(after[-1].diagnostics) == len(before)
+
+
 async def test_fifty_edits_cost_few_compiles(tmp_path: Path) -> None:
     mod = copy_module("corpus", tmp_path)
     esc = mod / "esc" / "esc.go"

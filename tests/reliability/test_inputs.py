@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from tests.lsp.harness import change, wait_for_diagnostics
 from tests.reliability.harness import analysed, cli, server
 
 ESCAPE = "func Esc() *int {\n\tv := 1\n\treturn &v\n}\n"
@@ -166,3 +167,62 @@ def test_one_line_of_functions_every_verdict_at_its_column(tmp_path: Path) -> No
     )
     assert {f["function"] for f in leaks} == {f"F{i}" for i in range(300)}
     assert all(line[f["column"] - 1 : f["end_column"] - 1] == b"p" for f in leaks)
+
+
+def _one_line(tmp_path: Path) -> Path:
+    """A file whose code is one 5 MB line: functions with heap findings packed into the
+    first 255 columns (beyond them the compiler's columns saturate), then more of them
+    padded apart by comments that each end in Chinese. Not ASCII, then: every column
+    converted to UTF-16 is a conversion across a 5 MB line."""
+    head = "package p;type T struct{A int};"
+    for i in range(7):
+        head += (
+            f"func M{i}()*int{{v:=1;return &v}};"
+            if i % 2
+            else f"func A{i}(n int)*T{{return &T{{A:n}}}};"
+        )
+    funcs = [f"func F{i}(n int) *T {{ t := &T{{A: n}}; return t }}; " for i in range(200)]
+    pad = "x" * ((5_000_000 - len(head) - sum(map(len, funcs))) // len(funcs) - 12) + " 中文 "
+    line = head + "".join(f"{f}/* {pad} */ " for f in funcs)
+    return _module(tmp_path, {"p.go": line + "\n"})
+
+
+def test_a_5mb_line_as_sarif(tmp_path: Path) -> None:
+    mod = _one_line(tmp_path)
+    line = (mod / "p.go").read_bytes().split(b"\n")[0]
+    assert len(line) >= 4_900_000
+    # Converting each column used to decode the whole line: 37 s for this file on an idle
+    # machine, 50 s and more on a busy one. Now about a second.
+    proc = cli("check", "--format", "sarif", ".", cwd=mod, timeout=20)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["runs"][0]["results"]
+    assert results
+    for r in results:
+        region = r["locations"][0]["physicalLocation"]["region"]
+        # SARIF columns are UTF-16 units; the compiler's are bytes.
+        prefix = line.decode()[: region["startColumn"] - 1]
+        assert len(prefix.encode("utf-16-le")) // 2 == region["startColumn"] - 1
+        assert region["startLine"] == 1
+
+
+async def test_a_5mb_line_in_the_server(tmp_path: Path) -> None:
+    mod = _one_line(tmp_path)
+    path = mod / "p.go"
+    uri = path.as_uri()
+    async with server(mod, init_options={"debounceMs": 0}) as lsp:
+        lsp.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id="go", version=1, text=path.read_text()
+                )
+            )
+        )
+        first = await wait_for_diagnostics(lsp, uri, timeout=60)
+        # A key typed at the start of the line: every finding on it moves one column.
+        change(lsp, uri, 2, (0, 0), (0, 0), " ")
+        start = first[0].range.start.character
+        moved = await wait_for_diagnostics(
+            lsp, uri, lambda ds: bool(ds) and ds[0].range.start.character == start + 1, 60
+        )
+        assert len(moved) == len(first)
+        await analysed(lsp, 2, timeout=60)

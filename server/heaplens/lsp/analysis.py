@@ -17,17 +17,20 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ..cache import ResultCache, default_directory
 from ..engine import CheckResult, Engine, Options, left_out
+from ..model import Finding
+from ..positions import Encoding
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, TargetError, plan
 from .convert import LineLookup, encoding_of, lines_of, path_to_uri
-from .documents import FileFindings, read_disk
-from .presentation import diagnostic, excluded_note, stale_hint
+from .documents import FileFindings, OpenDocument, read_disk
+from .presentation import diagnostic, encode, excluded_note, stale_hint
 from .scheduler import Scheduler
 from .settings import Settings
 
@@ -39,6 +42,31 @@ log = logging.getLogger(__name__)
 # Analyses longer than this get a progress bar.
 PROGRESS_DELAY = 0.5
 MAX_PARALLEL = 2
+#: Findings moved by edits are published once edits have paused this long, so a burst
+#: of edits is one publish, not one per edit (typing at 10 keys/s pauses longer)...
+EDIT_PUBLISH_DELAY = 0.05
+#: ... and at least this many times as long as the last such publish held the loop after
+#: it: a file of thousands of findings spends at most a fifth of the loop publishing
+#: while the user types, and hover and inlay hints are answered in between.
+EDIT_PUBLISH_SPACING = 4
+
+
+#: A diagnostic and its JSON, as ``HeaplensServer.publish`` sends it.
+Encoded = tuple[types.Diagnostic, bytes]
+
+
+@dataclass(frozen=True)
+class _Converted:
+    """The diagnostics of one open document's findings, by finding. An edit keeps every
+    finding it does not move as the same object, and such a finding's diagnostic is the
+    same: its lines did not change before its positions. Kept only for findings whose
+    positions are all in the document, and only for as long as the document stays open
+    and the context they were converted in holds."""
+
+    doc: OpenDocument
+    context: tuple[object, ...]
+    #: id(finding) -> the finding (to check it is that object still) and its diagnostic.
+    diagnostics: dict[int, tuple[Finding, Encoded]]
 
 
 class Analyzer:
@@ -55,6 +83,13 @@ class Analyzer:
         self._published: set[str] = set()
         #: Per file, everything its last published diagnostics were computed from.
         self._basis: dict[str, tuple[object, ...]] = {}
+        self._converted: dict[str, _Converted] = {}
+        #: Publishes of findings moved by edits, waiting (``publish_soon``), and being
+        #: converted.
+        self._soon: dict[str, asyncio.TimerHandle] = {}
+        self._moving: set[asyncio.Task[None]] = set()
+        #: When the last of those may go out, and how long the last one took.
+        self._next_edit_publish = 0.0
         self._shown_error: str | None = None
         self.analyses = 0
         self._running = 0
@@ -71,6 +106,7 @@ class Analyzer:
         self._engine = None
         self._queries.clear()
         self._basis.clear()
+        self._converted.clear()
         self._shown_error = None
 
     def engine(self) -> Engine:
@@ -168,6 +204,8 @@ class Analyzer:
             await progress.end()
             self._running -= 1
         try:
+            if result is not None and self._current(token, snapshot):
+                self._adopt(await loop.run_in_executor(self.executor, self._convert_ahead, result))
             if result is not None:
                 self._finish(directory, result, token, snapshot, overlays, started)
         finally:
@@ -267,7 +305,55 @@ class Analyzer:
                 self.publish(path, force=publish_all)
         self.server.refresh_inlay_hints()
 
+    def publish_soon(self, path: str) -> None:
+        """Publish ``path``'s findings, moved by an edit, once edits pause for
+        ``EDIT_PUBLISH_DELAY``: the edits of a burst go out in one publish."""
+        waiting = self._soon.pop(path, None)
+        if waiting is not None:
+            waiting.cancel()  # a burst goes on: one publish when it ends
+        loop = asyncio.get_running_loop()
+        delay = max(EDIT_PUBLISH_DELAY, self._next_edit_publish - loop.time())
+        self._soon[path] = loop.call_later(delay, self._publish_moved, path)
+
+    def _publish_moved(self, path: str) -> None:
+        self._soon.pop(path, None)
+        task = asyncio.get_running_loop().create_task(self._convert_then_publish(path))
+        self._moving.add(task)
+        task.add_done_callback(self._moving.discard)
+
+    async def _convert_then_publish(self, path: str) -> None:
+        """The moved findings are converted in a worker thread, then published: an Enter
+        above 4,500 findings moves thousands, and converting them on the loop kept hover
+        waiting."""
+        docs = self.server.docs
+        loop = asyncio.get_running_loop()
+        # Edits that arrive meanwhile (a burst) move findings again; converted again here
+        # rather than on the loop, a few times at most.
+        for _ in range(3):
+            doc = docs.by_path(path)
+            state = docs.findings(path)  # moved through the pending edits, on the loop
+            if doc is None:
+                break
+            context = self._context(state.stale)
+            previous = self._converted.get(path)
+            known: dict[int, tuple[Finding, Encoded]] = {}
+            if previous is not None and previous.doc is doc and previous.context == context:
+                known = previous.diagnostics
+            _, kept = await loop.run_in_executor(
+                self.executor, self._convert, path, doc.lines, state.findings, context, known, True
+            )
+            self._adopt({path: _Converted(doc, context, kept)})
+            if docs.findings(path).findings is state.findings:
+                break
+        started = loop.time()
+        self.publish(path)  # converts only what moved again meanwhile
+        took = loop.time() - started
+        self._next_edit_publish = loop.time() + EDIT_PUBLISH_SPACING * took
+
     def publish(self, path: str, force: bool = False) -> None:
+        pending = self._soon.pop(path, None)
+        if pending is not None:
+            pending.cancel()  # this publish is newer
         docs = self.server.docs
         doc = docs.by_path(path)
         uri = doc.uri if doc is not None else path_to_uri(path)
@@ -308,7 +394,7 @@ class Analyzer:
                     elsewhere.setdefault(step.location.file, set()).add(step.location.position.line)
         lines_elsewhere = []
         for other in sorted(elsewhere):
-            lookup = lines_of(docs.text(other))
+            lookup = docs.lines(other)
             lines_elsewhere.append((other, tuple((n, lookup(n)) for n in sorted(elsewhere[other]))))
         return (
             version,
@@ -325,29 +411,94 @@ class Analyzer:
             tuple(lines_elsewhere),
         )
 
-    def diagnostics_for(self, path: str, text: bytes) -> list[types.Diagnostic]:
+    def diagnostics_for(self, path: str, text: bytes) -> list[Encoded]:
         state = self.server.docs.findings(path)
-        kinds = self.settings.kind_set
+        doc = self.server.docs.by_path(path)
+        if doc is not None and doc.text is not text:
+            doc = None  # converting some other text than the buffer's
+        lines = doc.lines if doc is not None else lines_of(text)
+        context = self._context(state.stale)
+        previous = self._converted.get(path)
+        known: dict[int, tuple[Finding, Encoded]] = {}
+        if previous is not None and previous.doc is doc and previous.context == context:
+            known = previous.diagnostics
+        out, kept = self._convert(path, lines, state.findings, context, known, doc is not None)
+        if doc is not None:
+            self._converted[path] = _Converted(doc, context, kept)
+        else:
+            self._converted.pop(path, None)
+        if state.stale:
+            hint = stale_hint(text, lines, context[0], state.stale_reason)
+            out.append((hint, encode(hint)))
+        if state.excluded:
+            note = excluded_note(text, lines, context[0], state.excluded)
+            out.append((note, encode(note)))
+        return out
+
+    def _context(self, stale: bool) -> tuple[Encoding, Settings, bool, bool]:
+        """Everything a diagnostic depends on besides its finding and the text."""
         encoding = encoding_of(self.server.workspace.position_encoding)
-        lines = lines_of(text)
-        related = self.server.supports_related_information()
+        return (encoding, self.settings, self.server.supports_related_information(), stale)
+
+    def _convert(
+        self,
+        path: str,
+        lines: LineLookup,
+        findings: Iterable[Finding],
+        context: tuple[Encoding, Settings, bool, bool],
+        known: dict[int, tuple[Finding, Encoded]],
+        keep: bool,
+    ) -> tuple[list[Encoded], dict[int, tuple[Finding, Encoded]]]:
+        """The diagnostics of ``findings``, encoded (those ``known`` already taken from
+        there), and, if ``keep``, those that can be kept for the next publish."""
+        encoding, settings, related, stale = context
+        kinds = settings.kind_set
         cache: dict[str, LineLookup] = {path: lines}
 
         def lines_for(p: str) -> LineLookup:
             if p not in cache:
-                cache[p] = lines_of(self.server.docs.text(p))
+                cache[p] = self.server.docs.lines(p)
             return cache[p]
 
-        out = [
-            diagnostic(f, lines, lines_for, encoding, self.settings, related, state.stale)
-            for f in state.findings
-            if f.kind in kinds
-        ]
-        if state.stale:
-            out.append(stale_hint(text, lines, encoding, state.stale_reason))
-        if state.excluded:
-            out.append(excluded_note(text, lines, encoding, state.excluded))
+        kept: dict[int, tuple[Finding, Encoded]] = {}
+        out: list[Encoded] = []
+        for f in findings:
+            if f.kind not in kinds:
+                continue
+            hit = known.get(id(f))
+            if hit is not None and hit[0] is f:
+                entry = hit[1]
+            else:
+                d = diagnostic(f, lines, lines_for, encoding, settings, related, stale)
+                entry = (d, encode(d))
+            if keep and _only_in(f, path):
+                kept[id(f)] = (f, entry)
+            out.append(entry)
+        return out, kept
+
+    def _convert_ahead(self, result: CheckResult) -> dict[str, _Converted]:
+        """The diagnostics of a result's findings in open documents, converted in a worker
+        thread while the loop answers hover and inlay hints: a package's 4,500 new
+        findings took the loop the better part of a second. ``diagnostics_for`` then
+        finds them converted, if the documents are still the ones converted in."""
+        out: dict[str, _Converted] = {}
+        context = self._context(False)
+        for pkg in result.packages:
+            for path in pkg.files:
+                doc = self.server.docs.by_path(path)
+                fresh = [f for f in pkg.findings if f.file == path]
+                if doc is None or not fresh:
+                    continue
+                _, kept = self._convert(path, doc.lines, fresh, context, {}, True)
+                out[path] = _Converted(doc, context, kept)
         return out
+
+    def _adopt(self, converted: dict[str, _Converted]) -> None:
+        for path, new in converted.items():
+            old = self._converted.get(path)
+            if old is not None and old.doc is new.doc and old.context == new.context:
+                new = _Converted(new.doc, new.context, {**old.diagnostics, **new.diagnostics})
+            self._converted[path] = new
 
     def known_files(self) -> set[str]:
         """Every file we have published for or hold findings of."""
@@ -356,6 +507,14 @@ class Analyzer:
     def republish(self, paths: Iterable[str]) -> None:
         for path in paths:
             self.publish(path)
+
+
+def _only_in(f: Finding, path: str) -> bool:
+    """Whether every position of ``f`` that a diagnostic converts is in ``path``."""
+    return all(
+        s.location is None or s.location.file == path or not os.path.isabs(s.location.file)
+        for s in f.flow
+    )
 
 
 def _stale_reason(errors: Iterable[object]) -> str:

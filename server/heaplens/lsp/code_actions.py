@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..model import Finding, Position
-from ..positions import Encoding, byte_to_units
+from ..positions import Encoding
 from ..suppress import DIRECTIVE
 from ..syntax import SourceFile
 from ..wording import headline
@@ -113,7 +113,7 @@ def ignore_actions(
         others = sorted(
             (g for g in silenced.get(line, ()) if g not in named), key=lambda g: g.range.start
         )
-        end = byte_to_units(text, len(text), encoding)
+        end = lines.to_units(line, len(text), encoding)
         offers.append(
             Offer(
                 types.CodeAction(
@@ -212,7 +212,7 @@ def register(server: HeaplensServer) -> None:
         if not any(wanted(_value(k), only) for k in KINDS):
             return None
         encoding = encoding_of(ls.workspace.position_encoding)
-        lines = lines_of(doc.text)
+        lines = doc.lines
         asked = from_lsp_range(lines, params.range, encoding)
         kinds = ls.settings.kind_set
         properties = ls._capability("text_document", "code_action", "resolve_support", "properties")

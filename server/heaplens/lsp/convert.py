@@ -6,7 +6,6 @@ module only applies it to lines and LSP types.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -14,9 +13,10 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 
 from ..model import Position, Range
-from ..positions import Encoding, LineIndex, byte_to_units, units_to_byte
+from ..positions import Encoding, LineIndex
 
-LineLookup = Callable[[int], bytes]
+#: A text's lines with their column index: build one per text and convert through it.
+LineLookup = LineIndex
 
 
 def encoding_of(kind: object) -> Encoding:
@@ -43,13 +43,14 @@ def path_to_uri(path: str) -> str:
 
 
 def lines_of(text: bytes) -> LineLookup:
-    """1-based line lookup over a text, without its line ending."""
+    """1-based line lookup over a text, without its line ending. An open document has
+    one already, for its current version: ``DocumentStore.lines``."""
     return LineIndex(text)
 
 
 def to_lsp_position(lines: LineLookup, pos: Position, encoding: Encoding) -> types.Position:
     line = max(pos.line, 1)
-    character = byte_to_units(lines(line), max(pos.column - 1, 0), encoding)
+    character = lines.to_units(line, max(pos.column - 1, 0), encoding)
     return types.Position(line=line - 1, character=character)
 
 
@@ -62,7 +63,7 @@ def to_lsp_range(lines: LineLookup, rng: Range, encoding: Encoding) -> types.Ran
 
 def from_lsp_position(lines: LineLookup, pos: types.Position, encoding: Encoding) -> Position:
     line = pos.line + 1
-    return Position(line, units_to_byte(lines(line), pos.character, encoding) + 1)
+    return Position(line, lines.to_byte(line, pos.character, encoding) + 1)
 
 
 def from_lsp_range(lines: LineLookup, rng: types.Range, encoding: Encoding) -> Range:

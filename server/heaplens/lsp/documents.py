@@ -2,9 +2,12 @@
 
 Findings must follow the user's edits while a new analysis runs, instead of jumping or
 vanishing. Each incremental change is turned into an ``Edit`` in byte coordinates against
-the text it applied to, and every finding of the file is moved through it: findings
-before the edit stay, findings after it shift, findings the edit cuts through are dropped
-(the text they described is gone), and an edit inside a finding stretches it.
+the text it applied to, and the file's findings are moved through it: findings before
+the edit stay, findings after it shift, findings the edit cuts through are dropped (the
+text they described is gone), and an edit inside a finding stretches it. Only findings
+on the lines an edit can move are looked at (a keystroke moves nothing below its own
+line unless it adds or removes one), and every finding that did not move stays the same
+object, so what the server computed from it can be kept.
 
 pygls keeps its own copy of each document for the protocol; this store keeps the bytes
 the engine and the column conversions need, and the previous text an edit applies to.
@@ -12,14 +15,16 @@ the engine and the column conversions need, and the previous text an edit applie
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from lsprotocol import types
 
 from ..model import Finding, FlowStep, Location, Position, Range
-from ..positions import Encoding, line_offsets, units_to_byte
+from ..positions import Encoding, LineIndex
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,28 @@ class Edit:
     old_end: Position
     new_end: Position
 
+    @property
+    def last_line_moved(self) -> float:
+        """The last line on which a position can move: an edit that keeps the number of
+        lines moves nothing below its own lines."""
+        if self.new_end.line == self.old_end.line:
+            return self.old_end.line
+        return float("inf")
+
     def move(self, p: Position) -> Position:
-        """Where a position at or after ``old_end`` ends up."""
+        """Where a position at or after ``old_end`` ends up (``p`` itself if nowhere)."""
         if p.line == self.old_end.line:
             return Position(self.new_end.line, self.new_end.column + p.column - self.old_end.column)
+        if self.new_end.line == self.old_end.line:
+            return p
         return Position(p.line + self.new_end.line - self.old_end.line, p.column)
 
     def shift_range(self, r: Range) -> Range | None:
         if r.end <= self.start:
             return r
         if r.start >= self.old_end:
-            return Range(self.move(r.start), self.move(r.end))
+            start, end = self.move(r.start), self.move(r.end)
+            return r if start is r.start and end is r.end else Range(start, end)
         if r.start <= self.start and self.old_end <= r.end:
             return Range(r.start, self.move(r.end))  # typed inside: stretch
         return None
@@ -54,64 +70,84 @@ class Edit:
         return self.start
 
 
-def _end_of(text: bytes, start: Position, inserted: bytes) -> Position:
+def _end_of(start: Position, inserted: bytes) -> Position:
     newlines = inserted.count(b"\n")
     if not newlines:
         return Position(start.line, start.column + len(inserted))
     return Position(start.line + newlines, len(inserted) - inserted.rfind(b"\n"))
 
 
-def _position_at(offsets: list[int], offset: int) -> Position:
-    import bisect
+def _position_at(lines: LineIndex, offset: int) -> Position:
+    index = bisect.bisect_right(lines.starts, offset) - 1
+    return Position(index + 1, offset - lines.starts[index] + 1)
 
-    index = bisect.bisect_right(offsets, offset) - 1
-    return Position(index + 1, offset - offsets[index] + 1)
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the longest common prefix, by bisection on slices compared in C: a
+    whole-document change of a 5 MB file must not walk it byte by byte in Python."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def apply_change(
-    text: bytes, change: types.TextDocumentContentChangeEvent, encoding: Encoding
-) -> tuple[bytes, Edit]:
-    """Apply one content change; return the new text and the edit it amounts to."""
+    lines: LineIndex, change: types.TextDocumentContentChangeEvent, encoding: Encoding
+) -> tuple[LineIndex, Edit]:
+    """Apply one content change to the text ``lines`` indexes; return the new text's
+    index and the edit it amounts to."""
+    text = lines.text
     new_text = change.text.encode("utf-8", "surrogatepass")
-    offsets = line_offsets(text)
     rng = getattr(change, "range", None)
     if rng is None:
         # A whole-document change: find what really changed, so findings outside it stay.
-        prefix = 0
-        limit = min(len(text), len(new_text))
-        while prefix < limit and text[prefix] == new_text[prefix]:
-            prefix += 1
-        suffix = 0
-        while (
-            suffix < limit - prefix
-            and text[len(text) - 1 - suffix] == new_text[len(new_text) - 1 - suffix]
-        ):
-            suffix += 1
-        start = _position_at(offsets, prefix)
-        old_end = _position_at(offsets, len(text) - suffix)
+        prefix = _common_prefix(text, new_text)
+        limit = min(len(text), len(new_text)) - prefix
+        suffix = _common_prefix(text[::-1][:limit], new_text[::-1][:limit])
+        start = _position_at(lines, prefix)
+        old_end = _position_at(lines, len(text) - suffix)
         inserted = new_text[prefix : len(new_text) - suffix]
-        return new_text, Edit(start, old_end, _end_of(text, start, inserted))
+        return LineIndex(new_text), Edit(start, old_end, _end_of(start, inserted))
 
     def offset(pos: types.Position) -> int:
-        if pos.line >= len(offsets):
+        if pos.line >= len(lines):
             return len(text)
-        line_start = offsets[pos.line]
-        line_end = offsets[pos.line + 1] - 1 if pos.line + 1 < len(offsets) else len(text)
-        line = text[line_start:line_end]
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        return line_start + units_to_byte(line, pos.character, encoding)
+        line_start, _ = lines.span(pos.line + 1)
+        return line_start + lines.to_byte(pos.line + 1, pos.character, encoding)
 
     s, e = offset(rng.start), offset(rng.end)
     if e < s:
         s, e = e, s
-    start = _position_at(offsets, s)
-    old_end = _position_at(offsets, e)
-    updated = text[:s] + new_text + text[e:]
-    return updated, Edit(start, old_end, _end_of(text, start, new_text))
+    start = _position_at(lines, s)
+    old_end = _position_at(lines, e)
+    return lines.replaced(s, e, new_text), Edit(start, old_end, _end_of(start, new_text))
+
+
+def _positions_in(f: Finding, path: str) -> Iterator[Position]:
+    """Every position of ``f`` that an edit of ``path`` can move."""
+    yield f.range.start
+    yield f.range.end
+    if f.point is not None:
+        yield f.point
+    for step in f.flow:
+        for location in (step.location, step.inlined_from):
+            if location is not None and location.file == path:
+                yield location.position
+
+
+def line_span(f: Finding, path: str) -> tuple[int, int]:
+    """The first and last line of ``path`` that ``f`` has a position on."""
+    lines = [p.line for p in _positions_in(f, path)]
+    return min(lines), max(lines)
 
 
 def shift_finding(f: Finding, path: str, edit: Edit) -> Finding | None:
+    """``f`` moved through ``edit``: ``f`` itself when nothing of it moved, None when the
+    edit cut through its range."""
     rng = edit.shift_range(f.range)
     if rng is None:
         return None
@@ -119,13 +155,164 @@ def shift_finding(f: Finding, path: str, edit: Edit) -> Finding | None:
     def loc(location: Location | None) -> Location | None:
         if location is None or location.file != path:
             return location
-        return Location(location.file, edit.shift_position(location.position))
+        moved = edit.shift_position(location.position)
+        return location if moved is location.position else Location(location.file, moved)
+
+    def step(s: FlowStep) -> FlowStep:
+        location, inlined_from = loc(s.location), loc(s.inlined_from)
+        if location is s.location and inlined_from is s.inlined_from:
+            return s
+        return FlowStep(location, s.what, s.why, s.dst, inlined_from)
+
+    flow = tuple(step(s) for s in f.flow)
+    point = edit.shift_position(f.point) if f.point is not None else None
+    same_flow = all(a is b for a, b in zip(flow, f.flow, strict=True))
+    if rng is f.range and point is f.point and same_flow:
+        return f
+    return dataclasses.replace(f, range=rng, flow=flow, point=point)
+
+
+def lines_down(f: Finding, path: str, delta: int) -> Finding:
+    """``f`` with each of its positions in ``path`` ``delta`` lines down (up, if
+    negative): what an edit that adds or removes lines above all of them does to it, and
+    nothing to compare. Enter moves every finding below it this way."""
+
+    def at(p: Position) -> Position:
+        return Position(p.line + delta, p.column)
+
+    def loc(location: Location | None) -> Location | None:
+        if location is None or location.file != path:
+            return location
+        return Location(location.file, at(location.position))
 
     flow = tuple(
         FlowStep(loc(s.location), s.what, s.why, s.dst, loc(s.inlined_from)) for s in f.flow
     )
-    point = edit.shift_position(f.point) if f.point is not None else None
+    point = at(f.point) if f.point is not None else None
+    rng = Range(at(f.range.start), at(f.range.end))
     return dataclasses.replace(f, range=rng, flow=flow, point=point)
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """A file's findings after an edit, with the line span of each (``line_span``), in
+    the same order."""
+
+    findings: tuple[Finding, ...]
+    spans: tuple[tuple[int, int], ...]
+    #: How many findings the edit moved, stretched or dropped.
+    touched: int
+
+    @staticmethod
+    def of(findings: tuple[Finding, ...], path: str) -> Shifted:
+        return Shifted(findings, tuple(line_span(f, path) for f in findings), 0)
+
+    def affected_by(self, edit: Edit) -> bool:
+        """Whether ``edit`` can move any of the findings."""
+        first, last = edit.start.line, edit.last_line_moved
+        return any(high >= first and low <= last for low, high in self.spans)
+
+    def through(self, edits: Sequence[Edit], path: str) -> Shifted:
+        """Move the findings through ``edits``, one after the other. Only findings with a
+        position on a line an edit can move are looked at (by their spans); the rest stay
+        the same objects, so what was computed from them (their diagnostics) stays valid.
+
+        A finding below every line the edits touched is moved once, by the lines they
+        added and removed in all: a burst of 200 keystrokes with a dozen Enters in it
+        moves the thousands of findings below the cursor once, not a dozen times."""
+        findings: list[Finding | None] = list(self.findings)
+        spans = list(self.spans)
+        bound, total = _below_all(edits)
+        near = [i for i, (low, _high) in enumerate(spans) if low <= bound]
+        touched = 0
+        if total:
+            for i, (low, high) in enumerate(self.spans):
+                if low > bound:
+                    f = findings[i]
+                    assert f is not None
+                    findings[i] = lines_down(f, path, total)
+                    spans[i] = (low + total, high + total)
+                    touched += 1
+        for edit in edits:
+            touched += _move(findings, spans, near, edit, path)
+        if not touched:
+            return self  # the same tuple: what was built on it (its index) still holds
+        kept = [(f, span) for f, span in zip(findings, spans, strict=True) if f is not None]
+        return Shifted(
+            tuple(f for f, _ in kept), tuple(span for _, span in kept), self.touched + touched
+        )
+
+
+def _below_all(edits: Sequence[Edit]) -> tuple[float, int]:
+    """A line such that a finding whose positions are all below it (counted before the
+    edits) is below the lines of every one of ``edits`` when it comes, and so only moves
+    by lines; and how many lines the edits add in all. The bound is conservative: each
+    edit's last line, less the fewest lines the edits before it had added."""
+    bound: float = float("-inf")
+    added = fewest = 0
+    for edit in edits:
+        bound = max(bound, edit.old_end.line - fewest)
+        added += edit.new_end.line - edit.old_end.line
+        fewest = min(fewest, added)
+    return bound, added
+
+
+def _move(
+    findings: list[Finding | None],
+    spans: list[tuple[int, int]],
+    indices: Iterable[int],
+    edit: Edit,
+    path: str,
+) -> int:
+    """Move ``findings[i]`` for each ``i`` of ``indices`` through ``edit``, in place (None
+    for one the edit cut through); return how many it moved."""
+    first, last = edit.start.line, edit.last_line_moved
+    delta = edit.new_end.line - edit.old_end.line
+    touched = 0
+    for i in indices:
+        f = findings[i]
+        low, high = spans[i]
+        if f is None or high < first or low > last:
+            continue
+        if low > edit.old_end.line:  # all below the edit's lines: only the line moves
+            findings[i] = lines_down(f, path, delta)
+            spans[i] = (low + delta, high + delta)
+            touched += 1
+            continue
+        moved = shift_finding(f, path, edit)
+        if moved is f:
+            continue
+        touched += 1
+        findings[i] = moved
+        if moved is not None:
+            spans[i] = line_span(moved, path)
+    return touched
+
+
+class FindingIndex:
+    """One version of a file's findings by line, for hover and inlay hints: a request
+    looks at the findings on the lines it asks about, not at all 4,500 of them (which,
+    compared position by position, took longer than the rest of the request)."""
+
+    def __init__(self, findings: tuple[Finding, ...]) -> None:
+        self.findings = findings
+        self._by_line: dict[int, list[int]] = {}
+        for i, f in enumerate(findings):
+            for line in range(f.range.start.line, f.range.end.line + 1):
+                self._by_line.setdefault(line, []).append(i)
+        self._by_end = sorted(range(len(findings)), key=lambda i: findings[i].range.end.line)
+        self._end_lines = [findings[i].range.end.line for i in self._by_end]
+
+    def on_line(self, line: int) -> list[Finding]:
+        """The findings whose range covers some of ``line``, in file order."""
+        return [self.findings[i] for i in self._by_line.get(line, ())]
+
+    def ending_on(self, first: int, last: int) -> list[Finding]:
+        """The findings whose range ends on a line from ``first`` to ``last``, in file
+        order."""
+        lo = bisect.bisect_left(self._end_lines, first)
+        hi = bisect.bisect_right(self._end_lines, last)
+        return [self.findings[i] for i in sorted(self._by_end[lo:hi])]
 
 
 def read_disk(path: str) -> bytes:
@@ -158,6 +345,16 @@ class OpenDocument:
     #: When the user last opened it, edited it or asked for its code actions: a counter
     #: shared by all documents, so the highest is the buffer they are working in.
     active: int = 0
+    _lines: LineIndex | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def lines(self) -> LineIndex:
+        """The line index of the current text, built once per version: every position
+        converted in this version of the document goes through it."""
+        lines = self._lines
+        if lines is None or lines.text is not self.text:
+            lines = self._lines = LineIndex(self.text)
+        return lines
 
 
 class DocumentStore:
@@ -166,7 +363,16 @@ class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, OpenDocument] = {}
         self._findings: dict[str, FileFindings] = {}
+        #: Per file, its findings with their line spans, for the next edit.
+        self._shifted: dict[str, Shifted] = {}
+        #: Per file, its findings by line, for the findings it was built from.
+        self._indexes: dict[str, FindingIndex] = {}
+        #: Per file, the edits its findings are still to be moved through: they are moved
+        #: when next read, through all of them at once (``Shifted.through``).
+        self._pending: dict[str, list[Edit]] = {}
         self._lock = threading.Lock()
+        #: Findings moved, stretched or dropped by edits so far, in all files.
+        self.shifted_findings = 0
         self._clock = 0
 
     def _tick(self) -> int:
@@ -208,6 +414,14 @@ class DocumentStore:
             return doc.text
         return read_disk(path)
 
+    def lines(self, path: str) -> LineIndex:
+        """The line index of what the user sees of ``path``: the open buffer's, kept for
+        its version, else one of the file on disk."""
+        doc = self.by_path(path)
+        if doc is not None:
+            return doc.lines
+        return LineIndex(read_disk(path))
+
     def all(self) -> list[OpenDocument]:
         with self._lock:
             return list(self._docs.values())
@@ -219,37 +433,70 @@ class DocumentStore:
         changes: list[types.TextDocumentContentChangeEvent],
         encoding: Encoding,
     ) -> bool:
-        """Apply changes; move the file's findings with them. True if findings moved."""
+        """Apply changes. The file's findings move with them when next read. True if
+        findings move (or may: edits before these are still to be applied)."""
         with self._lock:
             doc = self._docs.get(uri)
             if doc is None:
                 return False
             state = self._findings.get(doc.path)
-            before = state.findings if state else ()
-            text = doc.text
-            findings = list(before)
+            pending = self._pending.setdefault(doc.path, [])
             for change in changes:
-                text, edit = apply_change(text, change, encoding)
-                findings = [
-                    g for g in (shift_finding(f, doc.path, edit) for f in findings) if g is not None
-                ]
-            doc.text = text
+                lines, edit = apply_change(doc.lines, change, encoding)
+                doc.text, doc._lines = lines.text, lines
+                if state is None:
+                    continue
+                if pending or self._shifted_of(doc.path, state).affected_by(edit):
+                    pending.append(edit)
             doc.version = version
             doc.active = self._tick()
-            if state is not None:
-                state.findings = tuple(findings)
-            return state is not None and tuple(findings) != before
+            return bool(pending)
+
+    def _shifted_of(self, path: str, state: FileFindings) -> Shifted:
+        """``state``'s findings with their spans; the caller holds the lock."""
+        shifted = self._shifted.get(path)
+        if shifted is None or shifted.findings is not state.findings:
+            shifted = self._shifted[path] = Shifted.of(state.findings, path)
+        return shifted
+
+    def _settle(self, path: str) -> FileFindings | None:
+        """Move ``path``'s findings through the edits still pending; the caller holds
+        the lock."""
+        state = self._findings.get(path)
+        pending = self._pending.pop(path, None)
+        if state is None or not pending:
+            return state
+        shifted = self._shifted_of(path, state).through(pending, path)
+        state.findings = shifted.findings
+        self._shifted[path] = Shifted(shifted.findings, shifted.spans, 0)
+        self.shifted_findings += shifted.touched
+        return state
 
     # -- findings --------------------------------------------------------------------
 
     def findings(self, path: str) -> FileFindings:
         with self._lock:
-            return self._findings.get(path) or FileFindings()
+            return self._settle(path) or FileFindings()
+
+    def index(self, path: str) -> FindingIndex:
+        """``path``'s current findings by line, built once per version of them."""
+        with self._lock:
+            state = self._settle(path)
+            findings = state.findings if state is not None else ()
+            index = self._indexes.get(path)
+            if index is None or index.findings is not findings:
+                index = self._indexes[path] = FindingIndex(findings)
+            return index
 
     def set_findings(self, path: str, state: FileFindings) -> None:
+        """``state`` is for the text as it is now: no edit is pending for it."""
         with self._lock:
             self._findings[path] = state
+            self._pending.pop(path, None)
 
     def forget(self, path: str) -> None:
         with self._lock:
             self._findings.pop(path, None)
+            self._shifted.pop(path, None)
+            self._indexes.pop(path, None)
+            self._pending.pop(path, None)

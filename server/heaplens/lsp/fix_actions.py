@@ -300,7 +300,9 @@ class FixVerifier:
         found = []
         for f in state.findings:
             titles = titles_at.get((f.file, f.range), ())
-            found.append(replace(f, fixes=tuple(Fix(k, t, True) for k, t in titles)))
+            fixes = tuple(Fix(k, t, True) for k, t in titles)
+            # The same object when its fixes did not change: its diagnostic is kept.
+            found.append(f if fixes == f.fixes else replace(f, fixes=fixes))
         state.findings = tuple(found)
 
     def current(self, path: str) -> list[_Verified]:

@@ -224,11 +224,16 @@ class HeaplensProtocol(LanguageServerProtocol):
     def lsp_text_document__did_change(
         self, params: types.DidChangeTextDocumentParams
     ) -> Generator[Any, Any, None]:
+        # pygls's own handler would also keep its copy of the document up to date; heaplens
+        # keeps the documents itself (``DocumentStore``) and never reads pygls's, which
+        # re-splits the whole text into lines on every keystroke (5 ms an edit in a
+        # 10,000-line file, a second for a burst of 200 edits, with hover waiting).
         uri = params.text_document.uri
         if unquote(uri) not in self.workspace.text_documents:
             self._server.log_warning(f"ignored a change to {uri}, which is not open")
             return
-        yield from super().lsp_text_document__did_change(params)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
 
 
 def _problem(e: Exception) -> str:

@@ -44,7 +44,7 @@ def register(server: HeaplensServer) -> None:
             # (In onSave mode they move silently: hover and hints stay aligned, and
             # nothing is published until the save.)
             if moved:
-                ls.analyzer.publish(doc.path)
+                ls.analyzer.publish_soon(doc.path)
             ls.analyzer.request(doc.path)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)

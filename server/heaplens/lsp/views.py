@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..model import HEAP_KINDS
-from .convert import encoding_of, from_lsp_position, from_lsp_range, lines_of
+from .convert import LineLookup, encoding_of, from_lsp_position, from_lsp_range
 from .presentation import findings_at, hover_markdown, inlay_hint
 
 if TYPE_CHECKING:
@@ -21,11 +21,11 @@ def register(server: HeaplensServer) -> None:
         if doc is None:
             return None
         encoding = encoding_of(ls.workspace.position_encoding)
-        lines = lines_of(doc.text)
-        pos = from_lsp_position(lines, params.position, encoding)
+        pos = from_lsp_position(doc.lines, params.position, encoding)
         state = ls.docs.findings(doc.path)
         kinds = ls.settings.kind_set
-        hits = [f for f in findings_at(state.findings, pos) if f.kind in kinds]
+        nearby = ls.docs.index(doc.path).on_line(pos.line)
+        hits = [f for f in findings_at(nearby, pos) if f.kind in kinds]
         if not hits:
             return None
         text = "\n\n---\n\n".join(hover_markdown(f, state.stale) for f in hits)
@@ -37,18 +37,19 @@ def register(server: HeaplensServer) -> None:
         if doc is None or not ls.settings.inlayHints:
             return []
         encoding = encoding_of(ls.workspace.position_encoding)
-        lines = lines_of(doc.text)
+        lines = doc.lines
         window = from_lsp_range(lines, params.range, encoding)
         kinds = ls.settings.kind_set & HEAP_KINDS
         cache = {doc.path: lines}
 
-        def lines_for(path: str):  # type: ignore[no-untyped-def]
+        def lines_for(path: str) -> LineLookup:
             if path not in cache:
-                cache[path] = lines_of(ls.docs.text(path))
+                cache[path] = ls.docs.lines(path)
             return cache[path]
 
+        nearby = ls.docs.index(doc.path).ending_on(window.start.line, window.end.line)
         return [
             inlay_hint(f, lines, lines_for, encoding)
-            for f in ls.docs.findings(doc.path).findings
+            for f in nearby
             if f.kind in kinds and window.start <= f.range.end <= window.end
         ]
