@@ -626,6 +626,12 @@ def run(
 
     A bare program name (``argv[0]`` without a separator) is found with ``look_path``;
     a relative path is taken from this process's directory, not from ``cwd``.
+
+    ``PWD`` is set to ``cwd``, as a shell and Go's os/exec do. The go command names
+    every file from its working directory as ``os.Getwd`` finds it, which is ``PWD``
+    when that is the same directory and the fully resolved path otherwise: without it,
+    a workspace opened through a symlink would be compiled, and reported, under another
+    name than the one its documents and overlays have.
     """
     command = _command_name(argv)
     program = argv[0] if argv else ""
@@ -651,7 +657,7 @@ def run(
                 list(argv),
                 executable=program or None,
                 cwd=cwd,
-                env=dict(env),
+                env={**env, "PWD": os.path.abspath(cwd)},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,

@@ -124,6 +124,57 @@ def _walk(base: str) -> Iterator[tuple[str, list[str], list[str]]]:
         yield dirpath, dirnames, filenames
 
 
+# How far below a folder outside any module Go code is looked for, before the folder is
+# called no Go workspace: two levels of folders, and no more than this many of them.
+NEAR_DEPTH = 2
+NEAR_DIRS = 500
+
+
+def not_a_workspace(directory: str, env: Mapping[str, str]) -> str | None:
+    """Why ``directory`` is no folder to search for Go packages, or None when it is one.
+
+    It is one when the go command would build there (a go.mod or go.work in it or above
+    it, or GOPATH/src), or when Go code is near its top: a go.mod, go.work or .go file
+    in it or in the two levels of folders below it. The root of the file system, however
+    it is reached, never is: a search from there walks every disk.
+    """
+    real = os.path.realpath(directory)
+    if os.path.dirname(real) == real:
+        if real == os.path.abspath(directory):
+            return "it is the root of the file system"
+        return f"it leads to {real}, the root of the file system"
+    if not _root_for(directory, env).adhoc or _go_code_near(directory):
+        return None
+    return (
+        "it is in no Go module, workspace or GOPATH, and no go.mod or .go file is in it "
+        f"or in the {NEAR_DEPTH} levels of folders below it"
+    )
+
+
+def _go_code_near(top: str) -> bool:
+    level = [top]
+    seen = 0
+    for depth in range(NEAR_DEPTH + 1):
+        below: list[str] = []
+        for directory in level:
+            seen += 1
+            if seen > NEAR_DIRS:
+                return False
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if name not in SKIP_DIRS and not name.startswith((".", "_")):
+                        below.append(entry.path)
+                elif name.endswith(".go") or name in ("go.mod", "go.work"):
+                    return True
+        level = sorted(below) if depth < NEAR_DEPTH else []
+    return False
+
+
 def _has_go_files(base: str) -> bool:
     return any(any(n.endswith(".go") for n in files) for _d, _s, files in _walk(base))
 
@@ -210,6 +261,10 @@ def plan(args: Iterable[str], cwd: str, env: Mapping[str, str]) -> list[Query]:
         if arg.endswith("/...") or arg == "...":
             base = os.path.normpath(os.path.join(cwd, arg[: -len("...")] or "."))
             if os.path.isdir(base):
+                why = not_a_workspace(base, env)
+                if why is not None:
+                    # Before any walk: "/..." would walk every disk to say nothing.
+                    raise TargetError(f"{base} is not a Go workspace: {why}")
                 if not _has_go_files(base):
                     raise TargetError(f"{arg} matched no packages (no .go files below it)")
                 add(base, True)

@@ -94,6 +94,8 @@ class Analyzer:
         self.analyses = 0
         self._running = 0
         self._error: str | None = None
+        #: After shutdown no analysis starts: its threads are gone.
+        self._stopped = False
 
     # -- configuration -------------------------------------------------------------
 
@@ -130,6 +132,7 @@ class Analyzer:
         return self._scheduler
 
     def shutdown(self) -> None:
+        self._stopped = True
         if self._scheduler is not None:
             self._scheduler.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -138,7 +141,7 @@ class Analyzer:
 
     def request(self, path: str, delay: float | None = None) -> None:
         """Analyse the package that owns ``path``."""
-        if self.settings.mode == "off" or not self.settings.workspaceTrusted:
+        if self._stopped or self.settings.mode == "off" or not self.settings.workspaceTrusted:
             return
         wait = self.settings.debounceMs / 1000 if delay is None else delay
         self.scheduler.request(os.path.dirname(path), wait)

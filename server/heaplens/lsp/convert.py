@@ -6,9 +6,10 @@ module only applies it to lines and LSP types.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from lsprotocol import types
 
@@ -28,11 +29,43 @@ def encoding_of(kind: object) -> Encoding:
     return "utf-16"
 
 
+class NotAFile(ValueError):
+    """A URI that names no local file: another scheme (``untitled:``), another host, or
+    text no file name can be (a NUL, a broken escape). The message says which."""
+
+
+# RFC 3986: a "%" always starts an escape of two hex digits.
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def uri_to_path(uri: str) -> str:
-    parsed = urlparse(uri)
+    """The absolute path a ``file:`` URI names, or ``NotAFile``.
+
+    Every URI the client sends goes through here, so a name no file can have is refused
+    once, for its own document, instead of reaching ``open`` or ``go`` with every later
+    analysis (the text of open buffers is read on each one).
+    """
+    if any(ord(c) < 0x20 or c == "\x7f" for c in uri):
+        raise NotAFile("it contains a control character")
+    parsed = urlsplit(uri)
     if parsed.scheme != "file":
-        return ""
-    return os.path.normpath(unquote(parsed.path))
+        raise NotAFile(f"the scheme is {parsed.scheme or 'missing'}, not file")
+    if parsed.netloc not in ("", "localhost"):
+        raise NotAFile(f"it names the host {parsed.netloc!r}")
+    if parsed.query or parsed.fragment:
+        raise NotAFile("it has a query or a fragment")
+    if _BROKEN_ESCAPE.search(parsed.path):
+        raise NotAFile("it has a % that starts no escape")
+    raw = unquote_to_bytes(parsed.path)
+    if b"\0" in raw:
+        raise NotAFile("it contains a NUL byte")
+    try:
+        path = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotAFile("its escapes are not UTF-8") from None
+    if not path.startswith("/"):
+        raise NotAFile("its path is not absolute")
+    return os.path.normpath(path)
 
 
 @lru_cache(maxsize=4096)

@@ -5,6 +5,10 @@
   kills its ``go`` process group); the new one starts when the old one has stopped, so a
   package never has two compiles at once.
 * At most ``max_parallel`` analyses run at the same time.
+* A shared run (a workspace scan) takes a slot like an analysis. Whoever asks for it
+  while it is queued or running gets that run's result: five requests are one scan.
+
+``cancel_all`` stops everything, shared runs included.
 
 Nothing here knows about LSP or the engine: a run is any coroutine taking a key and a
 cancel token.
@@ -17,17 +21,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ..toolchain import CancelToken
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[str, CancelToken], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass
 class _Running:
-    task: asyncio.Task[None]
+    task: asyncio.Task[Any]
     token: CancelToken
 
 
@@ -36,6 +42,7 @@ class Scheduler:
         self._runner = runner
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._running: dict[str, _Running] = {}
+        self._shared: dict[str, _Running] = {}
         self._limit = asyncio.Semaphore(max_parallel)
         self.started = 0
 
@@ -78,6 +85,28 @@ class Scheduler:
             if current is not None and current.token is token:
                 del self._running[key]
 
+    def shared(self, key: str, run: Callable[[CancelToken], Awaitable[T]]) -> Awaitable[T]:
+        """``run``'s result, from the run already queued or running for ``key`` if any.
+
+        Each caller awaits the run through a shield: a caller that goes away does not
+        cancel it for the others; ``cancel_all`` (shutdown) does, through its token.
+        """
+        current = self._shared.get(key)
+        if current is None:
+            token = CancelToken()
+            task = asyncio.get_running_loop().create_task(self._run_shared(key, token, run))
+            current = self._shared[key] = _Running(task, token)
+        return asyncio.shield(current.task)
+
+    async def _run_shared(
+        self, key: str, token: CancelToken, run: Callable[[CancelToken], Awaitable[T]]
+    ) -> T:
+        try:
+            async with self._limit:
+                return await run(token)
+        finally:
+            del self._shared[key]
+
     def is_busy(self, key: str) -> bool:
         return key in self._timers or key in self._running
 
@@ -89,5 +118,5 @@ class Scheduler:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        for running in list(self._running.values()):
+        for running in [*self._running.values(), *self._shared.values()]:
             running.token.cancel()

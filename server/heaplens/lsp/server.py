@@ -20,6 +20,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,8 @@ class HeaplensServer(LanguageServer):
         self.progress_cancels: dict[str, CancelToken] = {}
         #: Writes of publishes still under way on an asynchronous transport.
         self._writes: set[asyncio.Future[Any]] = set()
+        #: Workspace folders refused as no Go workspace, said once each (``roots``).
+        self.refused_folders: set[str] = set()
 
     # -- capabilities of the client --------------------------------------------------
 
@@ -203,13 +206,17 @@ class HeaplensServer(LanguageServer):
         self.analyzer.request_open_packages(delay=0.05)
 
     def stop(self) -> None:
-        """Leave nothing behind: no analysis, no watcher thread, no `go` process."""
+        """Leave nothing behind: no analysis or scan, no watcher thread, no `go` process.
+
+        Called on ``shutdown``, and again when the session ends (``exit``, stdin closed).
+        """
         for cancel in list(self.progress_cancels.values()):
             cancel.cancel()
         self.fixer.stop_all()
         self.analyzer.shutdown()
         if self.watcher is not None:
             self.watcher.stop()
+            self.watcher = None
         kill_all_running()
 
 
@@ -219,6 +226,23 @@ def create_server() -> HeaplensServer:
     server = HeaplensServer()
     for feature in (config, sync, views, code_actions, commands):
         feature.register(server)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: HeaplensServer, *_args: Any) -> None:
+        # Work stops now, not at exit: a client may wait long for that, or never send it.
+        current = ls.protocol.msg_id
+        ls.stop()
+        # pygls then cancels every request still pending, looping over the dict that
+        # cancelling an executeCommand (a generator handler) changes at once: the
+        # shutdown fails with a RuntimeError. The requests stop() ended answer first.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+            not future.done()
+            for msg_id, future in list(ls.protocol._request_futures.items())
+            if msg_id != current
+        ):
+            await asyncio.sleep(0.01)
+
     return server
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from .convert import encoding_of, uri_to_path
+from .convert import NotAFile, encoding_of, uri_to_path
 
 if TYPE_CHECKING:
     from .server import HeaplensServer
@@ -22,8 +22,13 @@ def register(server: HeaplensServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HeaplensServer, params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
-        path = uri_to_path(doc.uri)
-        if not path or not _is_go(path):
+        try:
+            path = uri_to_path(doc.uri)
+        except NotAFile as e:
+            # Never stored, so its changes, saves and requests find no document.
+            ls.log_info(f"{doc.uri!r} is not a file heaplens can analyse: {e}")
+            return
+        if not _is_go(path):
             return
         ls.docs.open(doc.uri, path, doc.version, doc.text)
         ls.analyzer.publish(path)  # what we already know, at once

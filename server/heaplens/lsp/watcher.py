@@ -1,12 +1,14 @@
 """Files changed outside the editor: git checkout, code generation, go.mod edits.
 
-watchdog watches each source directory of the workspace on its own (not recursively), so
-``.git``, ``node_modules``, ``vendor``, ``testdata`` and hidden directories are never
-watched at all, rather than watched and filtered: a big tree costs one watch per source
-directory and no CPU while idle. New directories are added as they appear. Events are
-gathered for a moment, then every open package is re-analysed; the cache makes that
-cheap for packages the change does not touch, and exact for those that import a changed
-package.
+One watchdog observer watches each searchable workspace folder (``roots``) with one
+recursive watch. On Linux all of them share one inotify instance, so the threads are a
+handful however big the tree is: the observer's, the inotify reader's and one per
+folder. watchdog offers no way to leave directories out of a recursive watch, so events
+from where no source the user means can change are dropped as they come: version-control
+and hidden directories, ``node_modules``, ``testdata``, the module cache, and ``vendor``
+unless the module builds from it. Events are gathered for a moment, then every open
+package is re-analysed; the cache makes that cheap for packages the change does not
+touch, and exact for those that import a changed package.
 """
 
 from __future__ import annotations
@@ -14,26 +16,21 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from ..workspace import SKIP_DIRS
-from .convert import uri_to_path
+from .roots import searchable
 
 if TYPE_CHECKING:
     from .server import HeaplensServer
 
 log = logging.getLogger(__name__)
 BUILD_FILES = frozenset({"go.mod", "go.sum", "go.work", "go.work.sum"})
-MAX_WATCHED_DIRS = 20000
 QUIET = 0.2
-
-
-def _skip(name: str) -> bool:
-    return name in SKIP_DIRS or name.startswith((".", "_"))
 
 
 def relevant(path: str) -> bool:
@@ -41,22 +38,47 @@ def relevant(path: str) -> bool:
     return name.endswith(".go") or name in BUILD_FILES
 
 
+def module_caches(env: Mapping[str, str]) -> list[str]:
+    """Where the go command keeps downloaded modules: GOMODCACHE, and each GOPATH
+    entry's pkg/mod (the default when GOMODCACHE is unset)."""
+    gopath = env.get("GOPATH") or os.path.join(os.path.expanduser("~"), "go")
+    caches = [os.path.join(entry, "pkg", "mod") for entry in gopath.split(os.pathsep) if entry]
+    if env.get("GOMODCACHE"):
+        caches.append(env["GOMODCACHE"])
+    return [os.path.abspath(c) for c in caches]
+
+
+def vendor_in_use(vendor: str) -> bool:
+    """Whether the go command builds from this ``vendor`` directory: it sits next to a
+    go.mod or go.work and holds the modules.txt that ``go mod vendor`` writes (without
+    it, the go command refuses vendor mode)."""
+    parent = os.path.dirname(vendor)
+    return os.path.isfile(os.path.join(vendor, "modules.txt")) and any(
+        os.path.isfile(os.path.join(parent, name)) for name in ("go.mod", "go.work")
+    )
+
+
 class Watcher(FileSystemEventHandler):
-    def __init__(self, roots: list[str], on_change: Callable[[set[str]], None]) -> None:
-        self._roots = roots
+    def __init__(
+        self, roots: list[str], caches: Iterable[str], on_change: Callable[[set[str]], None]
+    ) -> None:
+        # The real paths: inotify would watch a symlink itself, not the folder it names,
+        # and events come in the names watched. Open packages are re-analysed whatever
+        # the name, so nothing maps them back.
+        self._roots = [os.path.realpath(r) for r in roots]
+        self._caches = tuple(c.rstrip(os.sep) + os.sep for c in caches)
         self._on_change = on_change
         self._observer = Observer()
         self._observer.daemon = True
-        self._watched: set[str] = set()
         self._pending: set[str] = set()
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         for root in self._roots:
-            self._watch_tree(root)
+            self._observer.schedule(self, root, recursive=True)
         self._observer.start()
-        log.info("watching %d directories", len(self._watched))
+        log.info("watching %s", ", ".join(self._roots))
 
     def stop(self) -> None:
         with self._lock:
@@ -66,37 +88,35 @@ class Watcher(FileSystemEventHandler):
         if self._observer.is_alive():
             self._observer.join(timeout=2)
 
-    def _watch_tree(self, top: str) -> None:
-        for dirpath, dirnames, _files in os.walk(top):
-            dirnames[:] = [d for d in dirnames if not _skip(d)]
-            if len(self._watched) >= MAX_WATCHED_DIRS:
-                log.warning("more than %d directories; not watching the rest", MAX_WATCHED_DIRS)
-                return
-            if dirpath not in self._watched:
-                try:
-                    self._observer.schedule(self, dirpath, recursive=False)
-                    self._watched.add(dirpath)
-                except OSError as e:
-                    log.debug("cannot watch %s: %s", dirpath, e)
+    def ignored(self, path: str, is_directory: bool = False) -> bool:
+        """Whether a change at ``path`` is one no analysis can see."""
+        if path.startswith(self._caches):
+            return True
+        root = next((r for r in self._roots if path.startswith(r.rstrip(os.sep) + os.sep)), None)
+        if root is None:
+            return False
+        directory = root
+        names = os.path.relpath(path, root).split(os.sep)
+        for name in names if is_directory else names[:-1]:
+            directory = os.path.join(directory, name)
+            if name == "vendor":
+                if not vendor_in_use(directory):
+                    return True
+            elif name in SKIP_DIRS or name.startswith((".", "_")):
+                return True
+        return False
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         paths = [os.fsdecode(event.src_path)]
         if getattr(event, "dest_path", None):
             paths.append(os.fsdecode(event.dest_path))
+        paths = [p for p in paths if not self.ignored(p, event.is_directory)]
         changed = False
         for path in paths:
             if event.is_directory:
-                if event.event_type in ("created", "moved") and not _skip(os.path.basename(path)):
-                    if os.path.isdir(path):
-                        self._watch_tree(path)
-                    changed = True
-                elif event.event_type == "deleted":
-                    changed = True
-            elif (
-                relevant(path)
-                and event.event_type != "opened"
-                and event.event_type != "closed_no_write"
-            ):
+                # A directory created, moved or deleted: files in it came or went.
+                changed = changed or event.event_type in ("created", "moved", "deleted")
+            elif relevant(path) and event.event_type not in ("opened", "closed_no_write"):
                 changed = True
         if not changed:
             return
@@ -117,11 +137,8 @@ class Watcher(FileSystemEventHandler):
 
 
 def start(server: HeaplensServer) -> Watcher | None:
-    """Watch the workspace folders; changes re-analyse the open packages."""
-    folders = [uri_to_path(f.uri) for f in server.workspace.folders.values()]
-    if not folders and server.workspace.root_uri:
-        folders = [uri_to_path(server.workspace.root_uri)]
-    roots = [f for f in folders if f and os.path.isdir(f)]
+    """Watch the searchable workspace folders; changes re-analyse the open packages."""
+    roots = searchable(server)
     if not roots:
         return None
 
@@ -131,7 +148,7 @@ def start(server: HeaplensServer) -> Watcher | None:
             loop.call_soon_threadsafe(server.files_changed, paths)
 
     try:
-        watcher = Watcher(roots, on_change)
+        watcher = Watcher(roots, module_caches(server.analyzer.engine().base_env()), on_change)
         watcher.start()
     except Exception as e:  # no inotify, too many watches: editing still works
         server.log_warning(f"not watching files on disk: {e}")
