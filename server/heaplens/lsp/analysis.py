@@ -331,9 +331,11 @@ class Analyzer:
         # rather than on the loop, a few times at most.
         for _ in range(3):
             doc = docs.by_path(path)
-            state = docs.findings(path)  # moved through the pending edits, on the loop
             if doc is None:
                 break
+            # Moved through the pending edits here too: hover and inlay hints meanwhile
+            # move only the few findings they show (``DocumentStore.index``).
+            state = await loop.run_in_executor(self.executor, docs.findings, path)
             context = self._context(state.stale)
             previous = self._converted.get(path)
             known: dict[int, tuple[Finding, Encoded]] = {}
@@ -343,7 +345,7 @@ class Analyzer:
                 self.executor, self._convert, path, doc.lines, state.findings, context, known, True
             )
             self._adopt({path: _Converted(doc, context, kept)})
-            if docs.findings(path).findings is state.findings:
+            if not docs.moving(path):
                 break
         started = loop.time()
         self.publish(path)  # converts only what moved again meanwhile
