@@ -12,8 +12,15 @@ from lsprotocol import types
 from conftest import write_big_package
 from heaplens.cache import ResultCache
 from heaplens.engine import Engine, Options
-from heaplens.lsp.documents import DocumentStore, FileFindings, apply_change, shift_finding
-from heaplens.model import Finding
+from heaplens.lsp.documents import (
+    DocumentStore,
+    Edit,
+    FileFindings,
+    Shifted,
+    apply_change,
+    shift_finding,
+)
+from heaplens.model import Finding, Position
 from heaplens.positions import LineIndex
 
 
@@ -204,3 +211,21 @@ def test_hover_and_hints_after_edits_move_only_what_they_show(
     assert docs.shifted_findings == 0
     assert docs.moving(str(path))
     assert docs.findings(str(path)).findings == everything
+
+
+def test_whether_an_edit_moves_a_finding_is_what_its_spans_say(
+    analysed: tuple[Path, tuple[Finding, ...]],
+) -> None:
+    path, findings = analysed
+    shifted = Shifted.of(findings, str(path))
+    last = max(high for _low, high in shifted.spans)
+    for line in range(1, last + 3):
+        for edit in (
+            Edit(Position(line, 1), Position(line, 1), Position(line, 2)),  # a key
+            Edit(Position(line, 3), Position(line, 3), Position(line + 1, 1)),  # Enter
+            Edit(Position(line, 1), Position(line + 2, 1), Position(line, 1)),  # lines cut
+        ):
+            first, moved_to = edit.start.line, edit.last_line_moved
+            spans = shifted.spans
+            expected = any(high >= first and low <= moved_to for low, high in spans)
+            assert shifted.affected_by(edit) == expected, (line, edit)

@@ -339,8 +339,8 @@ class Analyzer:
         waiting."""
         docs = self.server.docs
         loop = asyncio.get_running_loop()
-        # Edits that arrive meanwhile (a burst) move findings again; converted again here
-        # rather than on the loop, a few times at most.
+        # Edits that arrive meanwhile (a burst) move findings again; converted again here,
+        # a few times at most.
         for _ in range(3):
             doc = docs.by_path(path)
             if doc is None:
@@ -359,8 +359,13 @@ class Analyzer:
             self._adopt({path: _Converted(doc, context, kept)})
             if not docs.moving(path):
                 break
+        else:
+            # Edits kept coming: each asked for a publish of its own once edits pause
+            # (``publish_soon``). Moving and converting what they moved here, on the
+            # loop, kept hover waiting.
+            return
         started = loop.time()
-        self.publish(path)  # converts only what moved again meanwhile
+        self.publish(path)
         took = loop.time() - started
         self._next_edit_publish = loop.time() + EDIT_PUBLISH_SPACING * took
 

@@ -20,6 +20,8 @@ import dataclasses
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import accumulate
 
 from lsprotocol import types
 
@@ -207,10 +209,20 @@ class Shifted:
     def of(findings: tuple[Finding, ...], path: str) -> Shifted:
         return Shifted(findings, tuple(line_span(f, path) for f in findings), 0)
 
+    @cached_property
+    def reach(self) -> tuple[list[int], list[int]]:
+        """The spans' first lines, in order, and for each the last line any span starting
+        there or before reaches: whether an edit moves a finding is then a bisection, not
+        a look at every span on every keystroke."""
+        ordered = sorted(self.spans)
+        return [low for low, _ in ordered], list(accumulate((h for _, h in ordered), max))
+
     def affected_by(self, edit: Edit) -> bool:
-        """Whether ``edit`` can move any of the findings."""
-        first, last = edit.start.line, edit.last_line_moved
-        return any(high >= first and low <= last for low, high in self.spans)
+        """Whether ``edit`` can move any of the findings: whether a span starting on or
+        before the last line it can move reaches its first line."""
+        lows, reach = self.reach
+        starting = bisect.bisect_right(lows, edit.last_line_moved)
+        return starting > 0 and reach[starting - 1] >= edit.start.line
 
     def through(self, edits: Sequence[Edit], path: str) -> Shifted:
         """Move the findings through ``edits``, one after the other. Only findings with a
@@ -531,6 +543,8 @@ class DocumentStore:
                 edits = tuple(pending)
             moved = shifted.through(edits, path)
             index = FindingIndex(moved.findings)
+            following = Shifted(moved.findings, moved.spans, 0)
+            following.reach  # noqa: B018 -- worked out here, not by the next keystroke
             with self._lock:
                 # Unless another thread moved them meanwhile, or a new analysis replaced
                 # them (then the loop looks again).
@@ -543,7 +557,7 @@ class DocumentStore:
                     if not pending:
                         del self._pending[path]
                     state.findings = moved.findings
-                    self._shifted[path] = Shifted(moved.findings, moved.spans, 0)
+                    self._shifted[path] = following
                     self._indexes[path] = index
                     self.shifted_findings += moved.touched
 
