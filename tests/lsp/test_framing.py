@@ -4,11 +4,14 @@ tests/reliability/test_protocol.py.)"""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 
 import pytest
+from pygls.io_ import StdoutWriter
 
-from heaplens.lsp.framing import FramingError, MessageReader
+from heaplens.lsp.framing import FramingError, MessageReader, QueuedWriter
 
 
 def _source(data: bytes, step: int) -> Callable[[int], bytes]:
@@ -80,3 +83,46 @@ def test_a_header_found_across_chunks_while_resynchronising() -> None:
     long_line = b"x" * (64 * 1024 - 5)  # the header starts 5 bytes before a read ends
     items = _all(b"Content-Length: nope\r\n\r\n" + long_line + _msg(b"{}"), step=1 << 16)
     assert isinstance(items[0], FramingError) and items[-1] == b"{}"
+
+
+def _pipe_writer() -> tuple[int, QueuedWriter]:
+    """A QueuedWriter onto a real pipe, as the server's stdout is; the pipe's read end."""
+    read_end, write_end = os.pipe()
+    return read_end, QueuedWriter(StdoutWriter(os.fdopen(write_end, "wb")))
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def test_writes_do_not_wait_for_the_client_to_read() -> None:
+    """Megabytes (a publish of thousands of diagnostics) go into a pipe nobody reads yet,
+    far more than it holds, and the writes return; then everything arrives, in order."""
+    read_end, writer = _pipe_writer()
+    messages = [bytes([65 + i]) * (1 << 20) for i in range(6)]
+    done = threading.Event()
+
+    def write_all() -> None:
+        for message in messages:
+            writer.write(message)
+        done.set()
+
+    threading.Thread(target=write_all, daemon=True).start()
+    assert done.wait(60), "a write waited for the client to read"
+    closed = threading.Thread(target=writer.close, daemon=True)
+    closed.start()  # writes what is queued, then closes the pipe
+    assert _read_all(read_end) == b"".join(messages)
+    closed.join(60)
+
+
+def test_a_write_after_the_client_went_away_fails() -> None:
+    read_end, writer = _pipe_writer()
+    os.close(read_end)
+    writer.write(b"x" * 1000)  # fails in the writer's thread...
+    writer.flush()
+    with pytest.raises(BrokenPipeError):  # ... so the next write says so
+        writer.write(b"y")

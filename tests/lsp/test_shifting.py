@@ -12,8 +12,15 @@ from lsprotocol import types
 from conftest import write_big_package
 from heaplens.cache import ResultCache
 from heaplens.engine import Engine, Options
-from heaplens.lsp.documents import DocumentStore, FileFindings, apply_change, shift_finding
-from heaplens.model import Finding
+from heaplens.lsp.documents import (
+    DocumentStore,
+    Edit,
+    FileFindings,
+    Shifted,
+    apply_change,
+    shift_finding,
+)
+from heaplens.model import Finding, Position
 from heaplens.positions import LineIndex
 
 
@@ -163,3 +170,62 @@ def _replace(
         ),
         text=text,
     )
+
+
+def test_hover_and_hints_after_edits_move_only_what_they_show(
+    analysed: tuple[Path, tuple[Finding, ...]],
+) -> None:
+    """A request reads the findings of a few lines: after an Enter above most findings
+    and a burst of edits around them, it sees what moving every finding gives, and moves
+    only the findings it shows (the store's findings stay as they were, to be moved by
+    the next full read)."""
+    path, findings = analysed
+    docs, uri = _store(path, findings)
+    reference_docs, reference_uri = _store(path, findings)
+    lines = path.read_text().splitlines()
+    middle = next(i for i in range(len(lines) // 2, len(lines)) if lines[i] == "}") + 1
+    some = findings[len(findings) // 4]
+    row, col = some.range.start.line - 1, some.range.start.column - 1
+    burst = [
+        _insert(middle, 0, "\n"),
+        _insert(middle, 0, "// x\n// y"),
+        _insert(row, col, "é "),  # in front of a finding
+        _insert(row, col + 4, "z"),  # inside it: stretches it
+        _replace((row + 3, 0), (row + 6, 0), "// gone\n"),  # lines replaced: cut through
+    ]
+    for version, edit in enumerate(burst, 2):
+        docs.change(uri, version, [edit], "utf-16")
+        reference_docs.change(reference_uri, version, [edit], "utf-16")
+    everything = reference_docs.findings(str(path)).findings  # moved, all of them
+    assert reference_docs.shifted_findings > 0
+    view = docs.index(str(path))
+    last = max(f.range.end.line for f in everything)
+    for line in range(1, last + 2):
+        assert view.on_line(line) == [
+            f for f in everything if f.range.start.line <= line <= f.range.end.line
+        ], f"line {line}"
+    for first in range(1, last + 2, 7):
+        assert view.ending_on(first, first + 50) == [
+            f for f in everything if first <= f.range.end.line <= first + 50
+        ], f"lines {first}-{first + 50}"
+    assert docs.shifted_findings == 0
+    assert docs.moving(str(path))
+    assert docs.findings(str(path)).findings == everything
+
+
+def test_whether_an_edit_moves_a_finding_is_what_its_spans_say(
+    analysed: tuple[Path, tuple[Finding, ...]],
+) -> None:
+    path, findings = analysed
+    shifted = Shifted.of(findings, str(path))
+    last = max(high for _low, high in shifted.spans)
+    for line in range(1, last + 3):
+        for edit in (
+            Edit(Position(line, 1), Position(line, 1), Position(line, 2)),  # a key
+            Edit(Position(line, 3), Position(line, 3), Position(line + 1, 1)),  # Enter
+            Edit(Position(line, 1), Position(line + 2, 1), Position(line, 1)),  # lines cut
+        ):
+            first, moved_to = edit.start.line, edit.last_line_moved
+            spans = shifted.spans
+            expected = any(high >= first and low <= moved_to for low, high in spans)
+            assert shifted.affected_by(edit) == expected, (line, edit)

@@ -207,10 +207,12 @@ class Analyzer:
             await progress.end()
             self._running -= 1
         try:
+            ahead = _Ahead({}, {})
             if result is not None and self._current(token, snapshot):
-                self._adopt(await loop.run_in_executor(self.executor, self._convert_ahead, result))
+                ahead = await loop.run_in_executor(self.executor, self._convert_ahead, result)
+                self._adopt(ahead.converted)
             if result is not None:
-                self._finish(directory, result, token, snapshot, overlays, started)
+                self._finish(directory, result, token, snapshot, overlays, started, ahead.findings)
         finally:
             # After publishing, so a status bar's count is never behind its "idle".
             self._report_status(directory)
@@ -223,6 +225,7 @@ class Analyzer:
         snapshot: dict[str, int],
         overlays: dict[str, bytes],
         started: float,
+        prepared: dict[str, tuple[Finding, ...]],
     ) -> None:
         if not self._current(token, snapshot):
             return
@@ -243,7 +246,7 @@ class Analyzer:
             f"heaplens {s.engine_seconds:.3f}s); {s.direct_units} compiled without the go "
             f"command, {s.reused_files} file(s) unchanged in the compiler's log"
         )
-        self.apply(result)
+        self.apply(result, prepared=prepared)
         for pkg in result.packages:
             if not pkg.errors:
                 self.server.fixer.schedule(pkg.dir, list(pkg.findings), pkg.files, overlays)
@@ -280,8 +283,15 @@ class Analyzer:
 
     # -- results -------------------------------------------------------------------
 
-    def apply(self, result: CheckResult, publish_all: bool = False) -> None:
-        """Record a result's findings and publish them."""
+    def apply(
+        self,
+        result: CheckResult,
+        publish_all: bool = False,
+        prepared: dict[str, tuple[Finding, ...]] | None = None,
+    ) -> None:
+        """Record a result's findings and publish them (a file's as ``prepared`` holds
+        them, if it does: see ``_convert_ahead``)."""
+        prepared = prepared or {}
         docs = self.server.docs
         for pkg in result.packages:
             why = _stale_reason(pkg.errors)
@@ -298,7 +308,9 @@ class Analyzer:
                     docs.set_findings(path, FileFindings(excluded=why))
                     self.publish(path)
             for path in pkg.files:
-                fresh = tuple(f for f in pkg.findings if f.file == path)
+                fresh = prepared.get(path)
+                if fresh is None:
+                    fresh = tuple(f for f in pkg.findings if f.file == path)
                 previous = docs.findings(path)
                 if pkg.errors and not fresh and previous.findings:
                     docs.set_findings(path, FileFindings(previous.findings, True, why))
@@ -330,13 +342,15 @@ class Analyzer:
         waiting."""
         docs = self.server.docs
         loop = asyncio.get_running_loop()
-        # Edits that arrive meanwhile (a burst) move findings again; converted again here
-        # rather than on the loop, a few times at most.
+        # Edits that arrive meanwhile (a burst) move findings again; converted again here,
+        # a few times at most.
         for _ in range(3):
             doc = docs.by_path(path)
-            state = docs.findings(path)  # moved through the pending edits, on the loop
             if doc is None:
                 break
+            # Moved through the pending edits here too: hover and inlay hints meanwhile
+            # move only the few findings they show (``DocumentStore.index``).
+            state = await loop.run_in_executor(self.executor, docs.findings, path)
             context = self._context(state.stale)
             previous = self._converted.get(path)
             known: dict[int, tuple[Finding, Encoded]] = {}
@@ -346,10 +360,15 @@ class Analyzer:
                 self.executor, self._convert, path, doc.lines, state.findings, context, known, True
             )
             self._adopt({path: _Converted(doc, context, kept)})
-            if docs.findings(path).findings is state.findings:
+            if not docs.moving(path):
                 break
+        else:
+            # Edits kept coming: each asked for a publish of its own once edits pause
+            # (``publish_soon``). Moving and converting what they moved here, on the
+            # loop, kept hover waiting.
+            return
         started = loop.time()
-        self.publish(path)  # converts only what moved again meanwhile
+        self.publish(path)
         took = loop.time() - started
         self._next_edit_publish = loop.time() + EDIT_PUBLISH_SPACING * took
 
@@ -471,30 +490,52 @@ class Analyzer:
             hit = known.get(id(f))
             if hit is not None and hit[0] is f:
                 entry = hit[1]
+                if keep:  # it was kept, so its positions are all in ``path``
+                    kept[id(f)] = hit
             else:
                 d = diagnostic(f, lines, lines_for, encoding, settings, related, stale)
                 entry = (d, encode(d))
-            if keep and _only_in(f, path):
-                kept[id(f)] = (f, entry)
+                if keep and _only_in(f, path):
+                    kept[id(f)] = (f, entry)
             out.append(entry)
         return out, kept
 
-    def _convert_ahead(self, result: CheckResult) -> dict[str, _Converted]:
+    def _convert_ahead(self, result: CheckResult) -> _Ahead:
         """The diagnostics of a result's findings in open documents, converted in a worker
         thread while the loop answers hover and inlay hints: a package's 4,500 new
         findings took the loop the better part of a second. ``diagnostics_for`` then
-        finds them converted, if the documents are still the ones converted in."""
+        finds them converted, if the documents are still the ones converted in.
+
+        Each file's findings are first made what ``apply`` will show: with the fixes
+        verified earlier on them, and each one equal to a finding shown now replaced by
+        that very object. An analysis after edits mostly finds what the edits moved, and
+        then nothing is converted again, nor compared in depth, nor indexed on the loop."""
         out: dict[str, _Converted] = {}
-        context = self._context(False)
+        prepared: dict[str, tuple[Finding, ...]] = {}
+        docs = self.server.docs
         for pkg in result.packages:
             for path in pkg.files:
-                doc = self.server.docs.by_path(path)
-                fresh = [f for f in pkg.findings if f.file == path]
-                if doc is None or not fresh:
+                doc = docs.by_path(path)
+                fresh = tuple(f for f in pkg.findings if f.file == path)
+                if doc is None:
                     continue
-                _, kept = self._convert(path, doc.lines, fresh, context, {}, True)
+                shown = docs.findings(path).findings
+                if pkg.errors and not fresh and shown:
+                    # ``apply`` keeps them, marked stale: every diagnostic says so.
+                    fresh, context = shown, self._context(True)
+                elif fresh:
+                    fixed = self.server.fixer.with_fixes(path, fresh)
+                    fresh = prepared[path] = _same_as(fixed, shown)
+                    context = self._context(False)
+                else:
+                    continue
+                previous = self._converted.get(path)
+                known: dict[int, tuple[Finding, Encoded]] = {}
+                if previous is not None and previous.doc is doc and previous.context == context:
+                    known = previous.diagnostics
+                _, kept = self._convert(path, doc.lines, fresh, context, known, True)
                 out[path] = _Converted(doc, context, kept)
-        return out
+        return _Ahead(out, prepared)
 
     def _adopt(self, converted: dict[str, _Converted]) -> None:
         for path, new in converted.items():
@@ -510,6 +551,24 @@ class Analyzer:
     def republish(self, paths: Iterable[str]) -> None:
         for path in paths:
             self.publish(path)
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """What ``_convert_ahead`` prepares in a worker thread for ``apply``, by file: the
+    diagnostics, and the findings they are of."""
+
+    converted: dict[str, _Converted]
+    findings: dict[str, tuple[Finding, ...]]
+
+
+def _same_as(fresh: tuple[Finding, ...], shown: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """``fresh`` with each finding equal to one of ``shown`` replaced by that one; ``shown``
+    itself when they are all the same."""
+    if fresh == shown:
+        return shown
+    by_value = {f: f for f in shown}
+    return tuple(by_value.get(f, f) for f in fresh)
 
 
 def _only_in(f: Finding, path: str) -> bool:

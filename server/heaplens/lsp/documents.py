@@ -20,6 +20,8 @@ import dataclasses
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import accumulate
 
 from lsprotocol import types
 
@@ -207,10 +209,20 @@ class Shifted:
     def of(findings: tuple[Finding, ...], path: str) -> Shifted:
         return Shifted(findings, tuple(line_span(f, path) for f in findings), 0)
 
+    @cached_property
+    def reach(self) -> tuple[list[int], list[int]]:
+        """The spans' first lines, in order, and for each the last line any span starting
+        there or before reaches: whether an edit moves a finding is then a bisection, not
+        a look at every span on every keystroke."""
+        ordered = sorted(self.spans)
+        return [low for low, _ in ordered], list(accumulate((h for _, h in ordered), max))
+
     def affected_by(self, edit: Edit) -> bool:
-        """Whether ``edit`` can move any of the findings."""
-        first, last = edit.start.line, edit.last_line_moved
-        return any(high >= first and low <= last for low, high in self.spans)
+        """Whether ``edit`` can move any of the findings: whether a span starting on or
+        before the last line it can move reaches its first line."""
+        lows, reach = self.reach
+        starting = bisect.bisect_right(lows, edit.last_line_moved)
+        return starting > 0 and reach[starting - 1] >= edit.start.line
 
     def through(self, edits: Sequence[Edit], path: str) -> Shifted:
         """Move the findings through ``edits``, one after the other. Only findings with a
@@ -307,12 +319,66 @@ class FindingIndex:
         """The findings whose range covers some of ``line``, in file order."""
         return [self.findings[i] for i in self._by_line.get(line, ())]
 
+    def covering(self, first: int, last: int) -> list[Finding]:
+        """The findings whose range covers some line from ``first`` to ``last``, in file
+        order."""
+        hits = {i for line in range(first, last + 1) for i in self._by_line.get(line, ())}
+        return [self.findings[i] for i in sorted(hits)]
+
     def ending_on(self, first: int, last: int) -> list[Finding]:
         """The findings whose range ends on a line from ``first`` to ``last``, in file
         order."""
         lo = bisect.bisect_left(self._end_lines, first)
         hi = bisect.bisect_right(self._end_lines, last)
         return [self.findings[i] for i in sorted(self._by_end[lo:hi])]
+
+
+def _lines_before(first: int, last: int, edits: Sequence[Edit]) -> tuple[int, int]:
+    """Lines of the text before ``edits`` that hold every position now on a line from
+    ``first`` to ``last``: each edit undone in turn, last first. A line of text an edit
+    put in stands for all the lines it replaced; the bounds are conservative."""
+    for edit in reversed(edits):
+        start, old_end, new_end = edit.start.line, edit.old_end.line, edit.new_end.line
+        if first > new_end:
+            first += old_end - new_end
+        elif first >= start:
+            first = start
+        if last > new_end:
+            last += old_end - new_end
+        elif last >= start:
+            last = old_end
+    return first, last
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """A file's findings as they are now, for a request that reads a few lines of them
+    (hover, inlay hints): the findings as last moved, by line, and the edits made since.
+    Only the findings a request looks at are moved through those edits: after an Enter
+    above thousands of findings, a hover moves the few on its line, not all of them
+    (which took longer than the rest of the request; the publish that follows the edits
+    moves them all, in a worker thread)."""
+
+    index: FindingIndex
+    edits: tuple[Edit, ...]
+    path: str
+    stale: bool = False
+
+    def on_line(self, line: int) -> list[Finding]:
+        """The findings whose range covers some of ``line``, in file order."""
+        moved = self._moved(self.index.covering(*_lines_before(line, line, self.edits)))
+        return [f for f in moved if f.range.start.line <= line <= f.range.end.line]
+
+    def ending_on(self, first: int, last: int) -> list[Finding]:
+        """The findings whose range ends on a line from ``first`` to ``last``, in file
+        order."""
+        moved = self._moved(self.index.ending_on(*_lines_before(first, last, self.edits)))
+        return [f for f in moved if first <= f.range.end.line <= last]
+
+    def _moved(self, findings: list[Finding]) -> Sequence[Finding]:
+        if not self.edits:
+            return findings
+        return Shifted.of(tuple(findings), self.path).through(self.edits, self.path).findings
 
 
 def read_disk(path: str) -> bytes:
@@ -459,34 +525,58 @@ class DocumentStore:
             shifted = self._shifted[path] = Shifted.of(state.findings, path)
         return shifted
 
-    def _settle(self, path: str) -> FileFindings | None:
-        """Move ``path``'s findings through the edits still pending; the caller holds
-        the lock."""
-        state = self._findings.get(path)
-        pending = self._pending.pop(path, None)
-        if state is None or not pending:
-            return state
-        shifted = self._shifted_of(path, state).through(pending, path)
-        state.findings = shifted.findings
-        self._shifted[path] = Shifted(shifted.findings, shifted.spans, 0)
-        self.shifted_findings += shifted.touched
-        return state
-
     # -- findings --------------------------------------------------------------------
 
     def findings(self, path: str) -> FileFindings:
-        with self._lock:
-            return self._settle(path) or FileFindings()
+        """``path``'s findings, moved through the edits made since they were last read.
+        They are moved outside the lock, so a request reading them meanwhile
+        (``index``) does not wait for a worker thread that moves thousands."""
+        while True:
+            with self._lock:
+                state = self._findings.get(path)
+                pending = self._pending.get(path)
+                if state is None:
+                    return FileFindings()
+                if not pending:
+                    return state
+                shifted = self._shifted_of(path, state)
+                edits = tuple(pending)
+            moved = shifted.through(edits, path)
+            index = FindingIndex(moved.findings)
+            following = Shifted(moved.findings, moved.spans, 0)
+            following.reach  # noqa: B018 -- worked out here, not by the next keystroke
+            with self._lock:
+                # Unless another thread moved them meanwhile, or a new analysis replaced
+                # them (then the loop looks again).
+                if (
+                    self._findings.get(path) is state
+                    and state.findings is shifted.findings
+                    and self._pending.get(path) is pending
+                ):
+                    del pending[: len(edits)]
+                    if not pending:
+                        del self._pending[path]
+                    state.findings = moved.findings
+                    self._shifted[path] = following
+                    self._indexes[path] = index
+                    self.shifted_findings += moved.touched
 
-    def index(self, path: str) -> FindingIndex:
-        """``path``'s current findings by line, built once per version of them."""
+    def moving(self, path: str) -> bool:
+        """Whether ``path``'s findings are still to be moved through edits."""
         with self._lock:
-            state = self._settle(path)
+            return bool(self._pending.get(path))
+
+    def index(self, path: str) -> FindingView:
+        """``path``'s current findings by line, without moving them through the edits
+        still pending (see ``FindingView``)."""
+        with self._lock:
+            state = self._findings.get(path)
             findings = state.findings if state is not None else ()
             index = self._indexes.get(path)
             if index is None or index.findings is not findings:
                 index = self._indexes[path] = FindingIndex(findings)
-            return index
+            edits = tuple(self._pending.get(path, ()))
+            return FindingView(index, edits, path, state.stale if state is not None else False)
 
     def set_findings(self, path: str, state: FileFindings) -> None:
         """``state`` is for the text as it is now: no edit is pending for it."""

@@ -288,22 +288,36 @@ class FixVerifier:
         if self._verified.get(path):
             self._attach(path)
 
+    def with_fixes(self, path: str, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        """``findings``, new for ``path``, as ``reattach`` leaves them. Safe in a worker
+        thread: an analysis puts the fixes on its fresh findings there, before converting
+        them."""
+        if not self._verified.get(path):
+            return findings
+        return self._fixed(path, findings)
+
     def _attach(self, path: str) -> None:
         """Put the fixes on the findings, so diagnostics carry them in ``data``."""
-        docs = self.server.docs
-        state = docs.findings(path)
+        state = self.server.docs.findings(path)
+        state.findings = self._fixed(path, state.findings)
+
+    def _fixed(self, path: str, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        """``findings`` of ``path`` with the fixes verified for them that still hold (and
+        no others); the same tuple when that changes none of them."""
         # By anchor, once: a package can have thousands of findings and of anchors.
         titles_at: dict[Anchor, list[tuple[str, str]]] = {}
         for e in self.current(path):
             for anchor in dict.fromkeys(e.fix.anchors):
                 titles_at.setdefault(anchor, []).append((e.fix.kind, title_of(e.fix)))
         found = []
-        for f in state.findings:
+        for f in findings:
             titles = titles_at.get((f.file, f.range), ())
             fixes = tuple(Fix(k, t, True) for k, t in titles)
             # The same object when its fixes did not change: its diagnostic is kept.
             found.append(f if fixes == f.fixes else replace(f, fixes=fixes))
-        state.findings = tuple(found)
+        if all(a is b for a, b in zip(found, findings, strict=True)):
+            return findings  # what was built on the tuple (its index, its spans) holds
+        return tuple(found)
 
     def current(self, path: str) -> list[_Verified]:
         """Verified fixes for findings in ``path`` whose text is still the verified text."""

@@ -16,16 +16,23 @@ line, not its start.
 Reads go through ``os.read`` on the descriptor, not a buffered file object: the reader
 runs on a daemon thread, and a buffered stream's lock held by a daemon thread at exit
 aborts the interpreter.
+
+Messages go out through a thread of their own (:class:`QueuedWriter`), in order: a publish
+of thousands of diagnostics is megabytes, which a client reads at its own pace, and the
+loop that answers hover must not wait for it.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import HTTP
+from typing import Protocol
 
 #: The largest body taken at its word. Far above any real message (a didOpen of a big
 #: generated Go file is a few megabytes), far below a length that cannot be allocated.
@@ -34,6 +41,14 @@ MAX_BODY = 256 * 1024 * 1024
 MAX_HEADER_LINE = 8 * 1024
 MAX_HEADER_LINES = 32
 _CHUNK = 64 * 1024
+
+#: Bytes waiting to be written before a write waits for the client to read some: a client
+#: that does not read slows the server down, as a full pipe would, instead of filling
+#: its memory.
+MAX_QUEUED = 64 * 1024 * 1024
+#: How long closing waits for what is queued to be written (then it is given up: the
+#: client is not reading).
+CLOSE_TIMEOUT = 10.0
 
 # A Content-Length header line as it ends a line (the line may start with the tail of a
 # body that had no line break of its own).
@@ -160,3 +175,71 @@ class MessageReader:
         out = bytes(self._buffer[:n])
         del self._buffer[:n]
         return out
+
+
+class Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class QueuedWriter:
+    """Writes to ``writer`` from a thread of its own, in the order written here. A write
+    that fails (the client went away) makes the next ``write`` raise its error, as the
+    write itself would have."""
+
+    def __init__(self, writer: Writer, max_queued: int = MAX_QUEUED) -> None:
+        self._writer = writer
+        self._max_queued = max_queued
+        self._queue: deque[bytes] = deque()
+        self._queued = 0
+        self._closing = False
+        self._error: OSError | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="heaplens-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> None:
+        with self._cond:
+            while self._error is None and self._queued and self._queued >= self._max_queued:
+                self._cond.wait()
+            if self._error is not None:
+                raise self._error
+            self._queue.append(data)
+            self._queued += len(data)
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                data = self._queue[0]
+            try:
+                self._writer.write(data)
+            except OSError as e:
+                with self._cond:
+                    self._error = e
+                    self._queue.clear()
+                    self._queued = 0
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._queue.popleft()
+                self._queued -= len(data)
+                self._cond.notify_all()
+
+    def flush(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Wait (up to ``timeout`` seconds) until everything written so far is written."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._queue or self._error is not None, timeout)
+
+    def close(self) -> None:
+        """Write what is queued (up to ``CLOSE_TIMEOUT``), then close ``writer``."""
+        self.flush()
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._writer.close()

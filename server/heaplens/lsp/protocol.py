@@ -25,7 +25,7 @@ import threading
 from collections.abc import Generator
 from concurrent.futures import Future
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import cattrs
@@ -40,7 +40,7 @@ from pygls.protocol.json_rpc import (
 )
 from pygls.protocol.language_server import lsp_method
 
-from .framing import FramingError, MessageReader
+from .framing import FramingError, MessageReader, QueuedWriter, Writer
 
 if TYPE_CHECKING:
     from .server import HeaplensServer
@@ -50,12 +50,6 @@ log = logging.getLogger(__name__)
 ErrorCodes = types.ErrorCodes
 #: Exit code after SIGTERM, as a shell reports a process the signal ended.
 EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-class Writer(Protocol):
-    def write(self, data: bytes) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class HeaplensProtocol(LanguageServerProtocol):
@@ -281,7 +275,8 @@ async def _serve(server: HeaplensServer, reader: MessageReader, writer: Writer) 
 
     protocol = server.protocol
     assert isinstance(protocol, HeaplensProtocol)
-    protocol.set_writer(writer)
+    queued = QueuedWriter(writer)
+    protocol.set_writer(queued)
     # SIGTERM cancels the wait for the next message (the one place this task waits):
     # even with a full inbox, and never in the middle of handling a message.
     this = asyncio.current_task()
@@ -320,3 +315,5 @@ async def _serve(server: HeaplensServer, reader: MessageReader, writer: Writer) 
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
         server.stop()
+        # What was answered before the client closed its end goes out still.
+        queued.flush()

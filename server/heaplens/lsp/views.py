@@ -1,4 +1,5 @@
-"""Hover and inlay hints, computed from a file's current findings."""
+"""Hover and inlay hints, computed from a file's current findings: from those on the lines
+asked about only (``DocumentStore.index``)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,12 @@ def register(server: HeaplensServer) -> None:
             return None
         encoding = encoding_of(ls.workspace.position_encoding)
         pos = from_lsp_position(doc.lines, params.position, encoding)
-        state = ls.docs.findings(doc.path)
         kinds = ls.settings.kind_set
-        nearby = ls.docs.index(doc.path).on_line(pos.line)
-        hits = [f for f in findings_at(nearby, pos) if f.kind in kinds]
+        view = ls.docs.index(doc.path)
+        hits = [f for f in findings_at(view.on_line(pos.line), pos) if f.kind in kinds]
         if not hits:
             return None
-        text = "\n\n---\n\n".join(hover_markdown(f, state.stale) for f in hits)
+        text = "\n\n---\n\n".join(hover_markdown(f, view.stale) for f in hits)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
