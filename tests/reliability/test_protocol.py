@@ -160,7 +160,7 @@ def test_requests_before_initialize_and_after_shutdown_get_errors(tmp_path: Path
         _still_answers(client)
         assert client.request("shutdown")["result"] is None
         late = client.request("textDocument/hover", HOVER, timeout=30)
-        assert late["error"]["code"] == -32600 and "data" not in late["error"]
+        assert late["error"]["code"] == -32800 and "data" not in late["error"]  # cancelled
         client.notify("exit")
         assert client.exit_code() == 0
 

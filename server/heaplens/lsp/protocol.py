@@ -134,7 +134,11 @@ class HeaplensProtocol(LanguageServerProtocol):
             self._reject(msg_id, ErrorCodes.ServerNotInitialized, f"{method} before initialize")
             return False
         if self._shutdown:
-            self._reject(msg_id, ErrorCodes.InvalidRequest, f"{method} after shutdown")
+            # The specification asks for InvalidRequest here, but a request after shutdown
+            # is a client racing its own stop (Neovim asks for inlay hints while stopping),
+            # and clients show InvalidRequest to the user. RequestCancelled is what they
+            # take silently, and it is true: the server will not do it.
+            self._reject(msg_id, types.LSPErrorCodes.RequestCancelled, f"{method} after shutdown")
             return False
         return True
 

@@ -107,6 +107,13 @@ class Scheduler:
         finally:
             del self._shared[key]
 
+    async def shared_ended(self, timeout: float) -> None:
+        """Wait, ``timeout`` seconds at most, until every shared run has ended (after
+        ``cancel_all``: a cancelled scan still ends its progress and answers)."""
+        tasks = [running.task for running in self._shared.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
     def is_busy(self, key: str) -> bool:
         return key in self._timers or key in self._running
 

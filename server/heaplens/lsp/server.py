@@ -20,7 +20,6 @@ import logging
 import socket
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,6 +62,8 @@ class HeaplensServer(LanguageServer):
         self.pending_messages: list[str] = []
         #: Cancel tokens of cancellable work-done progress, by progress token.
         self.progress_cancels: dict[str, CancelToken] = {}
+        #: Set by ``stop``: nothing more that would make the client send requests.
+        self._stopping = False
         #: Writes of publishes still under way on an asynchronous transport.
         self._writes: set[asyncio.Future[Any]] = set()
         #: Workspace folders refused as no Go workspace, said once each (``roots``).
@@ -133,6 +134,10 @@ class HeaplensServer(LanguageServer):
             log.debug("could not send status", exc_info=True)
 
     def refresh_inlay_hints(self) -> None:
+        # Not once stopping: a refresh makes the client ask for hints, and a request sent
+        # after shutdown can only be refused (Neovim shows that refusal to the user).
+        if self._stopping:
+            return
         if self._capability("workspace", "inlay_hint", "refresh_support"):
             try:
                 self.workspace_inlay_hint_refresh(None)
@@ -210,6 +215,7 @@ class HeaplensServer(LanguageServer):
 
         Called on ``shutdown``, and again when the session ends (``exit``, stdin closed).
         """
+        self._stopping = True
         for cancel in list(self.progress_cancels.values()):
             cancel.cancel()
         self.fixer.stop_all()
@@ -230,18 +236,11 @@ def create_server() -> HeaplensServer:
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HeaplensServer, *_args: Any) -> None:
         # Work stops now, not at exit: a client may wait long for that, or never send it.
-        current = ls.protocol.msg_id
+        # A workspace scan, cancelled, ends its progress and answers before the shutdown
+        # does. (Requests still pending after that, the client's or ours to it, are
+        # cancelled by the protocol's own shutdown, ``HeaplensProtocol.lsp_shutdown``.)
         ls.stop()
-        # pygls then cancels every request still pending, looping over the dict that
-        # cancelling an executeCommand (a generator handler) changes at once: the
-        # shutdown fails with a RuntimeError. The requests stop() ended answer first.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(
-            not future.done()
-            for msg_id, future in list(ls.protocol._request_futures.items())
-            if msg_id != current
-        ):
-            await asyncio.sleep(0.01)
+        await ls.analyzer.scheduler.shared_ended(timeout=5)
 
     return server
 
