@@ -414,8 +414,7 @@ def assigned_to_holder(e: Evidence, i: int) -> Reason | None:
 
 def variadic_slice(e: Evidence, i: int) -> Reason | None:
     """A ``slice-literal-element`` edge into ``... argument``: the slice a variadic call
-    gets, which that call keeps. Before ``placed_in_container``, which would name the
-    compiler's ``... argument``."""
+    gets, which that call keeps (``placed_in_container`` names no compiler's value)."""
     step = e.flow[i]
     if step.why != "slice-literal-element" or step.what != "... argument":
         return None
