@@ -8,7 +8,8 @@ verdicts of the same packages before and after are compared, by kind, function a
 expression (lines move when a fix adds some). A fix is verified only when:
 
 * everything builds;
-* the compiler no longer reports the allocation its title names: the pooled value, or
+* its fixer accepts what the compiler reports (``Fixer.accept``), for the built-ins: the
+  compiler no longer reports the allocation its title names: the pooled value, or
   the callers' arguments a type parameter stops boxing (and, for a type parameter, no
   call site anywhere still boxes for the function, and the function does not box the
   parameter itself: the allocation would only have moved inside);
@@ -16,7 +17,8 @@ expression (lines move when a fix adds some). A fix is verified only when:
   preallocation (one allocation of the right size instead of the regrowth ``append``
   does at run time, which the compiler does not report), and the pool's ``New``.
 
-The title then says what the compiler showed. The engine caches results by content, so
+The fixer's title then says what the compiler showed. Where it declines, ``verify`` says
+at which ``Stage`` and why (a ``Refusal``). The engine caches results by content, so
 verifying the same fix again (after a restart too) costs no compile.
 """
 
@@ -96,13 +98,9 @@ def verify(
     candidate with alternatives, the refusal of the one that got furthest). ``before``
     are the findings the candidate was proposed from (its anchors are ranges of them)."""
     path = candidate.file
-    original = overlays.get(path)
-    if original is None:
-        try:
-            with open(path, "rb") as f:
-                original = f.read()
-        except OSError as e:
-            return decline(Stage.EDIT, f"cannot read {path}: {e.strerror}")
+    original = _text(path, overlays)
+    if isinstance(original, Refusal):
+        return original
     goroot = engine.go_env(os.path.dirname(path)).goroot
     queries = _queries(engine, query, candidate)
     # Compiled again rather than taken from ``before``: callers may hand in findings
@@ -149,6 +147,18 @@ def verify(
             after=None if alt.probes or candidate.changes_api else tuple(result.findings),
         )
     return refusal
+
+
+def _text(path: str, overlays: Mapping[str, bytes]) -> bytes | Refusal:
+    """The text the candidate rewrites: its overlay (an unsaved buffer), or as saved."""
+    data = overlays.get(path)
+    if data is not None:
+        return data
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        return decline(Stage.EDIT, f"cannot read {path}: {e.strerror}")
 
 
 def _further(a: Refusal, b: Refusal) -> Refusal:

@@ -224,8 +224,6 @@ class FixVerifier:
                     return
                 key = _key(candidate)
                 proposed.add(key)
-                if isinstance(fix, Refusal):
-                    log.debug("%s: %s not verified: %s", directory, candidate.summary, fix)
                 entry = None if isinstance(fix, Refusal) else self._entry(fix, texts)
                 if entry is not None:
                     count += 1
