@@ -17,15 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .fixes.model import FIX_KINDS
 from .model import DEFAULT_KINDS, Kind, parse_kinds
 
 if TYPE_CHECKING:
     from .cache import ResultCache
     from .engine import CheckResult, Engine, Options, Progress
-    from .fixes.batch import Judge
     from .fixes.measure import BenchJudge
     from .fixes.model import VerifiedFix
+    from .fixes.service import Judge
     from .toolchain import CancelToken, Deadline
     from .workspace import Query
 
@@ -141,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="default ./...")
     fix.add_argument(
         "--kinds",
-        default=",".join(FIX_KINDS),
+        # Empty: every registered kind (the registry is imported only when fixing).
+        default="",
         help="fix kinds, comma-separated: preallocate, sync-pool, type-parameter (default: all)",
     )
     mode = fix.add_mutually_exclusive_group()
@@ -331,55 +331,23 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _verify_fixes(engine: Engine, result: CheckResult) -> CheckResult:
     """Replace each finding's candidate fixes by those the compiler verifies."""
-    import dataclasses
+    from .fixes.service import FixService
 
-    from . import fixes
-    from .fixes.verify import verify
-    from .model import Fix
-    from .syntax import SourceFile
-    from .workspace import plan
-
-    def source(path: str) -> SourceFile | None:
-        try:
-            with open(path, "rb") as f:
-                return SourceFile(path, f.read())
-        except OSError:
-            return None
-
-    packages = []
-    for pkg in result.packages:
-        if pkg.errors or not any(f.fixes for f in pkg.findings):
-            packages.append(pkg)
-            continue
-        queries = plan([pkg.dir], pkg.dir, engine.base_env())
-        attached: dict[tuple[str, object], list[Fix]] = {}
-        # As ``fix`` does by default: test files are compiled, never rewritten.
-        editable = {p for p in pkg.files if not p.endswith("_test.go")}
-        for cand in fixes.propose(pkg.findings, source, editable=editable):
-            done = verify(engine, queries[0], {}, cand, pkg.findings) if queries else None
-            if done is not None:
-                for anchor in cand.anchors:
-                    attached.setdefault(anchor, []).append(Fix(cand.kind, done.title, True))
-        found = tuple(
-            dataclasses.replace(f, fixes=tuple(attached.get((f.file, f.range), ())))
-            for f in pkg.findings
-        )
-        packages.append(dataclasses.replace(pkg, findings=found))
-    result.packages = packages
-    return result
+    return FixService(engine).with_verified(result)
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from .fixes.batch import fix_all
+    from .fixes import registry
     from .fixes.edits import unified_diff
+    from .fixes.service import FixService
     from .report_text import display_path
     from .toolchain import Cancelled, TimedOut, ToolchainError
     from .workspace import TargetError
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in FIX_KINDS]
+    unknown = [k for k in kinds if k not in registry.kinds()]
     if unknown:
-        expected = ", ".join(FIX_KINDS)
+        expected = ", ".join(registry.kinds())
         print(f"heaplens: unknown fix kind {unknown[0]!r}; expected {expected}", file=sys.stderr)
         return EXIT_INCOMPLETE
     if args.bench is None and (args.count is not None or args.benchtime is not None):
@@ -397,11 +365,10 @@ def run_fix(args: argparse.Namespace) -> int:
     engine = _engine_from(args, progress)
     judge, bench = _fix_judge(args, engine, progress)
     try:
-        run = fix_all(
-            engine,
+        run = FixService(engine).fix_all(
             args.patterns or ["./..."],
             cwd,
-            kinds,
+            kinds or None,
             tests=args.fix_tests,
             allow_api_change=args.allow_api_change,
             judge=judge,
@@ -504,8 +471,8 @@ def _fix_engine(
 ) -> Engine:
     """An engine whose checks show on the progress line how ``heaplens fix`` is doing.
 
-    ``fix_all`` checks the packages once, then proves each fix it tries with a check of
-    the fix's package. The first check reports as ``heaplens check`` does; each later one
+    ``FixService.fix_all`` checks the packages once, then proves each fix it tries with a
+    check of the fix's package. The first check reports as ``heaplens check`` does; each later one
     as "[2/5] verifying fixes in example.com/m/p (check 3)": the package among those
     with findings, and how many checks that package has had (a fix with alternatives, or
     the recheck after a fix is taken, makes more than one).

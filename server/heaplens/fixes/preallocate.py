@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ..model import Finding, Kind
 from ..syntax import SourceFile
 from .edits import Edit
+from .fixer import Proposal, Refusal, Verdict
 from .model import PREALLOCATE, Alternative, Candidate
 from .treeutil import ancestor, identifiers, line_indent, line_start, text, walk
 
@@ -427,3 +428,28 @@ def _contains(src: SourceFile, node: Node, f: Finding) -> bool:
     point = f.point or f.range.start
     offset = src.offset(point)
     return offset is not None and node.start_byte <= offset < node.end_byte
+
+
+class PreallocateFixer:
+    """``preallocate`` as a ``Fixer``: file by file, and accepted whether or not the
+    backing array leaves the heap (sized once is the gain either way)."""
+
+    kind = PREALLOCATE
+
+    def candidates(self, proposal: Proposal) -> list[Candidate]:
+        found = list(proposal.findings)
+        return [c for src in proposal.files for c in candidates(found, src)]
+
+    def accept(self, candidate: Candidate, verdict: Verdict) -> Refusal | None:
+        return None
+
+    def title(self, candidate: Candidate, alternative: Alternative, verdict: Verdict) -> str:
+        note = f"; {candidate.note}" if candidate.note else ""
+        if verdict.gone and not verdict.added:
+            gain = "keeps its backing array on the stack"
+        else:
+            # The make may itself be on the heap where the slice is: one allocation of
+            # the right size instead of log2(n) regrowths, which the compiler does not
+            # report (they happen inside append at run time).
+            gain = "sized once: no regrowth in the loop"
+        return f"{alternative.summary} ({gain}{note}; verified)"

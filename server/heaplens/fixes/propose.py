@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
-from . import preallocate, sync_pool, type_param
-from .model import FIX_KINDS, Candidate
+from . import registry
+from .fixer import Proposal
+from .model import Candidate
 
 _GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
 
@@ -25,32 +26,37 @@ def is_generated(source: bytes) -> bool:
 def propose(
     findings: Sequence[Finding],
     source: Callable[[str], SourceFile | None],
-    kinds: Collection[str] = FIX_KINDS,
+    kinds: Collection[str] | None = None,
     editable: Collection[str] | None = None,
 ) -> list[Candidate]:
-    """Candidates for ``findings``. Only files in ``editable`` (the package's own files,
-    when given) are ever rewritten: a finding reported in GOROOT, the module cache or
-    another module through inlining is never edited."""
+    """Candidates for ``findings`` from every registered fixer (of ``kinds``, when
+    given), a file's together, files in order, each file's in the order of the registry.
+    Only files in ``editable`` (the package's own files, when given) are ever rewritten:
+    a finding reported in GOROOT, the module cache or another module through inlining is
+    never edited, and nor is a generated file (its generator would undo the fix, or trip
+    over it)."""
     found = [f for f in findings if editable is None or f.file in editable]
-    out: list[Candidate] = []
+    files: list[SourceFile] = []
     generated: set[str] = set()
     for file in sorted({f.file for f in found}):
         src = source(file)
         if src is None:
             continue
         if is_generated(src.source):
-            generated.add(file)  # the generator would undo the fix, or trip over it
-            continue
-        if "preallocate" in kinds:
-            out.extend(preallocate.candidates(found, src))
-        if "sync-pool" in kinds:
-            out.extend(sync_pool.candidates(found, src))
-    if "type-parameter" in kinds:
-        out.extend(type_param.candidates(found, source))
-        out = [c for c in out if c.file not in generated]
-    if editable is not None:
-        out = [c for c in out if c.file in editable]
-    return out
+            generated.add(file)
+        else:
+            files.append(src)
+    proposal = Proposal(found, tuple(files), source)
+    out = [
+        c
+        for fixer in registry.fixers()
+        if kinds is None or fixer.kind in kinds
+        for c in fixer.candidates(proposal)
+        if c.file not in generated and (editable is None or c.file in editable)
+    ]
+    rank = {src.path: i for i, src in enumerate(files)}
+    # Stable: within a file, the registry's order.
+    return sorted(out, key=lambda c: rank.get(c.file, len(rank)))
 
 
 def attach_candidates(

@@ -32,7 +32,8 @@ from lsprotocol import types
 
 from .. import fixes
 from ..fixes.edits import to_range
-from ..fixes.verify import verify
+from ..fixes.fixer import Refusal
+from ..fixes.service import FixService
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from ..toolchain import Cancelled, CancelToken
@@ -192,7 +193,7 @@ class FixVerifier:
             await asyncio.sleep(max(0.0, VERIFY_DELAY - (time.monotonic() - edited)))
         analyzer = self.server.analyzer
         loop = asyncio.get_running_loop()
-        engine = analyzer.engine()
+        service = FixService(analyzer.engine())
         queries = analyzer.queries_for(directory)
         if not queries:
             return
@@ -206,10 +207,10 @@ class FixVerifier:
             return SourceFile(path, data) if data else None
 
         def propose() -> list[fixes.Candidate]:
-            return fixes.propose(findings, source, editable=files)
+            return service.propose(findings, source, editable=files)
 
-        def work(candidate: fixes.Candidate) -> fixes.VerifiedFix | None:
-            return verify(engine, queries[0], overlays, candidate, findings, token)
+        def work(candidate: fixes.Candidate) -> fixes.VerifiedFix | Refusal:
+            return service.verify(queries[0], overlays, candidate, findings, token)
 
         proposed: set[_Key] = set()
         count = 0
@@ -223,7 +224,7 @@ class FixVerifier:
                     return
                 key = _key(candidate)
                 proposed.add(key)
-                entry = self._entry(fix, texts) if fix is not None else None
+                entry = None if isinstance(fix, Refusal) else self._entry(fix, texts)
                 if entry is not None:
                     count += 1
                 # Offered at once: the rest of the package may take a while.
