@@ -114,8 +114,8 @@ class Change:
         new = text[:i] + self.inserted + text[j:]
         if not self.whole:
             rng = types.Range(start=_lsp_position(text, i), end=_lsp_position(text, j))
-            event: types.TextDocumentContentChangeEvent = (
-                types.TextDocumentContentChangePartial(range=rng, text=self.inserted)
+            event: types.TextDocumentContentChangeEvent = types.TextDocumentContentChangePartial(
+                range=rng, text=self.inserted
             )
             return new, event, len(text[:i].encode()), len(text[:j].encode())
         old_b, new_b = text.encode(), new.encode()
