@@ -30,7 +30,7 @@ def propose(
     editable: Collection[str] | None = None,
 ) -> list[Candidate]:
     """Candidates for ``findings`` from every registered fixer (of ``kinds``, when
-    given), a file's together, files in order, each file's in the order of the registry.
+    given), in the registry's order and, within a fixer, in file order.
     Only files in ``editable`` (the package's own files, when given) are ever rewritten:
     a finding reported in GOROOT, the module cache or another module through inlining is
     never edited, and nor is a generated file (its generator would undo the fix, or trip
@@ -47,16 +47,15 @@ def propose(
         else:
             files.append(src)
     proposal = Proposal(found, tuple(files), source)
-    out = [
+    # The registry's order is the order `heaplens fix` tries them: a signature change
+    # (type parameter) only after every body-local rewrite, as before the registry.
+    return [
         c
         for fixer in registry.fixers()
         if kinds is None or fixer.kind in kinds
         for c in fixer.candidates(proposal)
         if c.file not in generated and (editable is None or c.file in editable)
     ]
-    rank = {src.path: i for i, src in enumerate(files)}
-    # Stable: within a file, the registry's order.
-    return sorted(out, key=lambda c: rank.get(c.file, len(rank)))
 
 
 def attach_candidates(

@@ -12,6 +12,8 @@ from .preallocate import PreallocateFixer
 from .sync_pool import SyncPoolFixer
 from .type_param import TypeParameterFixer
 
+# Least intrusive first: rewrites inside one function body before the fixer that
+# changes a signature, which `heaplens fix` should try last.
 _BUILT_IN: tuple[Fixer, ...] = (PreallocateFixer(), SyncPoolFixer(), TypeParameterFixer())
 
 #: Every registered fixer, by kind, in registration order.
