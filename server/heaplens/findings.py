@@ -794,76 +794,18 @@ def _finding(
     origin: Location | None,
 ) -> Finding:
     """A finding of ``kind`` at ``pos`` about what the compiler calls ``said``."""
-    # What a person reads names the source, not the compiler: `hex.EncodeToString(b)`
-    # for `~r0`, `new("a")` for `.autotmp_1`.
-    # Only where the range is the value: code inlined at a call is reported there, and
-    # the call's text is not the value.
-    subject = said
-    if (
-        src is not None
-        and rng is not None
-        and (reasons.compiler_made(said) or wording.has_internals(said))
-        and ((origin is None and reasons.compiler_made(said)) or src.shows(rng, said))
-        and not said.startswith("#")  # a loop's state: at its `for`, which says less
-    ):
-        written = src.compact_text(rng)
-        # Only an expression names the value: not the `=` or `return` a result of a
-        # call is reported at.
-        if written and written not in _KEYWORDS and any(c.isalnum() for c in written):
-            subject = written
-    subject = wording.tidy(subject)
-
-    def call_at(loc: Location | None) -> str | None:
-        if src is None or rng is None or (loc is not None and loc.file != file):
-            return None
-        if not src.shows(rng, said):
-            # Code inlined here from elsewhere is reported at the call: the source at
-            # the finding is not the value, and the calls around it not the ones it meets.
-            return None
-        at = pos if loc is None else loc.position
-        # At the value itself, the call must take all of it: not a conversion that is it.
-        value = rng if rng is not None and rng.start <= at <= rng.end else None
-        called = src.enclosing_call(at, value)
-        # A method of a chain (".Interface"): the compiler's flow names it better,
-        # with its type: `(*Array).Interface`.
-        return None if called.startswith(".") else called
-
-    def is_package_var(name: str, at: Location | None) -> bool:
-        if name not in scope(file).vars:
-            return False
-        written = source(at.file) if at is not None and at.file != file else src
-        return written is None or at is None or not written.declares_local(name, at.position)
-
-    def value_kind() -> str:
-        # The compiler's own words for a closure and a variadic call's slice.
-        if said == "func literal":
-            return "func"
-        if said == "... argument":
-            return "alloc"
-        if src is not None and rng is not None and src.shows(rng, said):
-            names = scope(file)
-            return src.value_kind(rng, names.methods, names.fields, names.storage)
-        # Code inlined here: the value is written in the inlined function.
-        written = source(origin.file) if origin is not None else None
-        if written is None or origin is None:
-            return ""
-        there = written.expression_range(origin.position, said)
-        if there is None or not written.shows(there, said):
-            return ""
-        names = scope(origin.file)
-        return written.value_kind(there, names.methods, names.fields, names.storage)
-
+    at = _Site(file, pos, rng, said, src, scope, source, origin)
     reason = reasons.explain(
         kind,
         said,
         flow,
         # The lookups parse source; they run only when a rule needs them.
-        is_package_var=is_package_var,
-        call_at=call_at,
+        is_package_var=at.is_package_var,
+        call_at=at.call_at,
         in_go_statement=lambda: src is not None and src.in_go_statement(pos),
         package_var_of=lambda: src.package_var_at(pos) if src is not None else "",
         result_names=lambda: src.result_names(pos) if src is not None else frozenset(),
-        value_kind=value_kind,
+        value_kind=at.value_kind,
     )
     if kind in HEAP_KINDS and src is not None and rng is not None:
         # `NewT()` underlined for `&T{...} escapes to heap`: say whose code that is. The
@@ -881,5 +823,82 @@ def _finding(
         function=src.enclosing_function(pos, closures_before(file)) if src is not None else "",
         flow=flow,
         point=pos,
-        subject=subject,
+        subject=at.subject(),
     )
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where one verdict was reported, and what the source there says about it: the
+    lookups ``reasons.explain`` asks for, and the subject a person reads."""
+
+    file: str
+    pos: Position
+    rng: Range | None
+    said: str
+    src: SourceFile | None
+    scope: ScopeLookup
+    source: SourceLookup
+    origin: Location | None
+
+    def subject(self) -> str:
+        # What a person reads names the source, not the compiler: `hex.EncodeToString(b)`
+        # for `~r0`, `new("a")` for `.autotmp_1`.
+        # Only where the range is the value: code inlined at a call is reported there, and
+        # the call's text is not the value.
+        said, src, rng = self.said, self.src, self.rng
+        if (
+            src is not None
+            and rng is not None
+            and (reasons.compiler_made(said) or wording.has_internals(said))
+            and ((self.origin is None and reasons.compiler_made(said)) or src.shows(rng, said))
+            and not said.startswith("#")  # a loop's state: at its `for`, which says less
+        ):
+            written = src.compact_text(rng)
+            # Only an expression names the value: not the `=` or `return` a result of a
+            # call is reported at.
+            if written and written not in _KEYWORDS and any(c.isalnum() for c in written):
+                return wording.tidy(written)
+        return wording.tidy(said)
+
+    def call_at(self, loc: Location | None) -> str | None:
+        src, rng = self.src, self.rng
+        if src is None or rng is None or (loc is not None and loc.file != self.file):
+            return None
+        if not src.shows(rng, self.said):
+            # Code inlined here from elsewhere is reported at the call: the source at
+            # the finding is not the value, and the calls around it not the ones it meets.
+            return None
+        at = self.pos if loc is None else loc.position
+        # At the value itself, the call must take all of it: not a conversion that is it.
+        value = rng if rng.start <= at <= rng.end else None
+        called = src.enclosing_call(at, value)
+        # A method of a chain (".Interface"): the compiler's flow names it better,
+        # with its type: `(*Array).Interface`.
+        return None if called.startswith(".") else called
+
+    def is_package_var(self, name: str, at: Location | None) -> bool:
+        if name not in self.scope(self.file).vars:
+            return False
+        written = self.source(at.file) if at is not None and at.file != self.file else self.src
+        return written is None or at is None or not written.declares_local(name, at.position)
+
+    def value_kind(self) -> str:
+        # The compiler's own words for a closure and a variadic call's slice.
+        said, src, rng, origin = self.said, self.src, self.rng, self.origin
+        if said == "func literal":
+            return "func"
+        if said == "... argument":
+            return "alloc"
+        if src is not None and rng is not None and src.shows(rng, said):
+            names = self.scope(self.file)
+            return src.value_kind(rng, names.methods, names.fields, names.storage)
+        # Code inlined here: the value is written in the inlined function.
+        written = self.source(origin.file) if origin is not None else None
+        if written is None or origin is None:
+            return ""
+        there = written.expression_range(origin.position, said)
+        if there is None or not written.shows(there, said):
+            return ""
+        names = self.scope(origin.file)
+        return written.value_kind(there, names.methods, names.fields, names.storage)
