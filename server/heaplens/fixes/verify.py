@@ -36,7 +36,7 @@ from ..syntax import SourceFile
 from ..toolchain import CancelToken
 from ..workspace import Query, find_up, plan
 from . import registry
-from .edits import FormatError, apply, finish
+from .edits import Edit, FormatError, apply, finish
 from .fixer import NEW_ESCAPE, Refusal, Stage, Verdict, decline
 from .model import Alternative, Candidate, VerifiedFix
 
@@ -129,24 +129,39 @@ def verify(
         verdict = _verdict(candidate, alt, anchors, old, new, fixed, result.findings, moved)
         if isinstance(verdict, Refusal):
             return verdict
-        fixer = registry.lookup(candidate.kind)
-        refused = fixer.accept(candidate, verdict)
-        if refused is not None:
-            return refused
-        removed = sum(1 for f in anchors if f.kind in HEAP_KINDS) - _remaining(anchors, new)
-        return VerifiedFix(
-            kind=candidate.kind,
-            file=path,
-            title=fixer.title(candidate, alt, verdict),
-            anchors=candidate.anchors,
-            scope_function=candidate.scope_function,
-            edits=tuple(minimal),
-            fixed=fixed,
-            removed_escapes=removed,
-            changes_api=candidate.changes_api,
-            after=None if alt.probes or candidate.changes_api else tuple(result.findings),
-        )
+        return _accepted(candidate, alt, verdict, new, minimal, bool(alt.probes))
     return refusal
+
+
+def _accepted(
+    candidate: Candidate,
+    alt: Alternative,
+    verdict: Verdict,
+    new: Sequence[Finding],
+    minimal: Sequence[Edit],
+    probed: bool,
+) -> VerifiedFix | Refusal:
+    """The fix, if its kind's own check accepts what the compiler showed."""
+    fixer = registry.lookup(candidate.kind)
+    refused = fixer.accept(candidate, verdict)
+    if refused is not None:
+        return refused
+    anchors = verdict.anchors
+    removed = sum(1 for f in anchors if f.kind in HEAP_KINDS) - _remaining(anchors, new)
+    return VerifiedFix(
+        kind=candidate.kind,
+        file=candidate.file,
+        title=fixer.title(candidate, alt, verdict),
+        anchors=candidate.anchors,
+        scope_function=candidate.scope_function,
+        edits=tuple(minimal),
+        fixed=verdict.fixed,
+        removed_escapes=removed,
+        changes_api=candidate.changes_api,
+        # A probe's compile is not the fix's own, and an API change reaches other
+        # packages: neither compile's findings stand for the fixed package.
+        after=None if probed or candidate.changes_api else tuple(verdict.findings),
+    )
 
 
 def _text(path: str, overlays: Mapping[str, bytes]) -> bytes | Refusal:
