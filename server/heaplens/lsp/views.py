@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from ..model import HEAP_KINDS
 from .convert import LineLookup, encoding_of, from_lsp_position, from_lsp_range
-from .presentation import findings_at, hover_markdown, inlay_hint
+from .presentation import findings_at, has_inlay_hint, hover_markdown, inlay_hint
 
 if TYPE_CHECKING:
     from .server import HeaplensServer
@@ -39,7 +38,7 @@ def register(server: HeaplensServer) -> None:
         encoding = encoding_of(ls.workspace.position_encoding)
         lines = doc.lines
         window = from_lsp_range(lines, params.range, encoding)
-        kinds = ls.settings.kind_set & HEAP_KINDS
+        kinds = {k for k in ls.settings.kind_set if has_inlay_hint(k)}
         cache = {doc.path: lines}
 
         def lines_for(path: str) -> LineLookup:
