@@ -5,7 +5,7 @@
 what the editors' files and the documentation say of it: VS Code's package.json (the
 ``heaplens.kinds`` and ``heaplens.severity`` settings), the kinds block of
 vscode-extension/src/settings.ts, the defaults in editors/neovim/lsp/heaplens.lua, the
-kinds table of editors/neovim/README.md, and the kinds and reason-code tables of
+kinds tables of the two editors' READMEs, and the kinds and reason-code tables of
 README.md. Text files have ``BEGIN generated <name>`` / ``END generated <name>`` comment
 lines around what is written; package.json, which cannot hold comments, has only those
 two settings replaced and is otherwise written as it was (2-space JSON).
@@ -130,7 +130,8 @@ def _reasons_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def neovim_readme(text: str) -> str:
+def editor_readme(text: str) -> str:
+    """An editor's README: its table of kinds."""
     return replace_block(text, "kinds", _kinds_table(), "<!--", " -->")
 
 
@@ -143,7 +144,8 @@ TARGETS: dict[str, Callable[[str], str]] = {
     "vscode-extension/package.json": package_json,
     "vscode-extension/src/settings.ts": settings_ts,
     "editors/neovim/lsp/heaplens.lua": neovim_lua,
-    "editors/neovim/README.md": neovim_readme,
+    "vscode-extension/README.md": editor_readme,
+    "editors/neovim/README.md": editor_readme,
     "README.md": readme,
 }
 
