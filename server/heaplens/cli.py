@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+from . import kinds as kind_table
 from .model import DEFAULT_KINDS, Kind, parse_kinds
 
 if TYPE_CHECKING:
@@ -108,9 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--kinds",
         type=_kinds_arg,
         default=DEFAULT_KINDS,
-        help="kinds to report, comma-separated: moved-to-heap, escapes-to-heap, "
-        "leaking-param, inlining, cannot-inline, or all "
-        "(default: moved-to-heap,escapes-to-heap,leaking-param)",
+        help=f"kinds to report, comma-separated: {', '.join(kind_table.names())}, or all "
+        f"(default: {','.join(r.name for r in kind_table.KINDS if r.on_by_default)})",
     )
     check.add_argument(
         "--fail-on",

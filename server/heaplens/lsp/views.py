@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from ..model import HEAP_KINDS
 from .client import FeatureHost, SettingsSource
 from .convert import LineLookup, from_lsp_position, from_lsp_range
 from .documents import DocumentStore
-from .presentation import findings_at, hover_markdown, inlay_hint
+from .presentation import findings_at, has_inlay_hint, hover_markdown, inlay_hint
 
 
 def register(server: FeatureHost, docs: DocumentStore, settings: SettingsSource) -> None:
@@ -37,7 +36,7 @@ def register(server: FeatureHost, docs: DocumentStore, settings: SettingsSource)
         encoding = server.encoding()
         lines = doc.lines
         window = from_lsp_range(lines, params.range, encoding)
-        kinds = settings().kind_set & HEAP_KINDS
+        kinds = {k for k in settings().kind_set if has_inlay_hint(k)}
         cache = {doc.path: lines}
 
         def lines_for(path: str) -> LineLookup:
