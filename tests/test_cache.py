@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from conftest import check_json, dep_workspace
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.model import HEAP_KINDS
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, wording
-from .engine import CheckResult
+from .analysis import CheckResult
 from .model import Finding, Kind, Location, Position
 from .positions import LineIndex
 

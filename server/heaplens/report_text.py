@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Collection
 
 from . import wording
-from .engine import CheckResult
+from .analysis import CheckResult
 from .model import CompileError, Finding, Kind
 
 

@@ -10,8 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.fixes import VerifiedFix, propose
 from heaplens.fixes.verify import verify
 from heaplens.model import HEAP_KINDS

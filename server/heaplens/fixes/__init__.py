@@ -10,11 +10,7 @@ LSP or the command line.
 from __future__ import annotations
 
 from .model import FIX_KINDS, PREALLOCATE, SYNC_POOL, TYPE_PARAMETER, Candidate, VerifiedFix
-from .propose import attach_candidates, propose
-
-# ``verify`` (heaplens.fixes.verify) needs the engine, which needs ``propose``: import it
-# from its module, so the package itself stays below the engine.
-
+from .propose import attach_candidates, propose, with_candidates
 
 __all__ = [
     "FIX_KINDS",
@@ -25,4 +21,5 @@ __all__ = [
     "VerifiedFix",
     "attach_candidates",
     "propose",
+    "with_candidates",
 ]

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..engine import Engine
+from ..analysis import Engine
 from ..model import Finding
 from ..syntax import SourceFile
 from ..toolchain import CancelToken

@@ -28,7 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ..engine import Engine
+from ..analysis import Engine
 from ..model import HEAP_KINDS, Finding, Range, ReasonCode
 from ..syntax import SourceFile
 from ..toolchain import CancelToken
