@@ -27,7 +27,7 @@ from ..workspace import Query, TargetError, plan
 from . import listing as listings
 from .classification import Classifier
 from .compiling import Compiler
-from .results import CheckResult, assemble
+from .results import CheckResult, SourceReader, assemble
 from .run import Check, Progress, unmoved, write_overlay
 from .sources import READ_ONLY, Sources
 from .units import Unit
@@ -148,7 +148,9 @@ class Engine:
         )
         data = dict(overlays or {})
         sources = Sources(data, self._read_only)
-        result = CheckResult(go.version, platform=f"{go.goos}/{go.goarch}", sources=sources.get)
+        result = CheckResult(
+            go.version, platform=f"{go.goos}/{go.goarch}", sources=SourceReader(sources.get)
+        )
         with tempfile.TemporaryDirectory(prefix="heaplens-") as tmp:
             os.chmod(tmp, 0o700)
             go_tmp = os.path.join(tmp, "go")

@@ -19,6 +19,20 @@ from .sources import read_bytes
 from .units import Unit
 
 
+class SourceReader:
+    """The sources as one check read them. Shared by copies of a result, never copied:
+    a copy (``copy.deepcopy``) reads the same files, and parsed trees cannot be copied."""
+
+    def __init__(self, get: Callable[[str], SourceFile | None]) -> None:
+        self._get = get
+
+    def __call__(self, path: str) -> SourceFile | None:
+        return self._get(path)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SourceReader:
+        return self
+
+
 @dataclass(frozen=True)
 class UnitFindings:
     """One compile unit's findings, in the order it reported them and before a query's
@@ -85,9 +99,7 @@ class CheckResult:
     platform: str = ""
     #: The sources as the check read them (unsaved buffers in place of the disk): what
     #: the findings' ranges were computed on, and what fixes are proposed on.
-    sources: Callable[[str], SourceFile | None] | None = field(
-        default=None, compare=False, repr=False
-    )
+    sources: SourceReader | None = field(default=None, compare=False, repr=False)
 
     @property
     def findings(self) -> list[Finding]:
