@@ -44,10 +44,10 @@ package, ``go list -test -export``, of which only the test files' logs are read.
 is ever linked: heaplens needs no binary, and a link can fail on inputs the compiler
 never reads (a ``.syso``).
 
-A package compiled in the first two ways of ``engine`` is, where it can be, compiled by the compiler
-alone with the export data the listing recorded (``compile_direct``): that is every edit
-of an ordinary package, at about half the cost of going through the go command. Its
-tests too, once the export data of what they import is known
+A package compiled in the first three ways of ``engine`` is, where it can be, compiled
+by the compiler alone with the export data the listing recorded (``compile_direct``):
+that is every edit of an ordinary package, at about half the cost of going through the
+go command. Its tests too, once the export data of what they import is known
 (``listing.ExportData.find_for_tests``).
 """
 

@@ -1,13 +1,15 @@
 """The ``Engine``: options, the toolchain, and a check's plan: queries → listing → units
 → the cache's answers → compiles of what changed → results.
 
-The listing comes the cheapest of three ways:
+The listing comes the cheapest of four ways:
 
 1. A stored listing whose directories have not changed: cache keys are computed without
    running ``go`` at all; only packages whose key changed are compiled.
 2. A listing that went stale (files added or removed): ``go list -deps`` (no compile)
    first, then compile what the keys say changed.
-3. Nothing stored: list and compile in one ``go`` invocation.
+3. Nothing stored for the query, but a fresh listing of its whole module (``./...``)
+   that has its directories: taken from there, as in 1. (``listing.from_module``).
+4. Nothing stored: list and compile in one ``go`` invocation.
 """
 
 from __future__ import annotations
@@ -188,7 +190,7 @@ class Engine:
         toolchain_id = keys.toolchain_identity(go, self.options.build_flags, run_env)
         listing_key = listings.listing_key(query, toolchain_id, self.options.tests, check.overlays)
 
-        listing, compiled = self._listing(query, listing_key, check)
+        listing, compiled = self._listing(query, listing_key, toolchain_id, check)
         check.sources.know_packages(listing.graph)
         check.result.errors.extend(listing.errors)
         if self.options.tests and not query.adhoc:
@@ -276,9 +278,9 @@ class Engine:
                 self._store(unit.key, unit.result, unit.package.all_files, check.started_ns)
 
     def _listing(
-        self, query: Query, listing_key: str, check: Check
+        self, query: Query, listing_key: str, toolchain_id: str, check: Check
     ) -> tuple[Listing, dict[str, UnitResult]]:
-        """The query's listing, by the cheapest of the three ways (see the module doc).
+        """The query's listing, by the cheapest of the four ways (see the module doc).
 
         Returns it with the plain results already compiled on the way, by import path.
         """
@@ -287,6 +289,9 @@ class Engine:
             return stored, {}
         if stored is False:
             return listings.go_list(query, query.patterns, check), {}
+        whole = listings.from_module(self.cache, query, toolchain_id, self.options.tests, check)
+        if whole is not None:
+            return whole, {}
         if check.progress is not None:
             check.progress(0, 0, "compiling " + " ".join(query.patterns))
         return self._compiler.compile_plain(query, query.patterns, check)

@@ -4,6 +4,7 @@ export data (which local packages' export data still matches their sources, so t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -42,6 +43,31 @@ def stored(cache: ResultCache, key: str, query: Query, check: Check) -> Listing 
     if packages.fingerprint(query, listing, check.go.gomodcache) == fp:
         return listing
     return False
+
+
+def from_module(
+    cache: ResultCache, query: Query, toolchain_id: str, tests: bool, check: Check
+) -> Listing | None:
+    """The listing of directories, taken from the stored listing of their whole module
+    (``./...``) while that one is fresh: a directory analysed after ``./...`` is then
+    answered from the cache instead of compiled again. None when a pattern is not one
+    directory of that listing's targets."""
+    if query.adhoc or not all(
+        p == "." or (p.startswith("./") and "..." not in p) for p in query.patterns
+    ):
+        return None
+    whole = dataclasses.replace(query, patterns=("./...",), files=None)
+    found = stored(cache, listing_key(whole, toolchain_id, tests, check.overlays), whole, check)
+    if not isinstance(found, Listing):
+        return None
+    by_dir = {p.dir: p for p in found.targets}
+    targets = []
+    for pattern in query.patterns:
+        pkg = by_dir.get(os.path.normpath(os.path.join(query.root, pattern)))
+        if pkg is None:
+            return None
+        targets.append(pkg)
+    return Listing(targets, dict(found.graph), [], dict(found.export_state))
 
 
 def go_list(
