@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from conftest import check_json, dep_workspace
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.model import HEAP_KINDS
 
 
@@ -67,6 +67,30 @@ def test_overlay_is_analysed_instead_of_disk(tmp_path: Path) -> None:
     assert again.stats.cached_units == 1 and again.stats.compiled_units == 0
     # The disk version is still cached separately.
     assert engine.check(["./b"], str(mod)).stats.compiled_units == 0
+
+
+def test_a_directory_after_its_module_is_answered_from_cache(tmp_path: Path) -> None:
+    """As the server does after a scan of the workspace: each open directory is then
+    analysed on its own, and nothing in it changed."""
+    mod = dep_workspace(tmp_path)
+    (mod / "b" / "b_test.go").write_text(
+        'package b\n\nimport "testing"\n\nfunc TestUse(t *testing.T) { _ = Use() }\n'
+    )
+    engine = Engine(Options(), ResultCache(str(tmp_path / "cache")))
+    engine.check(["./..."], str(mod))
+    directory = str(mod / "b")
+    alone = engine.check([directory], directory)
+    assert alone.stats.compiled_units == 0 and alone.stats.go_runs == 0, alone.stats
+    assert alone.stats.cached_units == 2  # the package and its tests
+    fresh = Engine(Options(), ResultCache(None)).check([directory], directory)
+    assert alone.findings == fresh.findings and alone.findings
+    assert [p.files for p in alone.packages] == [p.files for p in fresh.packages]
+    # A file added since: the module's listing is stale, and the directory is listed.
+    (mod / "b" / "more.go").write_text(
+        "package b\n\nfunc More() *int {\n\tz := 3\n\treturn &z\n}\n"
+    )
+    added = engine.check([directory], directory)
+    assert any(f.message == "moved to heap: z" for f in added.findings)
 
 
 def test_cache_files_are_private(corpus: Path, cli_env: dict[str, str], cache_dir: Path) -> None:

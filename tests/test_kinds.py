@@ -16,7 +16,7 @@ import pytest
 from lsprotocol import types
 
 from heaplens import advice, kinds, report_sarif, report_text, wording
-from heaplens.engine import CheckResult
+from heaplens.analysis import CheckResult
 from heaplens.lsp import presentation
 from heaplens.lsp.settings import Settings, parse_settings, settings_to_json
 from heaplens.model import DEFAULT_KINDS, HEAP_KINDS, Finding, Kind, Position, Range, Reason

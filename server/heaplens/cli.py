@@ -21,8 +21,8 @@ from . import kinds as kind_table
 from .model import DEFAULT_KINDS, Kind, parse_kinds
 
 if TYPE_CHECKING:
+    from .analysis import CheckResult, Engine, Options, Progress
     from .cache import ResultCache
-    from .engine import CheckResult, Engine, Options, Progress
     from .fixes.measure import BenchJudge
     from .fixes.model import VerifiedFix
     from .fixes.service import Judge
@@ -196,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _engine_from(args: argparse.Namespace, progress: _Progress | None = None) -> Engine:
     """The command's engine. ``--timeout`` is one deadline for everything it runs, from
     ``go env`` on; with ``progress``, the fix loop's checks report on it (``_fix_engine``)."""
+    from .analysis import Engine, Options
     from .cache import ResultCache, default_directory
-    from .engine import Engine, Options
     from .toolchain import Deadline
 
     flags = shlex.split(args.build_flags) if args.build_flags else []
@@ -266,7 +266,9 @@ def run_check(args: argparse.Namespace) -> int:
     engine = _engine_from(args)
     progress = _Progress(sys.stderr)
     try:
-        result = engine.check(args.patterns or ["./..."], cwd, progress=progress)
+        from .fixes.propose import with_candidates
+
+        result = with_candidates(engine.check(args.patterns or ["./..."], cwd, progress=progress))
         if args.verify_fixes:
             result = _verify_fixes(engine, result)
     except (ToolchainError, TimedOut, TargetError) as e:
@@ -477,7 +479,7 @@ def _fix_engine(
     with findings, and how many checks that package has had (a fix with alternatives, or
     the recheck after a fix is taken, makes more than one).
     """
-    from .engine import Engine
+    from .analysis import Engine
 
     packages: list[tuple[str, str]] | None = None  # (dir, import path), with findings
     checks: dict[str, int] = {}

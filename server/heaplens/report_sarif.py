@@ -14,7 +14,7 @@ from typing import Any
 
 from . import __version__, wording
 from . import kinds as kind_table
-from .engine import CheckResult
+from .analysis import CheckResult
 from .model import Finding, Kind, Location, Position
 from .positions import LineIndex
 

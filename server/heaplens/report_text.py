@@ -8,7 +8,7 @@ from collections.abc import Collection
 
 from . import kinds as kind_table
 from . import wording
-from .engine import CheckResult
+from .analysis import CheckResult
 from .model import CompileError, Finding, Kind
 
 

@@ -11,8 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.fixes import VerifiedFix
 from heaplens.fixes.fixer import Refusal, Stage
 from heaplens.fixes.service import FixService, disk_source

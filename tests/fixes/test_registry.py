@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.fixes import registry
 from heaplens.fixes.edits import Edit
 from heaplens.fixes.fixer import (

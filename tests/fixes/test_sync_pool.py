@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.fixes import propose
 from heaplens.fixes.fixer import NO_CANDIDATE, Stage
 from heaplens.syntax import SourceFile

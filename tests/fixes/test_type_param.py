@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.fixes import propose
 from heaplens.fixes.edits import finish
 from heaplens.fixes.fixer import NEW_ESCAPE, NO_CANDIDATE, Stage

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from heaplens.analysis import PackageResult
 from heaplens.cache import ResultCache
-from heaplens.engine import PackageResult
 from heaplens.lsp.analysis import Analyzer
 from heaplens.lsp.documents import DocumentStore
 from heaplens.lsp.settings import Settings

@@ -13,11 +13,7 @@ line.
 from __future__ import annotations
 
 from .model import FIX_KINDS, PREALLOCATE, SYNC_POOL, TYPE_PARAMETER, Candidate, VerifiedFix
-from .propose import attach_candidates, propose
-
-# ``verify`` and ``service`` need the engine, which needs ``propose``: import them from
-# their modules, so the package itself stays below the engine.
-
+from .propose import attach_candidates, propose, with_candidates
 
 __all__ = [
     "FIX_KINDS",
@@ -28,4 +24,5 @@ __all__ = [
     "VerifiedFix",
     "attach_candidates",
     "propose",
+    "with_candidates",
 ]

@@ -59,7 +59,7 @@ from ..workspace import plan
 from .model import VerifiedFix
 
 if TYPE_CHECKING:
-    from ..engine import Engine, Progress
+    from ..analysis import Engine, Progress
     from .service import Judge
 
 #: Runs per side when ``--count`` is not given: enough for the U test to reach p < 0.05

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
+from ..analysis.results import CheckResult
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from . import registry
@@ -78,3 +79,25 @@ def attach_candidates(
         else f
         for f in found
     ]
+
+
+def with_candidates(
+    result: CheckResult, source: Callable[[str], SourceFile | None] | None = None
+) -> CheckResult:
+    """``result`` with the fixes that could apply to each finding (not yet verified),
+    proposed on each compile unit's findings together, as the unit reported them.
+    ``source``: where the files are read, by default as the check read them."""
+    get = source or result.sources
+    if get is None:
+        return result
+    packages = []
+    for pkg in result.packages:
+        attached: dict[int, Finding] = {}
+        units = []
+        for unit in pkg.units:
+            found = attach_candidates(unit.findings, get, editable=unit.editable)
+            attached.update((id(old), new) for old, new in zip(unit.findings, found, strict=True))
+            units.append(replace(unit, findings=tuple(found)))
+        findings = tuple(attached.get(id(f), f) for f in pkg.findings)
+        packages.append(replace(pkg, findings=findings, units=tuple(units)))
+    return replace(result, packages=packages)

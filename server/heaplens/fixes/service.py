@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..engine import CheckResult, Engine
+from ..analysis import CheckResult, Engine
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from ..toolchain import CancelToken

@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ..engine import CheckResult, Engine
+from ..analysis import CheckResult, Engine
 from ..model import HEAP_KINDS, Finding, Range
 from ..syntax import SourceFile
 from ..toolchain import CancelToken

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from ..analysis import CheckResult, Engine, Options, PackageResult, left_out
 from ..cache import ResultCache, default_directory
-from ..engine import CheckResult, Engine, Options, PackageResult, left_out
+from ..fixes.propose import with_candidates
 from ..model import Finding
 from ..positions import Encoding
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
@@ -220,12 +221,15 @@ class Analyzer:
             queries = self.queries_for(directory)
 
             def early(partial: CheckResult) -> None:
+                # In the worker, as the whole result's: proposing fixes reads the files.
+                partial = with_candidates(partial)
                 with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
                     loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
 
-            result = await loop.run_in_executor(
-                self.executor, engine.check_queries, queries, overlays, token, None, early
-            )
+            def check() -> CheckResult:
+                return with_candidates(engine.check_queries(queries, overlays, token, None, early))
+
+            result = await loop.run_in_executor(self.executor, check)
         except Cancelled:
             pass
         except ToolchainError as e:
