@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,9 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
 CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11"}
+STATUS = "heaplens/status"
+#: Every ``heaplens/status`` state a session's client received, in order.
+_STATES: weakref.WeakKeyDictionary[LanguageClient, list[str]] = weakref.WeakKeyDictionary()
 
 
 @asynccontextmanager
@@ -30,6 +34,7 @@ async def session(
     server_args: tuple[str, ...] = (),
 ) -> AsyncIterator[LanguageClient]:
     lsp = make_test_lsp_client()
+    _record_states(lsp)
     if configuration is not None:
         lsp.set_configuration(configuration, section="heaplens")
     server_env = dict(os.environ if env is None else env)
@@ -75,6 +80,44 @@ async def wait_for(
             return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _record_states(lsp: LanguageClient) -> None:
+    states: list[str] = []
+    _STATES[lsp] = states
+
+    @lsp.feature(STATUS)
+    def status(_ls: LanguageClient, params: Any) -> None:
+        state = params.get("state") if isinstance(params, dict) else getattr(params, "state", "")
+        states.append(str(state))
+
+
+def analyses_finished(lsp: LanguageClient) -> int:
+    """How many times the server has said its analyses ended (``heaplens/status`` idle or
+    error). The server says idle only when nothing is due or running any more, after the
+    findings went out: take this count before what starts an analysis, and pass it to
+    ``analysis_finished``."""
+    return sum(1 for state in _STATES[lsp] if state in ("idle", "error"))
+
+
+async def analysis_finished(lsp: LanguageClient, since: int, timeout: float = 120) -> None:
+    """Wait until the analyses the server has been asked for since ``since`` (a count from
+    ``analyses_finished``) have finished and published: the event a negative check waits
+    for before it asserts that something did not appear."""
+    await wait_for(lambda: analyses_finished(lsp) > since, timeout, "the analysis to finish")
+
+
+async def handled(lsp: LanguageClient) -> None:
+    """Wait until the server has handled every message sent before this call: its answer
+    to a request comes after them. Work a handler starts at once (an analysis with no
+    debounce logs "analysing" as it starts) has started by then."""
+    for _ in range(2):  # the second request is read after the first one's work started
+        await lsp.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri="file:///heaplens-barrier.go"),
+                position=types.Position(line=0, character=0),
+            )
+        )
 
 
 def heaplens_diagnostics(lsp: LanguageClient, uri: str) -> list[types.Diagnostic]:

@@ -215,7 +215,7 @@ class Analyzer:
                 self._finish(directory, result, token, snapshot, overlays, started, ahead.findings)
         finally:
             # After publishing, so a status bar's count is never behind its "idle".
-            self._report_status(directory)
+            self._report_status(directory, token)
 
     def _finish(
         self,
@@ -269,10 +269,13 @@ class Analyzer:
                 return False
         return True
 
-    def _report_status(self, directory: str) -> None:
+    def _report_status(self, directory: str, token: CancelToken) -> None:
         if self._error is not None:
             self.server.send_status("error", directory, self._error)
-        elif self._running == 0:
+        elif self._running == 0 and not self.scheduler.busy_besides(token):
+            # Idle means nothing is due either: not while an edit's analysis waits for
+            # its debounce, or for the cancelled run it replaces to stop. Clients (and the
+            # tests) read it as "the analyses asked for so far have finished".
             self.server.send_status("idle", directory)
 
     def _show_error_once(self, message: str) -> None:

@@ -117,6 +117,10 @@ class Scheduler:
     def is_busy(self, key: str) -> bool:
         return key in self._timers or key in self._running
 
+    def busy_besides(self, token: CancelToken) -> bool:
+        """Whether a run is due, waiting or running, apart from the one of ``token``."""
+        return bool(self._timers) or any(r.token is not token for r in self._running.values())
+
     @property
     def busy(self) -> bool:
         return bool(self._timers or self._running)
