@@ -10,6 +10,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,6 @@ from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
 CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11"}
 STATUS = "heaplens/status"
-#: Every ``heaplens/status`` state a session's client received, in order.
-_STATES: weakref.WeakKeyDictionary[LanguageClient, list[str]] = weakref.WeakKeyDictionary()
 
 
 @asynccontextmanager
@@ -34,7 +33,7 @@ async def session(
     server_args: tuple[str, ...] = (),
 ) -> AsyncIterator[LanguageClient]:
     lsp = make_test_lsp_client()
-    _record_states(lsp)
+    _record(lsp)
     if configuration is not None:
         lsp.set_configuration(configuration, section="heaplens")
     server_env = dict(os.environ if env is None else env)
@@ -82,14 +81,35 @@ async def wait_for(
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _record_states(lsp: LanguageClient) -> None:
-    states: list[str] = []
-    _STATES[lsp] = states
+@dataclass(frozen=True)
+class _Seen:
+    """What a session's client received, in order: ``heaplens/status`` states, and for
+    each publish the analyses that had finished before it."""
 
-    @lsp.feature(STATUS)
-    def status(_ls: LanguageClient, params: Any) -> None:
+    states: list[str] = field(default_factory=list)
+    publishes: list[tuple[str, int | None, int]] = field(default_factory=list)
+
+    def finished(self) -> int:
+        return sum(1 for state in self.states if state in ("idle", "error"))
+
+
+_SEEN: weakref.WeakKeyDictionary[LanguageClient, _Seen] = weakref.WeakKeyDictionary()
+
+
+def _record(lsp: LanguageClient) -> None:
+    seen = _SEEN[lsp] = _Seen()
+    original = lsp.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def status(params: Any) -> None:
         state = params.get("state") if isinstance(params, dict) else getattr(params, "state", "")
-        states.append(str(state))
+        seen.states.append(str(state))
+
+    def publish(params: types.PublishDiagnosticsParams) -> None:
+        seen.publishes.append((params.uri, params.version, seen.finished()))
+        original(params)
+
+    lsp.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
+    lsp.protocol.fm.features[STATUS] = status
 
 
 def analyses_finished(lsp: LanguageClient) -> int:
@@ -97,7 +117,13 @@ def analyses_finished(lsp: LanguageClient) -> int:
     error). The server says idle only when nothing is due or running any more, after the
     findings went out: take this count before what starts an analysis, and pass it to
     ``analysis_finished``."""
-    return sum(1 for state in _STATES[lsp] if state in ("idle", "error"))
+    return _SEEN[lsp].finished()
+
+
+def finished_before(lsp: LanguageClient, uri: str, version: int) -> int:
+    """``analyses_finished`` as it was when ``version`` of ``uri`` was first published:
+    ``analysis_finished`` with it waits for the analyses that were due then."""
+    return next(n for u, v, n in _SEEN[lsp].publishes if u == uri and v == version)
 
 
 async def analysis_finished(lsp: LanguageClient, since: int, timeout: float = 120) -> None:
