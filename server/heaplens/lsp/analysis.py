@@ -92,7 +92,6 @@ class Analyzer:
         self._next_edit_publish = 0.0
         self._shown_error: str | None = None
         self.analyses = 0
-        self._running = 0
         self._error: str | None = None
         #: After shutdown no analysis starts: its threads are gone.
         self._stopped = False
@@ -128,7 +127,7 @@ class Analyzer:
     @property
     def scheduler(self) -> Scheduler:
         if self._scheduler is None:
-            self._scheduler = Scheduler(self._run, MAX_PARALLEL)
+            self._scheduler = Scheduler(self._run, MAX_PARALLEL, on_idle=self._idle)
         return self._scheduler
 
     def shutdown(self) -> None:
@@ -173,7 +172,6 @@ class Analyzer:
         overlays = self.overlays()
         self.analyses += 1
         self.server.log_info(f"analysing {directory}")
-        self._running += 1
         self.server.send_status("analysing", directory)
         loop = asyncio.get_running_loop()
         progress = _DelayedProgress(
@@ -205,7 +203,6 @@ class Analyzer:
             self._error = str(e)
         finally:
             await progress.end()
-            self._running -= 1
         try:
             ahead = _Ahead({}, {})
             if result is not None and self._current(token, snapshot):
@@ -215,7 +212,7 @@ class Analyzer:
                 self._finish(directory, result, token, snapshot, overlays, started, ahead.findings)
         finally:
             # After publishing, so a status bar's count is never behind its "idle".
-            self._report_status(directory, token)
+            self._report_status(directory)
 
     def _finish(
         self,
@@ -269,13 +266,15 @@ class Analyzer:
                 return False
         return True
 
-    def _report_status(self, directory: str, token: CancelToken) -> None:
+    def _report_status(self, directory: str) -> None:
         if self._error is not None:
             self.server.send_status("error", directory, self._error)
-        elif self._running == 0 and not self.scheduler.busy_besides(token):
-            # Idle means nothing is due either: not while an edit's analysis waits for
-            # its debounce, or for the cancelled run it replaces to stop. Clients (and the
-            # tests) read it as "the analyses asked for so far have finished".
+
+    def _idle(self, directory: str) -> None:
+        # Idle once no analysis is due or running, not when one ends while an edit's
+        # analysis waits for its debounce: clients (and the tests) read it as "the
+        # analyses asked for so far have finished". An error stays shown until one works.
+        if self._error is None:
             self.server.send_status("idle", directory)
 
     def _show_error_once(self, message: str) -> None:
