@@ -273,8 +273,9 @@ class Analyzer:
     def _idle(self, directory: str) -> None:
         # Idle once no analysis is due or running, not when one ends while an edit's
         # analysis waits for its debounce: clients (and the tests) read it as "the
-        # analyses asked for so far have finished". An error stays shown until one works.
-        if self._error is None:
+        # analyses asked for so far have finished". An error stays shown until one works;
+        # a server shutting down says nothing more.
+        if self._error is None and not self._stopped:
             self.server.send_status("idle", directory)
 
     def _show_error_once(self, message: str) -> None:
