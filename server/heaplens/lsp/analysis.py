@@ -110,7 +110,6 @@ class Analyzer:
         self._next_edit_publish = 0.0
         self._shown_error: str | None = None
         self.analyses = 0
-        self._running = 0
         self._error: str | None = None
         #: After shutdown no analysis starts: its threads are gone.
         self._stopped = False
@@ -162,7 +161,7 @@ class Analyzer:
     @property
     def scheduler(self) -> Scheduler:
         if self._scheduler is None:
-            self._scheduler = Scheduler(self._run, MAX_PARALLEL)
+            self._scheduler = Scheduler(self._run, MAX_PARALLEL, on_idle=self._idle)
         return self._scheduler
 
     def shutdown(self) -> None:
@@ -207,7 +206,6 @@ class Analyzer:
         overlays = self.overlays()
         self.analyses += 1
         self.client.log_info(f"analysing {directory}")
-        self._running += 1
         self.client.send_status("analysing", directory)
         loop = asyncio.get_running_loop()
         progress = _DelayedProgress(
@@ -242,7 +240,6 @@ class Analyzer:
             self._error = str(e)
         finally:
             await progress.end()
-            self._running -= 1
         try:
             ahead = _Ahead({}, {})
             if result is not None and self._current(token, snapshot):
@@ -310,7 +307,13 @@ class Analyzer:
     def _report_status(self, directory: str) -> None:
         if self._error is not None:
             self.client.send_status("error", directory, self._error)
-        elif self._running == 0:
+
+    def _idle(self, directory: str) -> None:
+        # Idle once no analysis is due or running, not when one ends while an edit's
+        # analysis waits for its debounce: clients (and the tests) read it as "the
+        # analyses asked for so far have finished". An error stays shown until one works;
+        # a server shutting down says nothing more.
+        if self._error is None and not self._stopped:
             self.client.send_status("idle", directory)
 
     def _show_error_once(self, message: str) -> None:
