@@ -40,6 +40,9 @@ ASSERTION_HELPERS = frozenset(
         "check_json",  # tests/conftest.py: the output is JSON
         "check_esc_facts",  # tests/corpus_facts.py: the corpus's known findings
         "check_test_facts",
+        "assert_refused",  # tests/fixes/runner.py: refused, at this stage, for this reason
+        "assert_clean_build",  # ... builds, vets and is gofmt-clean
+        "first_wins",  # tests/test_explain_rules.py: this rule answers before that one
     }
 )
 Function = ast.FunctionDef | ast.AsyncFunctionDef

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .cache import ResultCache
     from .fixes.measure import BenchJudge
     from .fixes.model import VerifiedFix
-    from .fixes.service import Judge
+    from .fixes.service import FixRun, Judge
     from .toolchain import CancelToken, Deadline
     from .workspace import Query
 
@@ -99,7 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"heaplens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_check_command(sub)
+    _add_fix_command(sub)
+    serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
+    serve.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
+    serve.add_argument("--log-file", metavar="FILE", help="write the log here instead of stderr")
+    return parser
 
+
+def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = sub.add_parser("check", help="report escapes in packages (for CI)")
     check.add_argument(
         "patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="what to analyse (default ./...)"
@@ -131,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="recompile to verify each fix listed in the report (slower)",
     )
 
+
+def _add_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fix = sub.add_parser(
         "fix",
         help="apply compiler-verified fixes (a dry run printing a diff by default)",
@@ -185,12 +196,6 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: go's, 1s)",
     )
     _add_engine_args(fix)
-
-    serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
-    serve.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
-    serve.add_argument("--log-file", metavar="FILE", help="write the log here instead of stderr")
-    return parser
 
 
 def _engine_from(args: argparse.Namespace, progress: _Progress | None = None) -> Engine:
@@ -284,36 +289,48 @@ def run_check(args: argparse.Namespace) -> int:
     for left_out in result.left_out:
         print(f"heaplens: {left_out.message}", file=sys.stderr)
 
+    if not _write_report(args.output, _render(args, result, kinds, cwd)):
+        return EXIT_INCOMPLETE
+    return _check_exit(args, result)
+
+
+def _render(args: argparse.Namespace, result: CheckResult, kinds: frozenset[Kind], cwd: str) -> str:
+    """The report in the format asked for."""
     if args.format == "json":
         from . import report_json
 
-        text = json.dumps(report_json.render(result, kinds), indent=2, ensure_ascii=False)
-        text += "\n"
+        report = report_json.render(result, kinds)
     elif args.format == "sarif":
         from . import report_sarif
 
-        text = json.dumps(report_sarif.render(result, kinds), indent=2, ensure_ascii=False)
-        text += "\n"
+        report = report_sarif.render(result, kinds)
     else:
         from . import report_text
 
-        text = report_text.render(result, kinds, cwd, verbose=args.verbose)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as e:
-            # Exit 1 means --fail-on found something: a report that could not be written
-            # is an incomplete run.
-            print(
-                f"heaplens: cannot write the report to {args.output}: {e.strerror or e}",
-                file=sys.stderr,
-            )
-            return EXIT_INCOMPLETE
-    else:
+        return report_text.render(result, kinds, cwd, verbose=args.verbose)
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write_report(output: str | None, text: str) -> bool:
+    """Write the report to ``output`` (stdout when None); False, said, if it cannot be."""
+    if not output:
         sys.stdout.write(text)
         sys.stdout.flush()
+        return True
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        # Exit 1 means --fail-on found something: a report that could not be written
+        # is an incomplete run.
+        print(f"heaplens: cannot write the report to {output}: {e.strerror or e}", file=sys.stderr)
+        return False
+    return True
 
+
+def _check_exit(args: argparse.Namespace, result: CheckResult) -> int:
+    """2 when something did not compile (its findings are missing), 1 when ``--fail-on``
+    found something, else 0."""
     errors = result.all_errors
     if errors:
         packages = {e.package for e in errors if e.package}
@@ -339,29 +356,15 @@ def _verify_fixes(engine: Engine, result: CheckResult) -> CheckResult:
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from .fixes import registry
-    from .fixes.edits import unified_diff
     from .fixes.service import FixService
-    from .report_text import display_path
     from .toolchain import Cancelled, TimedOut, ToolchainError
     from .workspace import TargetError
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in registry.kinds()]
-    if unknown:
-        expected = ", ".join(registry.kinds())
-        print(f"heaplens: unknown fix kind {unknown[0]!r}; expected {expected}", file=sys.stderr)
+    wrong = _fix_usage_error(args, kinds)
+    if wrong is not None:
+        print(f"heaplens: {wrong}", file=sys.stderr)
         return EXIT_INCOMPLETE
-    if args.bench is None and (args.count is not None or args.benchtime is not None):
-        print("heaplens: --count and --benchtime need --bench", file=sys.stderr)
-        return EXIT_INCOMPLETE
-    if args.bench is not None:
-        from .fixes.measure import statistics_missing
-
-        missing = statistics_missing()
-        if missing is not None:
-            print(f"heaplens: {missing}", file=sys.stderr)
-            return EXIT_INCOMPLETE
     cwd = os.getcwd()
     progress = _Progress(sys.stderr)
     engine = _engine_from(args, progress)
@@ -389,6 +392,31 @@ def run_fix(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
+    return _finish_fix(args, run, bench, cwd)
+
+
+def _fix_usage_error(args: argparse.Namespace, kinds: Sequence[str]) -> str | None:
+    """What is wrong with ``fix``'s arguments, before anything is compiled."""
+    from .fixes import registry
+
+    unknown = [k for k in kinds if k not in registry.kinds()]
+    if unknown:
+        return f"unknown fix kind {unknown[0]!r}; expected {', '.join(registry.kinds())}"
+    if args.bench is None and (args.count is not None or args.benchtime is not None):
+        return "--count and --benchtime need --bench"
+    if args.bench is not None:
+        from .fixes.measure import statistics_missing
+
+        return statistics_missing()
+    return None
+
+
+def _finish_fix(args: argparse.Namespace, run: FixRun, bench: BenchJudge | None, cwd: str) -> int:
+    """Show or write the fixed files, say what was applied, dropped and left, and the
+    exit code: 2 when a file could not be written or a package did not compile."""
+    from .fixes.edits import unified_diff
+    from .report_text import display_path
+
     reports = {id(r.fix): r for r in bench.reports} if bench is not None else {}
 
     def measured(fix: VerifiedFix) -> None:
@@ -418,7 +446,21 @@ def run_fix(args: argparse.Namespace) -> int:
     for fix, why in run.dropped:
         print(f"{display_path(fix.file, cwd)}: dropped: {fix.title}: {why}", file=sys.stderr)
         measured(fix)
-    runs = max((r.runs for r in reports.values()), default=0)
+    _say_fix_totals(run, max((r.runs for r in reports.values()), default=0))
+    if written is not None and run.applied:
+        kept = set(written.files)
+        n = sum(1 for fix in run.applied if fix.file in kept)
+        print(f"heaplens: applied {n} fix(es) to {len(kept)} file(s).", file=sys.stderr)
+        if written.skipped:
+            return EXIT_INCOMPLETE
+    if run.skipped:
+        skipped = ", ".join(run.skipped)
+        print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _say_fix_totals(run: FixRun, runs: int) -> None:
     if runs:
         print(
             f"heaplens: benchmarks are medians of {runs} runs, before → with each fix; "
@@ -435,17 +477,6 @@ def run_fix(args: argparse.Namespace) -> int:
         )
     if not run.applied:
         print("heaplens: no verified fix applies.", file=sys.stderr)
-    elif written is not None:
-        kept = set(written.files)
-        n = sum(1 for fix in run.applied if fix.file in kept)
-        print(f"heaplens: applied {n} fix(es) to {len(kept)} file(s).", file=sys.stderr)
-        if written.skipped:
-            return EXIT_INCOMPLETE
-    if run.skipped:
-        skipped = ", ".join(run.skipped)
-        print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
-        return EXIT_INCOMPLETE
-    return EXIT_OK
 
 
 def _fix_judge(
