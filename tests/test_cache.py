@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+
+import pytest
 
 from conftest import check_json, dep_workspace
 from heaplens.analysis import Engine, Options
@@ -131,3 +134,45 @@ def test_tagged_entries_answer_only_their_tag(tmp_path: Path) -> None:
         assert cache.get("k" * 64, tag=None) == result  # a prefetch takes any
     writer.put("k" * 64, result, tag="log-2")  # the latest log replaces the entry
     assert ResultCache(str(tmp_path)).get("k" * 64, tag="log-1") is None
+
+
+_CANDIDATES = (
+    "package p\n\ntype Item struct{ N int }\n\n"
+    "func Collect(xs []int) []*Item {\n\tvar out []*Item\n\tfor _, x := range xs {\n"
+    "\t\tout = append(out, &Item{N: x})\n\t}\n\treturn out\n}\n"
+)
+
+
+def test_fix_candidates_of_a_cached_result_are_not_proposed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The module, not the function ``heaplens.fixes`` exports under its name.
+    propose = importlib.import_module("heaplens.fixes.propose")
+    mod = tmp_path / "m"
+    (mod / "p").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    (mod / "p" / "p.go").write_text(_CANDIDATES)
+    store = str(tmp_path / "cache")
+
+    def candidates() -> list[tuple[str, str, tuple[str, ...]]]:
+        engine = Engine(Options(tests=False), ResultCache(store))
+        found = propose.with_candidates(engine.check(["./p"], str(mod)), cache=engine.cache)
+        return [
+            (f.file, str(f.range), tuple(x.kind for x in f.fixes))
+            for f in found.findings
+            if f.fixes
+        ]
+
+    first = candidates()
+    assert first and all(kinds == ("preallocate",) for _, _, kinds in first)
+    proposed: list[object] = []
+    real = propose.attach_candidates
+    monkeypatch.setattr(
+        propose, "attach_candidates", lambda *a, **k: proposed.append(a) or real(*a, **k)
+    )
+    assert candidates() == first
+    assert proposed == []
+    # An edit changes the unit's key: its candidates are proposed afresh.
+    (mod / "p" / "p.go").write_text(_CANDIDATES + "\nfunc Other() {}\n")
+    assert candidates() == first
+    assert len(proposed) == 1

@@ -273,7 +273,8 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         from .fixes.propose import with_candidates
 
-        result = with_candidates(engine.check(args.patterns or ["./..."], cwd, progress=progress))
+        result = engine.check(args.patterns or ["./..."], cwd, progress=progress)
+        result = with_candidates(result, cache=engine.cache)
         if args.verify_fixes:
             result = _verify_fixes(engine, result)
     except (ToolchainError, TimedOut, TargetError) as e:

@@ -41,6 +41,9 @@ class UnitFindings:
 
     findings: tuple[Finding, ...]
     editable: frozenset[str]
+    #: The unit's cache key: it determines the findings and the files' text ("" when the
+    #: unit was not keyed).
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,9 @@ def assemble(
                 found.extend(unit.result.findings)
                 errors.update(dict.fromkeys(unit.result.errors))
                 result.unknown.extend(unit.result.unknown)
-                reported.append(UnitFindings(unit.result.findings, frozenset(unit.editable)))
+                reported.append(
+                    UnitFindings(unit.result.findings, frozenset(unit.editable), unit.key)
+                )
         if query.files is not None:
             for path in pkg.ignored_files:
                 if path in query.files:

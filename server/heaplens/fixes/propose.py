@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
-from ..analysis.results import CheckResult
+from ..analysis.results import CheckResult, UnitFindings
+from ..cache import ResultCache, UnitResult
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from . import registry
@@ -82,11 +84,15 @@ def attach_candidates(
 
 
 def with_candidates(
-    result: CheckResult, source: Callable[[str], SourceFile | None] | None = None
+    result: CheckResult,
+    source: Callable[[str], SourceFile | None] | None = None,
+    cache: ResultCache | None = None,
 ) -> CheckResult:
     """``result`` with the fixes that could apply to each finding (not yet verified),
     proposed on each compile unit's findings together, as the unit reported them.
-    ``source``: where the files are read, by default as the check read them."""
+    ``source``: where the files are read, by default as the check read them. ``cache``:
+    where the proposals of a unit are kept under its key, so a result answered from the
+    cache is not parsed again to propose the same fixes."""
     get = source or result.sources
     if get is None:
         return result
@@ -95,9 +101,37 @@ def with_candidates(
         attached: dict[int, Finding] = {}
         units = []
         for unit in pkg.units:
-            found = attach_candidates(unit.findings, get, editable=unit.editable)
+            found = _unit_candidates(unit, get, None if source else cache)
             attached.update((id(old), new) for old, new in zip(unit.findings, found, strict=True))
             units.append(replace(unit, findings=tuple(found)))
         findings = tuple(attached.get(id(f), f) for f in pkg.findings)
         packages.append(replace(pkg, findings=findings, units=tuple(units)))
     return replace(result, packages=packages)
+
+
+def _unit_candidates(
+    unit: UnitFindings, get: Callable[[str], SourceFile | None], cache: ResultCache | None
+) -> list[Finding]:
+    if cache is None or not unit.key:
+        return attach_candidates(unit.findings, get, editable=unit.editable)
+    # The unit's key covers its files' text, the toolchain and heaplens's own code: the
+    # same key, the same proposals. The editable files are keyed too (a query of files).
+    key = hashlib.sha256(
+        "\0".join(("candidates", unit.key, *sorted(unit.editable))).encode()
+    ).hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        # Only the findings that have candidates are kept: most have none.
+        fixes = {_place(h): h.fixes for h in hit.findings}
+        if len(fixes) == len(hit.findings) and fixes.keys() <= {_place(f) for f in unit.findings}:
+            return [
+                replace(f, fixes=fixes[_place(f)]) if _place(f) in fixes else f
+                for f in unit.findings
+            ]
+    found = attach_candidates(unit.findings, get, editable=unit.editable)
+    cache.put(key, UnitResult(tuple(f for f in found if f.fixes), ()))
+    return found
+
+
+def _place(f: Finding) -> tuple[str, Range, str]:
+    return (f.file, f.range, f.kind.value)

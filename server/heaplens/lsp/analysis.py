@@ -220,12 +220,13 @@ class Analyzer:
 
             def early(partial: CheckResult) -> None:
                 # In the worker, as the whole result's: proposing fixes reads the files.
-                partial = with_candidates(partial)
+                partial = with_candidates(partial, cache=engine.cache)
                 with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
                     loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
 
             def check() -> CheckResult:
-                return with_candidates(engine.check_queries(queries, overlays, token, None, early))
+                found = engine.check_queries(queries, overlays, token, None, early)
+                return with_candidates(found, cache=engine.cache)
 
             result = await loop.run_in_executor(self.executor, check)
         except Cancelled:
