@@ -110,8 +110,8 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+    from heaplens.analysis import Engine, Options
     from heaplens.cache import ResultCache
-    from heaplens.engine import Engine, Options
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="heaplens-bench-"))
     root.mkdir(parents=True, exist_ok=True)

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from heaplens import compiler_output, findings
+from heaplens.analysis import Engine, Options
+from heaplens.analysis.sources import Sources
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options, _Sources
 from heaplens.model import Finding, Kind, Position
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,7 +334,7 @@ def _recorded(archive: Path) -> list[Case]:
         files = sorted(str(root / f) for f in pkg["files"])
         raw = log.parse(only_about=set(files))
         assert raw.go_version == meta["go_version"], (raw.go_version, meta["go_version"])
-        sources = _Sources({})
+        sources = Sources({})
         classified = findings.classify(
             raw,
             files,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import check_json, dep_workspace
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.model import HEAP_KINDS
 
 
@@ -69,6 +72,30 @@ def test_overlay_is_analysed_instead_of_disk(tmp_path: Path) -> None:
     assert engine.check(["./b"], str(mod)).stats.compiled_units == 0
 
 
+def test_a_directory_after_its_module_is_answered_from_cache(tmp_path: Path) -> None:
+    """As the server does after a scan of the workspace: each open directory is then
+    analysed on its own, and nothing in it changed."""
+    mod = dep_workspace(tmp_path)
+    (mod / "b" / "b_test.go").write_text(
+        'package b\n\nimport "testing"\n\nfunc TestUse(t *testing.T) { _ = Use() }\n'
+    )
+    engine = Engine(Options(), ResultCache(str(tmp_path / "cache")))
+    engine.check(["./..."], str(mod))
+    directory = str(mod / "b")
+    alone = engine.check([directory], directory)
+    assert alone.stats.compiled_units == 0 and alone.stats.go_runs == 0, alone.stats
+    assert alone.stats.cached_units == 2  # the package and its tests
+    fresh = Engine(Options(), ResultCache(None)).check([directory], directory)
+    assert alone.findings == fresh.findings and alone.findings
+    assert [p.files for p in alone.packages] == [p.files for p in fresh.packages]
+    # A file added since: the module's listing is stale, and the directory is listed.
+    (mod / "b" / "more.go").write_text(
+        "package b\n\nfunc More() *int {\n\tz := 3\n\treturn &z\n}\n"
+    )
+    added = engine.check([directory], directory)
+    assert any(f.message == "moved to heap: z" for f in added.findings)
+
+
 def test_cache_files_are_private(corpus: Path, cli_env: dict[str, str], cache_dir: Path) -> None:
     check_json("./esc", cwd=corpus, env=cli_env)
     entries = [p for p in cache_dir.rglob("*") if p.is_file()]
@@ -107,3 +134,45 @@ def test_tagged_entries_answer_only_their_tag(tmp_path: Path) -> None:
         assert cache.get("k" * 64, tag=None) == result  # a prefetch takes any
     writer.put("k" * 64, result, tag="log-2")  # the latest log replaces the entry
     assert ResultCache(str(tmp_path)).get("k" * 64, tag="log-1") is None
+
+
+_CANDIDATES = (
+    "package p\n\ntype Item struct{ N int }\n\n"
+    "func Collect(xs []int) []*Item {\n\tvar out []*Item\n\tfor _, x := range xs {\n"
+    "\t\tout = append(out, &Item{N: x})\n\t}\n\treturn out\n}\n"
+)
+
+
+def test_fix_candidates_of_a_cached_result_are_not_proposed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The module, not the function ``heaplens.fixes`` exports under its name.
+    propose = importlib.import_module("heaplens.fixes.propose")
+    mod = tmp_path / "m"
+    (mod / "p").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    (mod / "p" / "p.go").write_text(_CANDIDATES)
+    store = str(tmp_path / "cache")
+
+    def candidates() -> list[tuple[str, str, tuple[str, ...]]]:
+        engine = Engine(Options(tests=False), ResultCache(store))
+        found = propose.with_candidates(engine.check(["./p"], str(mod)), cache=engine.cache)
+        return [
+            (f.file, str(f.range), tuple(x.kind for x in f.fixes))
+            for f in found.findings
+            if f.fixes
+        ]
+
+    first = candidates()
+    assert first and all(kinds == ("preallocate",) for _, _, kinds in first)
+    proposed: list[object] = []
+    real = propose.attach_candidates
+    monkeypatch.setattr(
+        propose, "attach_candidates", lambda *a, **k: proposed.append(a) or real(*a, **k)
+    )
+    assert candidates() == first
+    assert proposed == []
+    # An edit changes the unit's key: its candidates are proposed afresh.
+    (mod / "p" / "p.go").write_text(_CANDIDATES + "\nfunc Other() {}\n")
+    assert candidates() == first
+    assert len(proposed) == 1

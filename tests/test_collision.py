@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_module
-from heaplens import collisions, compiler_output
+from heaplens import compiler_output
+from heaplens.analysis import CheckResult, Engine, Options, collisions
 from heaplens.cache import ResultCache
-from heaplens.engine import CheckResult, Engine, Options
 from heaplens.model import CompileError, Position
 from recall_corpus import Case, details, parse_m, recall
 

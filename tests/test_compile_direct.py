@@ -10,9 +10,8 @@ import stat
 from pathlib import Path
 
 from conftest import copy_module, dep_workspace
-from heaplens import compile_direct
+from heaplens.analysis import CheckResult, Engine, Options, compile_direct
 from heaplens.cache import ResultCache
-from heaplens.engine import CheckResult, Engine, Options
 from heaplens.model import HEAP_KINDS
 from heaplens.packages import Listing, Package
 

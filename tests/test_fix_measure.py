@@ -15,7 +15,7 @@ import pytest
 
 from conftest import run_cli
 from heaplens import cli
-from heaplens.engine import Engine
+from heaplens.analysis import Engine
 from heaplens.fixes.measure import (
     BenchJudge,
     GoTest,

@@ -68,8 +68,8 @@ def test_direct_compile_agrees_with_the_go_command(
 ) -> None:
     """The compiler run without the go command (an edit's path) must take the flags this
     toolchain's go command would pass, and find what the go command finds."""
+    from heaplens.analysis import Engine, Options
     from heaplens.cache import ResultCache
-    from heaplens.engine import Engine, Options
 
     go = _toolchain(version)
     monkeypatch.setenv("GOFLAGS", "")
@@ -96,8 +96,8 @@ def test_direct_test_compile_agrees_with_go_test(
 ) -> None:
     """Tests compiled without the go command (in-package tests as an archive, then the
     external tests against it) find what ``go test -c`` finds, on this toolchain."""
+    from heaplens.analysis import Engine, Options
     from heaplens.cache import ResultCache
-    from heaplens.engine import Engine, Options
 
     go = _toolchain(version)
     monkeypatch.setenv("GOFLAGS", "")

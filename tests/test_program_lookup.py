@@ -22,7 +22,7 @@ import pytest
 
 from conftest import run_cli
 from heaplens import toolchain
-from heaplens.engine import Options
+from heaplens.analysis import Options
 
 REAL_GO = shutil.which("go")
 pytestmark = pytest.mark.skipif(

@@ -48,14 +48,20 @@ def _classify(version: str, variant: str, module: Path) -> list[Finding]:
 def test_core_findings_in_every_version(version: str, tmp_path: Path) -> None:
     module = tmp_path / "corpus"
     shutil.copytree(MODULES / "corpus", module)
-    check_esc_facts(rows_of(_classify(version, "plain", module)), module)
+    rows = rows_of(_classify(version, "plain", module))
+    # The recorded log's paths are the recording machine's: each finding lands in this copy.
+    assert rows and all(Path(r["file"]).is_relative_to(module) for r in rows)
+    check_esc_facts(rows, module)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_test_logs_in_every_version(version: str, tmp_path: Path) -> None:
     module = tmp_path / "corpus"
     shutil.copytree(MODULES / "corpus", module)
-    check_test_facts(rows_of(_classify(version, "test", module)), module)
+    rows = rows_of(_classify(version, "test", module))
+    # The recorded log's paths are the recording machine's: each finding lands in this copy.
+    assert rows and all(Path(r["file"]).is_relative_to(module) for r in rows)
+    check_test_facts(rows, module)
 
 
 def _log_lines() -> list[str]:
@@ -98,8 +104,15 @@ def test_mutated_compiler_lines_never_raise(text: str) -> None:
     compiler_output.parse_lines(text, raw)
     files = {d.file for d in raw.diagnostics}
     src = SourceFile("/nonexistent/x.go", b"package x\n\nfunc F() *int { x := 1; return &x }\n")
-    findings.classify(raw, files, lambda _p: src, lambda _p: findings.PackageScope())
-    findings.classify(raw, files, lambda _p: None, lambda _p: findings.PackageScope())
+    for source in (src, None):
+        result = findings.classify(
+            raw, files, lambda _p, s=source: s, lambda _p: findings.PackageScope()
+        )
+        # Whatever the mangling, a finding is about a file the log named, at a line of it.
+        assert {f.file for f in result.findings} <= files
+        assert all(f.range.start.line >= 1 for f in result.findings)
+        if not raw.diagnostics:
+            assert not result.findings  # nothing parsed, nothing invented
 
 
 def test_malformed_uris_are_placeholders_not_crashes() -> None:

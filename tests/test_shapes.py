@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from heaplens import wording
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.model import Finding
 
 A = """package shapes

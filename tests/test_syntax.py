@@ -109,13 +109,21 @@ def test_package_vars_and_enclosing_call() -> None:
 
 def test_broken_source_never_raises() -> None:
     src = SourceFile("/x/broken.go", b"package p\nfunc F( { x := &T{\n")
+    first, end = (1, 1), (3, 1)  # the text ends where line 3 would begin
     for line in range(0, 5):
         for col in range(0, 20):
             pos = Position(line, col)
-            src.expression_range(pos, "&T{...}")
-            src.identifier_range(pos, "x")
-            src.enclosing_function(pos)
-            src.function_at(pos)
+            ranges = [src.expression_range(pos, "&T{...}"), src.identifier_range(pos, "x")]
+            names = (src.enclosing_function(pos), src.function_at(pos))
+            if line in (0, 4) or col == 0:  # not a position in the text: nothing there
+                assert ranges == [None, None] and names == ("", "")
+            for r in filter(None, ranges):
+                start, stop = (r.start.line, r.start.column), (r.end.line, r.end.column)
+                assert first <= start <= stop <= end, (pos, r)
+            assert set(names) <= {"", "F"}, (pos, names)
+    # What the parser recovered still finds the one variable by its name.
+    x = src.identifier_range(Position(2, 11), "x")
+    assert x is not None and (x.start.column, x.end.column) == (11, 12)
 
 
 def test_indexed_node_lookups_match_a_query_of_the_subtree() -> None:

@@ -6,29 +6,35 @@ says the same thing.
 
 from __future__ import annotations
 
+from . import kinds
 from .model import Finding, Kind, ReasonCode
 
 C = ReasonCode
 
+#: The word a reason adds to a heap kind's inlay label (``↑heap: returned``).
 _LABELS = {
-    C.RETURNED: "↑heap: returned",
-    C.ADDRESS_RETURNED: "↑heap: returned",
-    C.PACKAGE_VARIABLE: "↑heap: global",
-    C.INTERFACE: "↑heap: interface",
-    C.FUNC_VALUE_PASSED: "↑heap: closure",
-    C.CAPTURED: "↑heap: captured",
-    C.GOROUTINE: "↑heap: goroutine",
-    C.TOO_LARGE: "↑heap: too large",
-    C.NON_CONSTANT_SIZE: "↑heap: size",
+    C.RETURNED: "returned",
+    C.ADDRESS_RETURNED: "returned",
+    C.PACKAGE_VARIABLE: "global",
+    C.INTERFACE: "interface",
+    C.FUNC_VALUE_PASSED: "closure",
+    C.CAPTURED: "captured",
+    C.GOROUTINE: "goroutine",
+    C.TOO_LARGE: "too large",
+    C.NON_CONSTANT_SIZE: "size",
 }
 
 
 def short_label(f: Finding) -> str:
-    """A few characters for an inlay hint: ``↑heap``, ``↑heap: returned``..."""
+    """A few characters for an inlay hint: ``↑heap``, ``↑heap: returned``...
+
+    The start is the kind's (from the table of kinds); a reason adds a word."""
+    base = kinds.info(f.kind).inlay_label or "↑heap"
     code = f.reason.code
     if f.kind is Kind.LEAKING_PARAM:
-        return "↑leaks" + (": returned" if code is C.RETURNED else "")
-    return _LABELS.get(code, "↑heap")
+        return base + (": returned" if code is C.RETURNED else "")
+    word = _LABELS.get(code)
+    return f"{base}: {word}" if word else base
 
 
 _ADVICE = {

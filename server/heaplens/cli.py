@@ -17,15 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .fixes.model import FIX_KINDS
+from . import kinds as kind_table
 from .model import DEFAULT_KINDS, Kind, parse_kinds
 
 if TYPE_CHECKING:
+    from .analysis import CheckResult, Engine, Options, Progress
     from .cache import ResultCache
-    from .engine import CheckResult, Engine, Options, Progress
-    from .fixes.batch import Judge
     from .fixes.measure import BenchJudge
     from .fixes.model import VerifiedFix
+    from .fixes.service import FixRun, Judge
     from .toolchain import CancelToken, Deadline
     from .workspace import Query
 
@@ -99,7 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"heaplens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_check_command(sub)
+    _add_fix_command(sub)
+    serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
+    serve.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
+    serve.add_argument("--log-file", metavar="FILE", help="write the log here instead of stderr")
+    return parser
 
+
+def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = sub.add_parser("check", help="report escapes in packages (for CI)")
     check.add_argument(
         "patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="what to analyse (default ./...)"
@@ -109,9 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--kinds",
         type=_kinds_arg,
         default=DEFAULT_KINDS,
-        help="kinds to report, comma-separated: moved-to-heap, escapes-to-heap, "
-        "leaking-param, inlining, cannot-inline, or all "
-        "(default: moved-to-heap,escapes-to-heap,leaking-param)",
+        help=f"kinds to report, comma-separated: {', '.join(kind_table.names())}, or all "
+        f"(default: {','.join(r.name for r in kind_table.KINDS if r.on_by_default)})",
     )
     check.add_argument(
         "--fail-on",
@@ -132,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="recompile to verify each fix listed in the report (slower)",
     )
 
+
+def _add_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fix = sub.add_parser(
         "fix",
         help="apply compiler-verified fixes (a dry run printing a diff by default)",
@@ -141,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="default ./...")
     fix.add_argument(
         "--kinds",
-        default=",".join(FIX_KINDS),
+        # Empty: every registered kind (the registry is imported only when fixing).
+        default="",
         help="fix kinds, comma-separated: preallocate, sync-pool, type-parameter (default: all)",
     )
     mode = fix.add_mutually_exclusive_group()
@@ -186,18 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_args(fix)
 
-    serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
-    serve.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
-    serve.add_argument("--log-file", metavar="FILE", help="write the log here instead of stderr")
-    return parser
-
 
 def _engine_from(args: argparse.Namespace, progress: _Progress | None = None) -> Engine:
     """The command's engine. ``--timeout`` is one deadline for everything it runs, from
     ``go env`` on; with ``progress``, the fix loop's checks report on it (``_fix_engine``)."""
+    from .analysis import Engine, Options
     from .cache import ResultCache, default_directory
-    from .engine import Engine, Options
     from .toolchain import Deadline
 
     flags = shlex.split(args.build_flags) if args.build_flags else []
@@ -266,7 +271,10 @@ def run_check(args: argparse.Namespace) -> int:
     engine = _engine_from(args)
     progress = _Progress(sys.stderr)
     try:
+        from .fixes.propose import with_candidates
+
         result = engine.check(args.patterns or ["./..."], cwd, progress=progress)
+        result = with_candidates(result, cache=engine.cache)
         if args.verify_fixes:
             result = _verify_fixes(engine, result)
     except (ToolchainError, TimedOut, TargetError) as e:
@@ -282,36 +290,48 @@ def run_check(args: argparse.Namespace) -> int:
     for left_out in result.left_out:
         print(f"heaplens: {left_out.message}", file=sys.stderr)
 
+    if not _write_report(args.output, _render(args, result, kinds, cwd)):
+        return EXIT_INCOMPLETE
+    return _check_exit(args, result)
+
+
+def _render(args: argparse.Namespace, result: CheckResult, kinds: frozenset[Kind], cwd: str) -> str:
+    """The report in the format asked for."""
     if args.format == "json":
         from . import report_json
 
-        text = json.dumps(report_json.render(result, kinds), indent=2, ensure_ascii=False)
-        text += "\n"
+        report = report_json.render(result, kinds)
     elif args.format == "sarif":
         from . import report_sarif
 
-        text = json.dumps(report_sarif.render(result, kinds), indent=2, ensure_ascii=False)
-        text += "\n"
+        report = report_sarif.render(result, kinds)
     else:
         from . import report_text
 
-        text = report_text.render(result, kinds, cwd, verbose=args.verbose)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as e:
-            # Exit 1 means --fail-on found something: a report that could not be written
-            # is an incomplete run.
-            print(
-                f"heaplens: cannot write the report to {args.output}: {e.strerror or e}",
-                file=sys.stderr,
-            )
-            return EXIT_INCOMPLETE
-    else:
+        return report_text.render(result, kinds, cwd, verbose=args.verbose)
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write_report(output: str | None, text: str) -> bool:
+    """Write the report to ``output`` (stdout when None); False, said, if it cannot be."""
+    if not output:
         sys.stdout.write(text)
         sys.stdout.flush()
+        return True
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        # Exit 1 means --fail-on found something: a report that could not be written
+        # is an incomplete run.
+        print(f"heaplens: cannot write the report to {output}: {e.strerror or e}", file=sys.stderr)
+        return False
+    return True
 
+
+def _check_exit(args: argparse.Namespace, result: CheckResult) -> int:
+    """2 when something did not compile (its findings are missing), 1 when ``--fail-on``
+    found something, else 0."""
     errors = result.all_errors
     if errors:
         packages = {e.package for e in errors if e.package}
@@ -331,77 +351,30 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _verify_fixes(engine: Engine, result: CheckResult) -> CheckResult:
     """Replace each finding's candidate fixes by those the compiler verifies."""
-    import dataclasses
+    from .fixes.service import FixService
 
-    from . import fixes
-    from .fixes.verify import verify
-    from .model import Fix
-    from .syntax import SourceFile
-    from .workspace import plan
-
-    def source(path: str) -> SourceFile | None:
-        try:
-            with open(path, "rb") as f:
-                return SourceFile(path, f.read())
-        except OSError:
-            return None
-
-    packages = []
-    for pkg in result.packages:
-        if pkg.errors or not any(f.fixes for f in pkg.findings):
-            packages.append(pkg)
-            continue
-        queries = plan([pkg.dir], pkg.dir, engine.base_env())
-        attached: dict[tuple[str, object], list[Fix]] = {}
-        # As ``fix`` does by default: test files are compiled, never rewritten.
-        editable = {p for p in pkg.files if not p.endswith("_test.go")}
-        for cand in fixes.propose(pkg.findings, source, editable=editable):
-            done = verify(engine, queries[0], {}, cand, pkg.findings) if queries else None
-            if done is not None:
-                for anchor in cand.anchors:
-                    attached.setdefault(anchor, []).append(Fix(cand.kind, done.title, True))
-        found = tuple(
-            dataclasses.replace(f, fixes=tuple(attached.get((f.file, f.range), ())))
-            for f in pkg.findings
-        )
-        packages.append(dataclasses.replace(pkg, findings=found))
-    result.packages = packages
-    return result
+    return FixService(engine).with_verified(result)
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from .fixes.batch import fix_all
-    from .fixes.edits import unified_diff
-    from .report_text import display_path
+    from .fixes.service import FixService
     from .toolchain import Cancelled, TimedOut, ToolchainError
     from .workspace import TargetError
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in FIX_KINDS]
-    if unknown:
-        expected = ", ".join(FIX_KINDS)
-        print(f"heaplens: unknown fix kind {unknown[0]!r}; expected {expected}", file=sys.stderr)
+    wrong = _fix_usage_error(args, kinds)
+    if wrong is not None:
+        print(f"heaplens: {wrong}", file=sys.stderr)
         return EXIT_INCOMPLETE
-    if args.bench is None and (args.count is not None or args.benchtime is not None):
-        print("heaplens: --count and --benchtime need --bench", file=sys.stderr)
-        return EXIT_INCOMPLETE
-    if args.bench is not None:
-        from .fixes.measure import statistics_missing
-
-        missing = statistics_missing()
-        if missing is not None:
-            print(f"heaplens: {missing}", file=sys.stderr)
-            return EXIT_INCOMPLETE
     cwd = os.getcwd()
     progress = _Progress(sys.stderr)
     engine = _engine_from(args, progress)
     judge, bench = _fix_judge(args, engine, progress)
     try:
-        run = fix_all(
-            engine,
+        run = FixService(engine).fix_all(
             args.patterns or ["./..."],
             cwd,
-            kinds,
+            kinds or None,
             tests=args.fix_tests,
             allow_api_change=args.allow_api_change,
             judge=judge,
@@ -420,6 +393,31 @@ def run_fix(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
+    return _finish_fix(args, run, bench, cwd)
+
+
+def _fix_usage_error(args: argparse.Namespace, kinds: Sequence[str]) -> str | None:
+    """What is wrong with ``fix``'s arguments, before anything is compiled."""
+    from .fixes import registry
+
+    unknown = [k for k in kinds if k not in registry.kinds()]
+    if unknown:
+        return f"unknown fix kind {unknown[0]!r}; expected {', '.join(registry.kinds())}"
+    if args.bench is None and (args.count is not None or args.benchtime is not None):
+        return "--count and --benchtime need --bench"
+    if args.bench is not None:
+        from .fixes.measure import statistics_missing
+
+        return statistics_missing()
+    return None
+
+
+def _finish_fix(args: argparse.Namespace, run: FixRun, bench: BenchJudge | None, cwd: str) -> int:
+    """Show or write the fixed files, say what was applied, dropped and left, and the
+    exit code: 2 when a file could not be written or a package did not compile."""
+    from .fixes.edits import unified_diff
+    from .report_text import display_path
+
     reports = {id(r.fix): r for r in bench.reports} if bench is not None else {}
 
     def measured(fix: VerifiedFix) -> None:
@@ -449,7 +447,21 @@ def run_fix(args: argparse.Namespace) -> int:
     for fix, why in run.dropped:
         print(f"{display_path(fix.file, cwd)}: dropped: {fix.title}: {why}", file=sys.stderr)
         measured(fix)
-    runs = max((r.runs for r in reports.values()), default=0)
+    _say_fix_totals(run, max((r.runs for r in reports.values()), default=0))
+    if written is not None and run.applied:
+        kept = set(written.files)
+        n = sum(1 for fix in run.applied if fix.file in kept)
+        print(f"heaplens: applied {n} fix(es) to {len(kept)} file(s).", file=sys.stderr)
+        if written.skipped:
+            return EXIT_INCOMPLETE
+    if run.skipped:
+        skipped = ", ".join(run.skipped)
+        print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _say_fix_totals(run: FixRun, runs: int) -> None:
     if runs:
         print(
             f"heaplens: benchmarks are medians of {runs} runs, before → with each fix; "
@@ -466,17 +478,6 @@ def run_fix(args: argparse.Namespace) -> int:
         )
     if not run.applied:
         print("heaplens: no verified fix applies.", file=sys.stderr)
-    elif written is not None:
-        kept = set(written.files)
-        n = sum(1 for fix in run.applied if fix.file in kept)
-        print(f"heaplens: applied {n} fix(es) to {len(kept)} file(s).", file=sys.stderr)
-        if written.skipped:
-            return EXIT_INCOMPLETE
-    if run.skipped:
-        skipped = ", ".join(run.skipped)
-        print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
-        return EXIT_INCOMPLETE
-    return EXIT_OK
 
 
 def _fix_judge(
@@ -504,13 +505,13 @@ def _fix_engine(
 ) -> Engine:
     """An engine whose checks show on the progress line how ``heaplens fix`` is doing.
 
-    ``fix_all`` checks the packages once, then proves each fix it tries with a check of
-    the fix's package. The first check reports as ``heaplens check`` does; each later one
+    ``FixService.fix_all`` checks the packages once, then proves each fix it tries with a
+    check of the fix's package. The first check reports as ``heaplens check`` does; each later one
     as "[2/5] verifying fixes in example.com/m/p (check 3)": the package among those
     with findings, and how many checks that package has had (a fix with alternatives, or
     the recheck after a fix is taken, makes more than one).
     """
-    from .engine import Engine
+    from .analysis import Engine
 
     packages: list[tuple[str, str]] | None = None  # (dir, import path), with findings
     checks: dict[str, int] = {}

@@ -172,6 +172,17 @@ class _Leak:
     heap: tuple[int, RawDiagnostic] | None = None
     results: dict[str, tuple[int, RawDiagnostic]] = field(default_factory=dict)
 
+    def add(self, dst: str, derefs: int, diag: RawDiagnostic, to_result: bool) -> None:
+        """Merge one record the way the compiler's summary does: the fewest derefs per
+        destination. The heap, the storage of a heap object (``{storage for &T{...}}``)
+        and a variable that outlives the function all count as the heap."""
+        if to_result:
+            prev = self.results.get(dst)
+            if prev is None or derefs < prev[0]:
+                self.results[dst] = (derefs, diag)
+        elif self.heap is None or derefs < self.heap[0]:
+            self.heap = (derefs, diag)
+
 
 def classify(
     raw: RawOutput,
@@ -185,240 +196,394 @@ def classify(
 
     ``imported_scalar(import path, name)`` says whether another package's type holds no
     pointers (``time.Duration``): the compiler reports no leak of such parameters.
-    """
-    out = Classified(unknown=list(raw.unknown))
-    # Escapes by place *and* origin: at a call, several values of the inlined callee are
-    # reported at the same position, each with its own origin (``inlined_from``).
-    explanations: dict[tuple[str, Position, _Origin], dict[str, RawDiagnostic]] = {}
-    verdicts: Counter[tuple[str, Position, _Origin]] = Counter()
-    leaks: dict[tuple[str, Position], _Leak] = {}
-    inline: list[RawDiagnostic] = []
-    wanted_set = set(wanted)
-    # Where a saturated column could not be recovered: the range that holds the value.
-    spans: dict[tuple[str, Position] | tuple[str, Position, _Origin], Range] = {}
 
+    Each record goes where the first of ``_RECORD_RULES`` puts it; each kind of record
+    then makes its findings (``_heap_findings``, ``_leak_findings``, ``_inline_finding``).
+    """
+    look = _Lookups(source, scope, closures_before, imported_scalar)
+    out = Classified(unknown=list(raw.unknown))
+    records = _Records(unknown=out.unknown)
+    wanted_set = set(wanted)
     diagnostics = saturation.recover(
         [d for d in raw.diagnostics if d.file in wanted_set],
         source,
         lambda subject: _NAME.fullmatch(subject) is not None,
     )
     for diag in diagnostics:
-        key = (diag.file, diag.position)
+        records.take(diag, source)
+    heap = _heap_findings(records, look)
+    # A parameter moved to the heap is reported as that, not as a leak.
+    moved = {(f.file, f.point) for f in heap if f.kind is Kind.MOVED_TO_HEAP}
+    leaks = _leak_findings(records, moved, look)
+    # Leaks into a heap object's storage are explained by that object, once every heap
+    # finding is known.
+    found = _explained_by_holders(heap + _kept_by_objects(leaks, heap))
+    found += [_inline_finding(diag, look) for diag in records.inline]
+    out.findings = _finished(found, source)
+    return out
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What ``classify`` was given to look things up in the source with."""
+
+    source: SourceLookup
+    scope: ScopeLookup
+    closures_before: ClosuresBefore = _none_before
+    imported_scalar: ImportedScalar = lambda _path, _name: False
+
+
+@dataclass
+class _Records:
+    """The log's records about the wanted files, by what they say."""
+
+    #: Lines in no shape the rules know, for ``-v``.
+    unknown: list[str] = field(default_factory=list)
+    # Escapes by place *and* origin: at a call, several values of the inlined callee are
+    # reported at the same position, each with its own origin (``inlined_from``).
+    explanations: dict[_Place, dict[str, RawDiagnostic]] = field(default_factory=dict)
+    verdicts: Counter[_Place] = field(default_factory=Counter)
+    leaks: dict[tuple[str, Position], _Leak] = field(default_factory=dict)
+    inline: list[RawDiagnostic] = field(default_factory=list)
+    # Where a saturated column could not be recovered: the range that holds the value.
+    spans: dict[tuple[str, Position] | _Place, Range] = field(default_factory=dict)
+
+    def take(self, diag: RawDiagnostic, source: SourceLookup) -> None:
+        """File ``diag`` where the first rule that recognises it says."""
         if diag.span is not None:
-            spans[key] = diag.span
-        if diag.code in ("escape", "escapes"):
-            place = (diag.file, diag.position, inline_chain(diag))
-            if diag.span is not None:
-                spans[place] = diag.span
-            if diag.message:
-                if _ESCAPES.match(diag.message):
-                    explanations.setdefault(place, {}).setdefault(diag.message, diag)
-                else:
-                    out.unknown.append(f"{diag.file}: {diag.code}: {diag.message}")
-            else:
-                verdicts[place] += 1
-        elif diag.code == "leak":
-            m = _LEAK.match(diag.message)
-            if not m:
-                out.unknown.append(f"{diag.file}: leak: {diag.message}")
-                continue
-            if "." in m.group("name"):
-                # `zap.args`: a parameter of code inlined into another package, logged
-                # at the parameter by that package's compile. It is that function's
-                # variable there, not a parameter, and -m reports no leak for it.
-                continue
-            leak = leaks.setdefault(key, _Leak(diag.position, m.group("name")))
-            derefs = int(m.group("derefs"))
-            dst = m.group("dst")
-            if _to_result(dst, diag, source):
-                prev = leak.results.get(dst)
-                if prev is None or derefs < prev[0]:
-                    leak.results[dst] = (derefs, diag)
-            elif leak.heap is None or derefs < leak.heap[0]:
-                # The heap, the storage of a heap object (`{storage for &T{...}}`), or a
-                # variable that outlives the function: the compiler's summary counts each
-                # as a leak to the heap.
-                leak.heap = (derefs, diag)
-        else:
-            inline.append(diag)
+            self.spans[(diag.file, diag.position)] = diag.span
+            if diag.code in _ESCAPE_CODES:
+                self.spans[_place(diag)] = diag.span
+        for rule in _RECORD_RULES:
+            if rule(diag, self, source):
+                return
 
-    moved: set[tuple[str, Position]] = set()
-    for place, diag, kind in _explained(explanations, verdicts):
-        file, pos, _ = place
-        src = source(file)
-        shown, at = (True, spans[place]) if place in spans else _place_of(place, src)
-        if not shown:
-            continue
-        m = _ESCAPES.match(diag.message)
-        assert m is not None
-        said = m.group("subject")
-        flow = parse_flow(diag, out.unknown)
-        temporary = reasons.compiler_made(said)
-        if kind is Kind.MOVED_TO_HEAP:
-            moved.add((file, pos))
-            rng = at
-            if src is not None and rng is None:
-                # At an inlined call the variable's name is not in the text: underline the
-                # call. A compiler temporary (`new(expr)`'s) is the expression itself.
-                rng = None if temporary else src.identifier_range(pos, said)
-                rng = rng or src.expression_range(pos, "")
-            message = f"moved to heap: {said}"
-        else:
-            rng = at or (src.expression_range(pos, said) if src else None)
-            message = f"{said} escapes to heap"
-        out.findings.append(
-            _finding(
-                kind,
-                file,
-                pos,
-                rng,
-                message,
-                said,
-                flow,
-                src,
-                scope,
-                closures_before,
-                source,
-                _origin_location(place[2]),
-            )
+
+#: A record rule files a record it recognises into the records and says True.
+_RecordRule = Callable[[RawDiagnostic, _Records, SourceLookup], bool]
+
+_ESCAPE_CODES = ("escape", "escapes")
+
+
+def _place(diag: RawDiagnostic) -> _Place:
+    return (diag.file, diag.position, inline_chain(diag))
+
+
+def _explanation(diag: RawDiagnostic, into: _Records, _source: SourceLookup) -> bool:
+    """``X escapes to heap`` with its flow: why X is on the heap. An expression's comes
+    with an empty verdict, a moved variable's alone (``_explained``). A record read twice
+    is one."""
+    if diag.code not in _ESCAPE_CODES or not diag.message or not _ESCAPES.match(diag.message):
+        return False
+    into.explanations.setdefault(_place(diag), {}).setdefault(diag.message, diag)
+    return True
+
+
+def _verdict(diag: RawDiagnostic, into: _Records, _source: SourceLookup) -> bool:
+    """An escape record with no message: the verdict that an expression escapes,
+    counted per place (several values can escape at one)."""
+    if diag.code not in _ESCAPE_CODES or diag.message:
+        return False
+    into.verdicts[_place(diag)] += 1
+    return True
+
+
+def _foreign_parameter(diag: RawDiagnostic, _into: _Records, _source: SourceLookup) -> bool:
+    """``parameter zap.args leaks to ...``: a parameter of code inlined into another
+    package, logged at the parameter by that package's compile. It is that function's
+    variable there, not a parameter, and ``-m`` reports no leak for it: dropped. Before
+    ``_parameter_leak``, which would take it."""
+    m = _LEAK.match(diag.message) if diag.code == "leak" else None
+    return m is not None and "." in m.group("name")
+
+
+def _parameter_leak(diag: RawDiagnostic, into: _Records, source: SourceLookup) -> bool:
+    """``parameter p leaks to DST with derefs=N``: merged per parameter (``_Leak.add``)
+    into what ``-m`` says of it once."""
+    m = _LEAK.match(diag.message) if diag.code == "leak" else None
+    if m is None:
+        return False
+    key = (diag.file, diag.position)
+    leak = into.leaks.setdefault(key, _Leak(diag.position, m.group("name")))
+    dst = m.group("dst")
+    leak.add(dst, int(m.group("derefs")), diag, _to_result(dst, diag, source))
+    return True
+
+
+def _not_understood(diag: RawDiagnostic, into: _Records, _source: SourceLookup) -> bool:
+    """An escape or leak record in no shape above: kept for ``-v``, never guessed at."""
+    if diag.code not in _ESCAPE_CODES and diag.code != "leak":
+        return False
+    into.unknown.append(f"{diag.file}: {diag.code}: {diag.message}")
+    return True
+
+
+def _inlining(diag: RawDiagnostic, into: _Records, _source: SourceLookup) -> bool:
+    """Any other record is an inlining verdict (``canInlineFunction``, ...)."""
+    into.inline.append(diag)
+    return True
+
+
+#: In order, the first that recognises a record takes it; the last takes anything.
+_RECORD_RULES: tuple[_RecordRule, ...] = (
+    _explanation,
+    _verdict,
+    _foreign_parameter,
+    _parameter_leak,
+    _not_understood,
+    _inlining,
+)
+
+
+def _heap_findings(records: _Records, look: _Lookups) -> list[Finding]:
+    """Escapes and moves: each explanation with its kind, then each verdict that has no
+    explanation, where the source shows them (``_place_of``)."""
+    found: list[Finding] = []
+    for place, diag, kind in _explained(records.explanations, records.verdicts):
+        src = look.source(place[0])
+        shown, at = (
+            (True, records.spans[place]) if place in records.spans else _place_of(place, src)
         )
+        if shown:
+            found.append(_explained_finding(place, diag, kind, at, src, records.unknown, look))
+    for place in sorted(records.verdicts.keys() - records.explanations.keys()):
+        src = look.source(place[0])
+        spanned = place in records.spans
+        shown, at = (True, records.spans[place]) if spanned else _place_of(place, src)
+        if shown:
+            found.append(_bare_verdict_finding(place, at, spanned, src, look))
+    return found
 
-    for place in sorted(verdicts.keys() - explanations.keys()):
-        file, pos, _ = place
-        src = source(file)
-        shown, at = (True, spans[place]) if place in spans else _place_of(place, src)
-        if not shown:
+
+def _explained_finding(
+    place: _Place,
+    diag: RawDiagnostic,
+    kind: Kind,
+    at: Range | None,
+    src: SourceFile | None,
+    unknown: list[str],
+    look: _Lookups,
+) -> Finding:
+    """``moved to heap: X`` or ``X escapes to heap``, from X's explanation."""
+    file, pos, origin = place
+    m = _ESCAPES.match(diag.message)
+    assert m is not None
+    said = m.group("subject")
+    flow = parse_flow(diag, unknown)
+    if kind is Kind.MOVED_TO_HEAP:
+        rng = at
+        if src is not None and rng is None:
+            # At an inlined call the variable's name is not in the text: underline the
+            # call. A compiler temporary (`new(expr)`'s) is the expression itself.
+            rng = None if reasons.compiler_made(said) else src.identifier_range(pos, said)
+            rng = rng or src.expression_range(pos, "")
+        message = f"moved to heap: {said}"
+    else:
+        rng = at or (src.expression_range(pos, said) if src else None)
+        message = f"{said} escapes to heap"
+    return _finding(
+        kind,
+        file,
+        pos,
+        rng,
+        message,
+        said,
+        flow,
+        src,
+        look.scope,
+        look.closures_before,
+        look.source,
+        _origin_location(origin),
+    )
+
+
+def _bare_verdict_finding(
+    place: _Place, at: Range | None, spanned: bool, src: SourceFile | None, look: _Lookups
+) -> Finding:
+    """A verdict without an explanation: the expression at the place escapes, and the
+    source names it. A span holds more than the value: its text does not name it."""
+    file, pos, origin = place
+    rng = at or (src.expression_range(pos, "") if src else None)
+    subject = src.text(rng) if src and rng and not spanned else "value"
+    return _finding(
+        Kind.ESCAPES_TO_HEAP,
+        file,
+        pos,
+        rng,
+        f"{subject} escapes to heap",
+        subject,
+        (),
+        src,
+        look.scope,
+        look.closures_before,
+        look.source,
+        _origin_location(origin),
+    )
+
+
+@dataclass(frozen=True)
+class _LeakSite:
+    """A parameter some record says leaks: what the drop rules decide on."""
+
+    file: str
+    position: Position
+    src: SourceFile | None
+    moved: bool
+    look: _Lookups
+
+
+def _moved_parameter(site: _LeakSite) -> bool:
+    """A parameter moved to the heap is reported as that, not as a leak."""
+    return site.moved
+
+
+def _at_wrapper(site: _LeakSite) -> bool:
+    """At a ``go``/``defer`` keyword or an interface method: the parameter of a wrapper
+    the compiler wrote, which ``-m`` hides."""
+    return site.src is not None and site.src.is_wrapper_site(site.position)
+
+
+def _pointer_free(site: _LeakSite) -> bool:
+    """The compiler tags no parameter without pointers, whatever flows from it (an int
+    captured by value into an escaping closure, say); its log has them."""
+    if site.src is None:
+        return False
+    scalars = site.look.scope(site.file).scalars
+    return site.src.pointer_free_param(site.position, scalars, site.look.imported_scalar)
+
+
+def _generic(site: _LeakSite) -> bool:
+    """Nor a parameter of a generic function's instantiations, which its log has too."""
+    return site.src is not None and site.src.in_generic_function(site.position)
+
+
+#: Leaks in the log that ``-m`` never reports; any one drops the leak.
+_LEAK_DROPS: tuple[Callable[[_LeakSite], bool], ...] = (
+    _moved_parameter,
+    _at_wrapper,
+    _pointer_free,
+    _generic,
+)
+
+
+def _leak_findings(
+    records: _Records, moved: Collection[tuple[str, Position | None]], look: _Lookups
+) -> list[tuple[Finding, str]]:
+    """``leaking param`` findings, each with the heap object whose storage the parameter
+    flows into ("" when none)."""
+    out: list[tuple[Finding, str]] = []
+    for key, leak in records.leaks.items():
+        src = look.source(key[0])
+        site = _LeakSite(key[0], key[1], src, key in moved, look)
+        if any(drop(site) for drop in _LEAK_DROPS):
             continue
-        rng = at or (src.expression_range(pos, "") if src else None)
-        # A span holds more than the value: its text does not name it.
-        subject = src.text(rng) if src and rng and place not in spans else "value"
-        out.findings.append(
-            _finding(
-                Kind.ESCAPES_TO_HEAP,
-                file,
-                pos,
-                rng,
-                f"{subject} escapes to heap",
-                subject,
-                (),
-                src,
-                scope,
-                closures_before,
-                source,
-                _origin_location(place[2]),
-            )
+        found = _leak_finding(site, leak, records)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _leak_messages(leak: _Leak) -> tuple[list[str], list[tuple[str, int]], RawDiagnostic | None]:
+    """What ``-m`` says of the parameter, the results it leaks to, and the record whose
+    flow explains it."""
+    messages: list[str] = []
+    explained: RawDiagnostic | None = None
+    results: list[tuple[str, int]] = []
+    if leak.heap is not None:
+        derefs, explained = leak.heap
+        messages.append(
+            f"leaking param: {leak.name}" if derefs == 0 else f"leaking param content: {leak.name}"
         )
+    for dst, (derefs, rdiag) in sorted(leak.results.items()):
+        # The compiler drops result leaks that the heap leak already covers.
+        if leak.heap is not None and derefs >= leak.heap[0]:
+            continue
+        messages.append(f"leaking param: {leak.name} to result {dst} level={derefs}")
+        results.append((dst, derefs))
+        explained = explained or rdiag
+    return messages, results, explained
 
-    # Leaks into a heap object's storage are explained by that object: found below,
-    # once every heap finding is known.
-    leak_findings: list[tuple[Finding, str]] = []
-    for key, leak in leaks.items():
-        if key in moved:
-            continue  # a parameter moved to the heap is reported as that, not as a leak
-        file, pos = key
-        src = source(file)
-        if src is not None and src.is_wrapper_site(pos):
-            continue
-        if src is not None and (
-            src.pointer_free_param(pos, scope(file).scalars, imported_scalar)
-            or src.in_generic_function(pos)
-        ):
-            # The compiler tags no parameter without pointers, whatever flows from it
-            # (an int captured by value into an escaping closure, say), and no parameter
-            # of a generic function's instantiations; its log has both.
-            continue
-        messages: list[str] = []
-        explained: RawDiagnostic | None = None
-        results: list[tuple[str, int]] = []
-        if leak.heap is not None:
-            derefs, explained = leak.heap
-            messages.append(
-                f"leaking param: {leak.name}"
-                if derefs == 0
-                else f"leaking param content: {leak.name}"
-            )
-        for dst, (derefs, rdiag) in sorted(leak.results.items()):
-            # The compiler drops result leaks that the heap leak already covers.
-            if leak.heap is not None and derefs >= leak.heap[0]:
-                continue
-            messages.append(f"leaking param: {leak.name} to result {dst} level={derefs}")
-            results.append((dst, derefs))
-            explained = explained or rdiag
-        if not messages or explained is None:
-            continue
-        leak_flow = parse_flow(explained, out.unknown)
-        if any(s.location is not None and s.location.file == _GENERATED for s in leak_flow):
-            # A wrapper the compiler wrote (a promoted or pointer-receiver method): its
-            # parameters are reported at the wrapped method, which leaks nothing itself.
-            continue
-        rng = spans.get(key) or (src.identifier_range(pos, leak.name) if src else None)
-        found = _finding(
-            Kind.LEAKING_PARAM,
-            file,
-            pos,
-            rng,
-            "; ".join(messages),
-            leak.name,
-            leak_flow,
-            src,
-            scope,
-            closures_before,
-            source,
-            None,
-        )
-        summary = Leak(leak.heap[0] if leak.heap is not None else None, tuple(results))
-        leak_findings.append((replace(found, leak=summary), _storage_of(explained)))
 
-    out.findings.extend(_kept_by_objects(leak_findings, out.findings))
-    out.findings = _explained_by_holders(out.findings)
+def _leak_finding(site: _LeakSite, leak: _Leak, records: _Records) -> tuple[Finding, str] | None:
+    messages, results, explained = _leak_messages(leak)
+    if not messages or explained is None:
+        return None
+    leak_flow = parse_flow(explained, records.unknown)
+    if any(s.location is not None and s.location.file == _GENERATED for s in leak_flow):
+        # A wrapper the compiler wrote (a promoted or pointer-receiver method): its
+        # parameters are reported at the wrapped method, which leaks nothing itself.
+        return None
+    src, pos = site.src, site.position
+    rng = records.spans.get((site.file, pos)) or (
+        src.identifier_range(pos, leak.name) if src else None
+    )
+    look = site.look
+    found = _finding(
+        Kind.LEAKING_PARAM,
+        site.file,
+        pos,
+        rng,
+        "; ".join(messages),
+        leak.name,
+        leak_flow,
+        src,
+        look.scope,
+        look.closures_before,
+        look.source,
+        None,
+    )
+    summary = Leak(leak.heap[0] if leak.heap is not None else None, tuple(results))
+    return replace(found, leak=summary), _storage_of(explained)
 
-    for diag in inline:
-        src = source(diag.file)
-        name = src.function_at(diag.position, closures_before(diag.file)) if src else ""
-        if diag.span is not None:
-            # Functions past byte 255 of a line, and the log does not say which one.
-            name = "a function declared here"
-        if diag.code == "canInlineFunction":
-            cost = _COST.match(diag.message)
-            message = f"can inline {name}" + (f" with cost {cost.group('cost')}" if cost else "")
-            kind = Kind.INLINING
-        else:
-            message = f"cannot inline {name}: {diag.message}"
-            kind = Kind.CANNOT_INLINE
-        rng = diag.span or (src.function_name_range(diag.position) if src else None)
-        out.findings.append(
-            Finding(
-                kind=kind,
-                file=diag.file,
-                range=rng or _fallback_range(diag.position),
-                message=message,
-                reason=Reason(ReasonCode.INLINING, diag.message)
-                if kind is Kind.CANNOT_INLINE
-                else NO_REASON,
-                function=name,
-                point=diag.position,
-                subject=name,
-            )
-        )
+
+def _inline_finding(diag: RawDiagnostic, look: _Lookups) -> Finding:
+    """``can inline F with cost N`` or ``cannot inline F: why``, at the function's name."""
+    src = look.source(diag.file)
+    name = src.function_at(diag.position, look.closures_before(diag.file)) if src else ""
+    if diag.span is not None:
+        # Functions past byte 255 of a line, and the log does not say which one.
+        name = "a function declared here"
+    if diag.code == "canInlineFunction":
+        cost = _COST.match(diag.message)
+        message = f"can inline {name}" + (f" with cost {cost.group('cost')}" if cost else "")
+        kind = Kind.INLINING
+    else:
+        message = f"cannot inline {name}: {diag.message}"
+        kind = Kind.CANNOT_INLINE
+    rng = diag.span or (src.function_name_range(diag.position) if src else None)
+    return Finding(
+        kind=kind,
+        file=diag.file,
+        range=rng or _fallback_range(diag.position),
+        message=message,
+        reason=Reason(ReasonCode.INLINING, diag.message)
+        if kind is Kind.CANNOT_INLINE
+        else NO_REASON,
+        function=name,
+        point=diag.position,
+        subject=name,
+    )
+
+
+def _finished(found: list[Finding], source: SourceLookup) -> list[Finding]:
+    """The findings without the suppressed ones, one per verdict, in source order."""
     by_file: dict[str, list[Finding]] = {}
-    for f in out.findings:
+    for f in found:
         by_file.setdefault(f.file, []).append(f)
-    out.findings = [
-        f for file, found in by_file.items() for f in suppress.apply(found, source(file))
-    ]
+    kept = [f for file, fs in by_file.items() for f in suppress.apply(fs, source(file))]
     # Identical verdicts on one range (a callee inlined twice at one call, one
     # expression reported at two columns) are one finding that says how many.
     unique: dict[tuple[str, Range, Kind, str, Reason], Finding] = {}
-    for f in out.findings:
+    for f in kept:
         # Instantiations differ only in their shapes (`F[go.shape.int]`), which
         # nobody reads: one finding, counted.
         said = wording.tidy(f.message) if "go.shape." in f.message else f.message
         same = (f.file, f.range, f.kind, said, f.reason)
         first = unique.get(same)
         unique[same] = f if first is None else replace(first, count=first.count + f.count)
-    out.findings = list(unique.values())
     # Plain tuples: comparing the ordered dataclasses builds tuples on every comparison.
-    out.findings.sort(
+    return sorted(
+        unique.values(),
         key=lambda f: (
             f.file,
             f.range.start.line,
@@ -426,13 +591,14 @@ def classify(
             f.range.end.line,
             f.range.end.column,
             f.kind.value,
-        )
+        ),
     )
-    return out
 
 
 #: Where inlined code was written, outermost level first; () for code not inlined.
 _Origin = tuple[Location, ...]
+#: Where an escape is reported: file, position, and where its code was written.
+_Place = tuple[str, Position, _Origin]
 
 
 #: Where the compiler's own wrappers are "written".
@@ -628,76 +794,18 @@ def _finding(
     origin: Location | None,
 ) -> Finding:
     """A finding of ``kind`` at ``pos`` about what the compiler calls ``said``."""
-    # What a person reads names the source, not the compiler: `hex.EncodeToString(b)`
-    # for `~r0`, `new("a")` for `.autotmp_1`.
-    # Only where the range is the value: code inlined at a call is reported there, and
-    # the call's text is not the value.
-    subject = said
-    if (
-        src is not None
-        and rng is not None
-        and (reasons.compiler_made(said) or wording.has_internals(said))
-        and ((origin is None and reasons.compiler_made(said)) or src.shows(rng, said))
-        and not said.startswith("#")  # a loop's state: at its `for`, which says less
-    ):
-        written = src.compact_text(rng)
-        # Only an expression names the value: not the `=` or `return` a result of a
-        # call is reported at.
-        if written and written not in _KEYWORDS and any(c.isalnum() for c in written):
-            subject = written
-    subject = wording.tidy(subject)
-
-    def call_at(loc: Location | None) -> str | None:
-        if src is None or rng is None or (loc is not None and loc.file != file):
-            return None
-        if not src.shows(rng, said):
-            # Code inlined here from elsewhere is reported at the call: the source at
-            # the finding is not the value, and the calls around it not the ones it meets.
-            return None
-        at = pos if loc is None else loc.position
-        # At the value itself, the call must take all of it: not a conversion that is it.
-        value = rng if rng is not None and rng.start <= at <= rng.end else None
-        called = src.enclosing_call(at, value)
-        # A method of a chain (".Interface"): the compiler's flow names it better,
-        # with its type: `(*Array).Interface`.
-        return None if called.startswith(".") else called
-
-    def is_package_var(name: str, at: Location | None) -> bool:
-        if name not in scope(file).vars:
-            return False
-        written = source(at.file) if at is not None and at.file != file else src
-        return written is None or at is None or not written.declares_local(name, at.position)
-
-    def value_kind() -> str:
-        # The compiler's own words for a closure and a variadic call's slice.
-        if said == "func literal":
-            return "func"
-        if said == "... argument":
-            return "alloc"
-        if src is not None and rng is not None and src.shows(rng, said):
-            names = scope(file)
-            return src.value_kind(rng, names.methods, names.fields, names.storage)
-        # Code inlined here: the value is written in the inlined function.
-        written = source(origin.file) if origin is not None else None
-        if written is None or origin is None:
-            return ""
-        there = written.expression_range(origin.position, said)
-        if there is None or not written.shows(there, said):
-            return ""
-        names = scope(origin.file)
-        return written.value_kind(there, names.methods, names.fields, names.storage)
-
+    at = _Site(file, pos, rng, said, src, scope, source, origin)
     reason = reasons.explain(
         kind,
         said,
         flow,
         # The lookups parse source; they run only when a rule needs them.
-        is_package_var=is_package_var,
-        call_at=call_at,
+        is_package_var=at.is_package_var,
+        call_at=at.call_at,
         in_go_statement=lambda: src is not None and src.in_go_statement(pos),
         package_var_of=lambda: src.package_var_at(pos) if src is not None else "",
         result_names=lambda: src.result_names(pos) if src is not None else frozenset(),
-        value_kind=value_kind,
+        value_kind=at.value_kind,
     )
     if kind in HEAP_KINDS and src is not None and rng is not None:
         # `NewT()` underlined for `&T{...} escapes to heap`: say whose code that is. The
@@ -715,5 +823,82 @@ def _finding(
         function=src.enclosing_function(pos, closures_before(file)) if src is not None else "",
         flow=flow,
         point=pos,
-        subject=subject,
+        subject=at.subject(),
     )
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where one verdict was reported, and what the source there says about it: the
+    lookups ``reasons.explain`` asks for, and the subject a person reads."""
+
+    file: str
+    pos: Position
+    rng: Range | None
+    said: str
+    src: SourceFile | None
+    scope: ScopeLookup
+    source: SourceLookup
+    origin: Location | None
+
+    def subject(self) -> str:
+        # What a person reads names the source, not the compiler: `hex.EncodeToString(b)`
+        # for `~r0`, `new("a")` for `.autotmp_1`.
+        # Only where the range is the value: code inlined at a call is reported there, and
+        # the call's text is not the value.
+        said, src, rng = self.said, self.src, self.rng
+        if (
+            src is not None
+            and rng is not None
+            and (reasons.compiler_made(said) or wording.has_internals(said))
+            and ((self.origin is None and reasons.compiler_made(said)) or src.shows(rng, said))
+            and not said.startswith("#")  # a loop's state: at its `for`, which says less
+        ):
+            written = src.compact_text(rng)
+            # Only an expression names the value: not the `=` or `return` a result of a
+            # call is reported at.
+            if written and written not in _KEYWORDS and any(c.isalnum() for c in written):
+                return wording.tidy(written)
+        return wording.tidy(said)
+
+    def call_at(self, loc: Location | None) -> str | None:
+        src, rng = self.src, self.rng
+        if src is None or rng is None or (loc is not None and loc.file != self.file):
+            return None
+        if not src.shows(rng, self.said):
+            # Code inlined here from elsewhere is reported at the call: the source at
+            # the finding is not the value, and the calls around it not the ones it meets.
+            return None
+        at = self.pos if loc is None else loc.position
+        # At the value itself, the call must take all of it: not a conversion that is it.
+        value = rng if rng.start <= at <= rng.end else None
+        called = src.enclosing_call(at, value)
+        # A method of a chain (".Interface"): the compiler's flow names it better,
+        # with its type: `(*Array).Interface`.
+        return None if called.startswith(".") else called
+
+    def is_package_var(self, name: str, at: Location | None) -> bool:
+        if name not in self.scope(self.file).vars:
+            return False
+        written = self.source(at.file) if at is not None and at.file != self.file else self.src
+        return written is None or at is None or not written.declares_local(name, at.position)
+
+    def value_kind(self) -> str:
+        # The compiler's own words for a closure and a variadic call's slice.
+        said, src, rng, origin = self.said, self.src, self.rng, self.origin
+        if said == "func literal":
+            return "func"
+        if said == "... argument":
+            return "alloc"
+        if src is not None and rng is not None and src.shows(rng, said):
+            names = self.scope(self.file)
+            return src.value_kind(rng, names.methods, names.fields, names.storage)
+        # Code inlined here: the value is written in the inlined function.
+        written = self.source(origin.file) if origin is not None else None
+        if written is None or origin is None:
+            return ""
+        there = written.expression_range(origin.position, said)
+        if there is None or not written.shows(there, said):
+            return ""
+        names = self.scope(origin.file)
+        return written.value_kind(there, names.methods, names.fields, names.storage)

@@ -8,31 +8,20 @@ finding can be cached, shared between threads and compared by value.
 
 from __future__ import annotations
 
-import enum
 import os
 from dataclasses import dataclass, field
 
-
-class Kind(str, enum.Enum):
-    """The fixed vocabulary of finding kinds."""
-
-    MOVED_TO_HEAP = "moved-to-heap"
-    ESCAPES_TO_HEAP = "escapes-to-heap"
-    LEAKING_PARAM = "leaking-param"
-    INLINING = "inlining"
-    CANNOT_INLINE = "cannot-inline"
-
-    def __str__(self) -> str:
-        return self.value
-
+# Defined in ``kinds``, beside their tables; re-exported because every layer imports
+# them from here.
+from .kinds import KINDS, default_names
+from .kinds import Kind as Kind
+from .kinds import ReasonCode as ReasonCode
 
 ALL_KINDS: tuple[Kind, ...] = tuple(Kind)
-#: Inlining notes are noise for most readers; they are opt-in.
-DEFAULT_KINDS: frozenset[Kind] = frozenset(
-    {Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP, Kind.LEAKING_PARAM}
-)
+#: Inlining notes are noise for most readers; they are opt-in (the table says which).
+DEFAULT_KINDS: frozenset[Kind] = frozenset(Kind(name) for name in default_names())
 #: The kinds that mean "this allocates on the heap".
-HEAP_KINDS: frozenset[Kind] = frozenset({Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP})
+HEAP_KINDS: frozenset[Kind] = frozenset(Kind(row.name) for row in KINDS if row.heap)
 
 
 def parse_kinds(text: str) -> frozenset[Kind]:
@@ -109,61 +98,6 @@ class FlowStep:
     @property
     def message(self) -> str:
         return f"{self.what} ({self.why})" if self.why else self.what
-
-
-class ReasonCode(str, enum.Enum):
-    """Why a value is on the heap (or a parameter leaks), as read off the compiler's flow.
-
-    The words for each code live in ``wording``; everything else (advice, severity,
-    fixes, SARIF) decides on the code, so rewording a reason changes no behaviour.
-    """
-
-    #: Returned to the caller. ``name``: the named result it is assigned to, if any.
-    RETURNED = "returned"
-    #: A variable whose address is returned.
-    ADDRESS_RETURNED = "address-returned"
-    #: Assigned to a package variable (``name``; "" when not known by name).
-    PACKAGE_VARIABLE = "package-variable"
-    #: Boxed into an interface for a call of ``name`` ("" when no call is known).
-    INTERFACE = "interface"
-    #: A func value (method value, func literal) passed to ``name``, which keeps it.
-    FUNC_VALUE_PASSED = "func-value-passed"
-    #: Passed to ``name``, whose parameter leaks.
-    KEPT_BY_CALLEE = "kept-by-callee"
-    #: In the ``...`` arguments of ``name``, which keeps them.
-    VARIADIC_KEPT = "variadic-kept"
-    #: Appended to a slice that outlives the call.
-    APPENDED = "appended"
-    #: Stored in ``name`` (a field, an element, a pointer's target) that outlives the call.
-    STORED = "stored"
-    #: Stored in ``name``, a local value that itself escapes.
-    STORED_IN_ESCAPING = "stored-in-escaping"
-    #: An element or field of the literal ``name``, which escapes.
-    PLACED_IN = "placed-in"
-    #: A key of the map ``name``, which outlives the call.
-    MAP_KEY = "map-key"
-    #: Kept by the heap object ``name`` (a parameter leaking into its storage); ``then``
-    #: says why that object is on the heap.
-    KEPT_BY_OBJECT = "kept-by-object"
-    #: Sent on a channel.
-    SENT = "sent"
-    #: Captured by a closure that outlives the call.
-    CAPTURED = "captured"
-    #: Used by a goroutine.
-    GOROUTINE = "goroutine"
-    #: A function value that is called and escapes.
-    CALLED_FUNC_VALUE = "called-func-value"
-    #: Too large for the stack.
-    TOO_LARGE = "too-large"
-    #: A size the compiler cannot know (``make([]T, n)``).
-    NON_CONSTANT_SIZE = "non-constant-size"
-    #: The compiler gave no explanation heaplens can name.
-    UNEXPLAINED = "unexplained"
-    #: Not an escape: an inlining note. ``name``: the compiler's reason for not inlining.
-    INLINING = "inlining"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)

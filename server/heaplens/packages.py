@@ -275,18 +275,68 @@ def _package_from(
     if not path or (path.endswith("...") and not obj.get("Dir")):
         return None  # a pattern that matched nothing: its Error is all there is
     directory = str(obj.get("Dir", "") or "")
-    module = obj.get("Module")
-    module_path = module_dir = module_version = gomod = go_version = ""
-    if isinstance(module, dict):
-        go_version = str(module.get("GoVersion", "") or "")
-        replace = module.get("Replace")
-        src = replace if isinstance(replace, dict) else module
-        module_path = str(module.get("Path", ""))
-        module_dir = str(src.get("Dir", "") or module.get("Dir", "") or "")
-        module_version = str(src.get("Version", "") or "")
-        gomod = str(src.get("GoMod", "") or module.get("GoMod", "") or "")
+    module = _module_of(obj.get("Module"))
+    deps = obj.get("Deps")
+    test_imports = [*_strs(obj.get("TestImports")), *_strs(obj.get("XTestImports"))]
+    return Package(
+        import_path=path,
+        name=str(obj.get("Name", "") or ""),
+        dir=directory,
+        go_files=_abs(directory, obj.get("GoFiles")) + _abs(directory, obj.get("CgoFiles")),
+        test_files=_abs(directory, obj.get("TestGoFiles")),
+        xtest_files=_abs(directory, obj.get("XTestGoFiles")),
+        test_imports=tuple(dict.fromkeys(test_imports)),
+        module_path=module.path,
+        module_dir=module.dir,
+        module_version=module.version,
+        build_files=_build_files(module.gomod, work, build_files_cache),
+        standard=bool(obj.get("Standard")),
+        deps=tuple(str(d) for d in deps) if isinstance(deps, list) else (),
+        errors=tuple(dict.fromkeys(_package_errors(obj, root, path))),
+        go_version=module.go_version,
+        go_only=not any(obj.get(k) for k in _NON_GO_INPUTS),
+        tests_go_only=not (obj.get("TestEmbedPatterns") or obj.get("XTestEmbedPatterns")),
+        export=str(obj.get("Export", "") or ""),
+        import_map=tuple(sorted((str(k), str(v)) for k, v in _dict(obj.get("ImportMap")).items())),
+        ignored_files=_abs(directory, obj.get("IgnoredGoFiles")),
+    )
+
+
+@dataclass(frozen=True)
+class _Module:
+    """What a package's ``Module`` says; all "" for a package in no module."""
+
+    path: str = ""
+    dir: str = ""
+    version: str = ""
+    gomod: str = ""
+    go_version: str = ""
+
+
+def _module_of(module: object) -> _Module:
+    """A ``go list`` ``Module`` object. Where the module's files are (its directory,
+    version and go.mod) is what its ``Replace`` says, if it is replaced."""
+    if not isinstance(module, dict):
+        return _Module()
+    replaced = module.get("Replace")
+    src = replaced if isinstance(replaced, dict) else module
+    return _Module(
+        path=str(module.get("Path", "")),
+        dir=str(src.get("Dir", "") or module.get("Dir", "") or ""),
+        version=str(src.get("Version", "") or ""),
+        gomod=str(src.get("GoMod", "") or module.get("GoMod", "") or ""),
+        go_version=str(module.get("GoVersion", "") or ""),
+    )
+
+
+def _build_files(
+    gomod: str, work: str | None, cache: dict[str, tuple[str, ...]]
+) -> tuple[str, ...]:
+    """The files that decide how a package builds besides its own: its go.mod and go.sum,
+    and the go.work and go.work.sum of ``work``, those that exist. Looked at once for
+    each go.mod and workspace, in ``cache``."""
     key = f"{gomod}\0{work}"
-    build_files = build_files_cache.get(key)
+    build_files = cache.get(key)
     if build_files is None:
         files = []
         if gomod and os.path.isfile(gomod):
@@ -300,36 +350,18 @@ def _package_from(
                 if os.path.isfile(p):
                     files.append(p)
         build_files = tuple(files)
-        build_files_cache[key] = build_files
+        cache[key] = build_files
+    return build_files
+
+
+def _package_errors(obj: dict[str, object], root: str, path: str) -> list[CompileError]:
+    """The package's own ``Error`` and its ``DepsErrors``, in that order."""
     errors: list[CompileError] = errors_from(obj.get("Error"), root, path)
     deps_errors = obj.get("DepsErrors")
     if isinstance(deps_errors, list):
         for e in deps_errors:
             errors.extend(errors_from(e, root, path))
-    deps = obj.get("Deps")
-    test_imports = [*_strs(obj.get("TestImports")), *_strs(obj.get("XTestImports"))]
-    return Package(
-        import_path=path,
-        name=str(obj.get("Name", "") or ""),
-        dir=directory,
-        go_files=_abs(directory, obj.get("GoFiles")) + _abs(directory, obj.get("CgoFiles")),
-        test_files=_abs(directory, obj.get("TestGoFiles")),
-        xtest_files=_abs(directory, obj.get("XTestGoFiles")),
-        test_imports=tuple(dict.fromkeys(test_imports)),
-        module_path=module_path,
-        module_dir=module_dir,
-        module_version=module_version,
-        build_files=build_files,
-        standard=bool(obj.get("Standard")),
-        deps=tuple(str(d) for d in deps) if isinstance(deps, list) else (),
-        errors=tuple(dict.fromkeys(errors)),
-        go_version=go_version,
-        go_only=not any(obj.get(k) for k in _NON_GO_INPUTS),
-        tests_go_only=not (obj.get("TestEmbedPatterns") or obj.get("XTestEmbedPatterns")),
-        export=str(obj.get("Export", "") or ""),
-        import_map=tuple(sorted((str(k), str(v)) for k, v in _dict(obj.get("ImportMap")).items())),
-        ignored_files=_abs(directory, obj.get("IgnoredGoFiles")),
-    )
+    return errors
 
 
 def _dict(value: object) -> dict[object, object]:

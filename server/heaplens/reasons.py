@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 
 from .model import NO_REASON, FlowStep, Kind, Location, Reason, ReasonCode
 
@@ -155,109 +157,311 @@ def explain(
     variable (not a local that shadows one). ``package_var_of`` names the package
     variable whose initial value holds the finding, if it is in one; ``result_names``
     are the enclosing function's named results; ``value_kind`` what the value is.
+
+    The first of ``RULES`` that recognises the flow decides.
     """
-    whys = [s.why for s in flow]
-    if "too large for stack" in whys:
-        return Reason(ReasonCode.TOO_LARGE)
-    if "non-constant size" in whys:
-        return Reason(ReasonCode.NON_CONSTANT_SIZE)
-    if kind is Kind.INLINING or kind is Kind.CANNOT_INLINE:
-        return NO_REASON
+    evidence = Evidence(
+        kind,
+        subject,
+        flow,
+        is_package_var=is_package_var,
+        call_at=call_at,
+        in_go_statement=in_go_statement,
+        package_var_of=package_var_of,
+        result_names=result_names,
+        value_kind=value_kind,
+    )
+    for rule in RULES:
+        reason = rule(evidence)
+        if reason is not None:
+            return reason
+    return Reason(ReasonCode.UNEXPLAINED)
 
-    final_dst = flow[-1].dst if flow else ""
-    last_call = next((s for s in reversed(flow) if s.why == "call parameter"), None)
 
-    captured = "captured by a closure" in whys
-    if (captured or subject == "func literal") and in_go_statement():
-        return Reason(ReasonCode.GOROUTINE)
-    if kind is Kind.MOVED_TO_HEAP and captured:
-        return Reason(ReasonCode.CAPTURED)
-    if "return" in whys and (is_result(final_dst) or final_dst in result_names()):
-        if kind is Kind.MOVED_TO_HEAP and "address-of" in whys:
-            return Reason(ReasonCode.ADDRESS_RETURNED)
-        return Reason(ReasonCode.RETURNED)
-    if kind is Kind.LEAKING_PARAM and final_dst and final_dst in result_names():
-        # A leak into a named result: returned when the function returns, with or
-        # without a `return` that names it (the flow then only assigns to it).
-        return Reason(ReasonCode.RETURNED, final_dst)
+@dataclass(frozen=True)
+class Evidence:
+    """What the rules decide on: the finding, its flow and the lookups into the source.
+    The lookups parse source, so what they say is asked once, and only by a rule that
+    needs it (``cached_property``)."""
 
-    def value_at(i: int) -> str:
+    kind: Kind
+    subject: str
+    flow: tuple[FlowStep, ...]
+    is_package_var: Callable[[str, Location | None], bool] = lambda _name, _at: False
+    call_at: Callable[[Location | None], str | None] = lambda _loc: None
+    in_go_statement: Callable[[], bool] = lambda: False
+    package_var_of: Callable[[], str] = lambda: ""
+    result_names: Callable[[], frozenset[str]] = frozenset
+    value_kind: Callable[[], ValueKind] = lambda: ""
+
+    @cached_property
+    def whys(self) -> tuple[str, ...]:
+        """The edges' kinds, as the compiler names them (``assign``, ``return``...)."""
+        return tuple(s.why for s in self.flow)
+
+    @cached_property
+    def final_dst(self) -> str:
+        """Where the flow ends: ``{heap}``, a result (``~r0``), a variable."""
+        return self.flow[-1].dst if self.flow else ""
+
+    @cached_property
+    def captured(self) -> bool:
+        return "captured by a closure" in self.whys
+
+    @cached_property
+    def last_call(self) -> FlowStep | None:
+        """The last call the value is passed to."""
+        return next((s for s in reversed(self.flow) if s.why == "call parameter"), None)
+
+    @cached_property
+    def named_results(self) -> frozenset[str]:
+        return self.result_names()
+
+    @cached_property
+    def package_var(self) -> str:
+        """The package variable whose initial value holds the finding, or ""."""
+        return self.package_var_of()
+
+    @cached_property
+    def converted(self) -> FlowStep | None:
+        """The edge of an explicit interface conversion, if the flow has one."""
+        return next((s for s in self.flow if s.why == "interface-converted"), None)
+
+    @cached_property
+    def handed_value(self) -> ValueKind:
+        """What a value handed to a call with no edge of its own making it is (``spill``,
+        then ``call parameter``): an implicit interface conversion, or a closure for a
+        func-typed parameter. The flow cannot tell them apart; what the value is can.
+        "" for any other flow, or when the source cannot say."""
+        handed = self.kind is Kind.ESCAPES_TO_HEAP and self.flow and self.flow[0].why == "spill"
+        return self.value_kind() if handed and self.converted is None else ""
+
+    def value_at(self, i: int) -> str:
         """What step ``i`` moves: the expression of the step before it."""
-        return flow[i - 1].what if i > 0 else subject
+        return self.flow[i - 1].what if i > 0 else self.subject
 
-    def written_at(step: FlowStep) -> Location | None:
-        """Where the step's code is written: in the inlined function, if it was inlined."""
-        return step.inlined_from or step.location
+    def callee_of(self, step: FlowStep) -> str:
+        return _callee_of(step, self.call_at)
 
-    for i in range(len(flow) - 1, -1, -1):
-        step = flow[i]
+
+#: A rule: the reason for a flow it recognises, None to leave it to the next rule.
+Rule = Callable[[Evidence], Reason | None]
+
+
+def too_large(e: Evidence) -> Reason | None:
+    """``too large for stack``: the compiler puts a value bigger than its stack limit on
+    the heap whatever else its flow says."""
+    return Reason(ReasonCode.TOO_LARGE) if "too large for stack" in e.whys else None
+
+
+def non_constant_size(e: Evidence) -> Reason | None:
+    """``non-constant size``: a ``make`` whose size is known only at run time cannot
+    have its storage on the stack, wherever the value goes."""
+    return Reason(ReasonCode.NON_CONSTANT_SIZE) if "non-constant size" in e.whys else None
+
+
+def inlining_verdict(e: Evidence) -> Reason | None:
+    """Inlining verdicts have no flow to read: no reason."""
+    return NO_REASON if e.kind in (Kind.INLINING, Kind.CANNOT_INLINE) else None
+
+
+def goroutine(e: Evidence) -> Reason | None:
+    """A closure (or what it captures) in a ``go`` statement: the goroutine may run after
+    the function returns, which is why the compiler keeps it on the heap. Before the
+    closure rules: a goroutine's closure is captured too."""
+    if (e.captured or e.subject == "func literal") and e.in_go_statement():
+        return Reason(ReasonCode.GOROUTINE)
+    return None
+
+
+def captured_variable(e: Evidence) -> Reason | None:
+    """``moved to heap: x`` with a ``captured by a closure`` edge: the closure refers to
+    the variable itself, so the variable lives as long as the closure."""
+    if e.kind is Kind.MOVED_TO_HEAP and e.captured:
+        return Reason(ReasonCode.CAPTURED)
+    return None
+
+
+def returned(e: Evidence) -> Reason | None:
+    """A ``return`` edge into a result (``~r0``, an inlined ``pool.~r0``, a named
+    result): the caller gets the value. A moved variable whose address is taken on the
+    way is returned by its address."""
+    if "return" not in e.whys:
+        return None
+    if not (is_result(e.final_dst) or e.final_dst in e.named_results):
+        return None
+    if e.kind is Kind.MOVED_TO_HEAP and "address-of" in e.whys:
+        return Reason(ReasonCode.ADDRESS_RETURNED)
+    return Reason(ReasonCode.RETURNED)
+
+
+def leaked_to_named_result(e: Evidence) -> Reason | None:
+    """A leak into a named result: returned when the function returns, with or without a
+    ``return`` that names it (the flow then only assigns to it)."""
+    if e.kind is Kind.LEAKING_PARAM and e.final_dst and e.final_dst in e.named_results:
+        return Reason(ReasonCode.RETURNED, e.final_dst)
+    return None
+
+
+def package_variable(e: Evidence) -> Reason | None:
+    """The flow's last assignment to ``{heap}`` writes a package variable (not a local
+    that shadows one): the value lives as long as the program. Only the last such edge
+    counts: an earlier one is not where the value ends up."""
+    for i in range(len(e.flow) - 1, -1, -1):
+        step = e.flow[i]
         if step.dst == "{heap}" and step.why in ("assign", "assign-pair"):
-            target = _assigned_name(step.what, value_at(i))
+            target = _assigned_name(step.what, e.value_at(i))
             name = _root_identifier(target)
-            if name and is_package_var(name, written_at(step)):
+            if name and e.is_package_var(name, step.inlined_from or step.location):
                 return Reason(ReasonCode.PACKAGE_VARIABLE, target)
-            break
+            return None
+    return None
 
-    explicit = next((s for s in flow if s.why == "interface-converted"), None)
-    # A value handed to a call with no edge of its own making it (``spill``, then ``call
-    # parameter``): an implicit interface conversion, or a closure for a func-typed
-    # parameter. The flow cannot tell them apart; what the value is can.
-    handed = bool(kind is Kind.ESCAPES_TO_HEAP and flow and flow[0].why == "spill")
-    what = value_kind() if handed and explicit is None else ""
-    if explicit is not None or what == "boxed":
-        where = explicit.location if explicit is not None else None
-        # The call the source shows the value passed to; "" when the source shows it
-        # is boxed elsewhere (a field of a literal); None when the source cannot say
-        # (code inlined here), and then the call the flow passes it to.
-        shown = call_at(where)
-        target = (
-            shown if shown is not None else (_callee_of(last_call, call_at) if last_call else "")
-        )
-        return Reason(ReasonCode.INTERFACE, target)
-    if what == "func" and last_call is not None:
-        return Reason(ReasonCode.FUNC_VALUE_PASSED, _callee_of(last_call, call_at))
 
-    if "send" in whys:
-        return Reason(ReasonCode.SENT)
-    if last_call is not None:
-        fn = _callee_of(last_call, call_at)
-        if fn == "append":
-            return Reason(ReasonCode.APPENDED)
-        return Reason(ReasonCode.KEPT_BY_CALLEE, fn)
-    for i in range(len(flow) - 1, -1, -1):
-        step = flow[i]
+def interface_conversion(e: Evidence) -> Reason | None:
+    """An ``interface-converted`` edge, or a value handed to a call that the source shows
+    is boxed: converted to an interface, for the call the source shows it passed to ("",
+    when the source shows it is boxed elsewhere, a field of a literal). When the source
+    cannot say (code inlined here), the call the flow passes it to."""
+    if e.converted is None and e.handed_value != "boxed":
+        return None
+    shown = e.call_at(e.converted.location if e.converted is not None else None)
+    if shown is not None:
+        return Reason(ReasonCode.INTERFACE, shown)
+    return Reason(ReasonCode.INTERFACE, e.callee_of(e.last_call) if e.last_call else "")
+
+
+def func_value_passed(e: Evidence) -> Reason | None:
+    """A method value or func literal handed to a call (``run(req.Read)``): a closure
+    for a func-typed parameter, which the callee may keep."""
+    if e.handed_value == "func" and e.last_call is not None:
+        return Reason(ReasonCode.FUNC_VALUE_PASSED, e.callee_of(e.last_call))
+    return None
+
+
+def sent(e: Evidence) -> Reason | None:
+    """A ``send`` edge: the value goes down a channel, to whoever receives it."""
+    return Reason(ReasonCode.SENT) if "send" in e.whys else None
+
+
+def passed_to_call(e: Evidence) -> Reason | None:
+    """A ``call parameter`` edge: the callee (or ``append``, which the compiler logs as
+    a call) keeps what it is given, as far as escape analysis can tell."""
+    if e.last_call is None:
+        return None
+    fn = e.callee_of(e.last_call)
+    if fn == "append":
+        return Reason(ReasonCode.APPENDED)
+    return Reason(ReasonCode.KEPT_BY_CALLEE, fn)
+
+
+def stored_in_heap(e: Evidence) -> Reason | None:
+    """An ``assign``/``store`` edge into ``{heap}`` naming what it writes: stored in
+    something that outlives the call. A static temporary (``..stmp_0``) is the storage of
+    a package variable's initial value."""
+    for i in range(len(e.flow) - 1, -1, -1):
+        step = e.flow[i]
         if step.why in ("assign", "assign-pair", "store") and step.dst == "{heap}":
-            target = _readable(_assigned_name(step.what, value_at(i)))
+            target = _readable(_assigned_name(step.what, e.value_at(i)))
             if "..stmp_" in target:
-                # A static temporary: the storage of a package variable's initial value.
-                return Reason(ReasonCode.PACKAGE_VARIABLE, package_var_of())
+                return Reason(ReasonCode.PACKAGE_VARIABLE, e.package_var)
             if target and not compiler_made(target):
                 return Reason(ReasonCode.STORED, target)
-    if captured:
-        return Reason(ReasonCode.CAPTURED)
-    if "call part" in whys:
-        return Reason(ReasonCode.CALLED_FUNC_VALUE)
-    if package_var_of():
-        # Whatever a package variable's initial value holds lives as long as the program.
-        return Reason(ReasonCode.PACKAGE_VARIABLE, package_var_of())
-    # The value went into something else, which escapes: name the last such thing.
-    for i in range(len(flow) - 1, -1, -1):
-        step = flow[i]
-        if step.why in ("assign", "assign-pair"):
-            target = _readable(_assigned_name(step.what, value_at(i)))
-            if target and target in result_names():
-                return Reason(ReasonCode.RETURNED, target)
-            if target and not compiler_made(target):
-                return Reason(ReasonCode.STORED_IN_ESCAPING, target)
-            continue
-        if step.why == "slice-literal-element" and step.what == "... argument":
-            # The slice a variadic call gets, which that call keeps.
-            fn = (call_at(step.location) if step.location is not None else "") or ""
-            return Reason(ReasonCode.VARIADIC_KEPT, fn)
-        container = _CONTAINERS.get(step.why)
-        if container is not None and step.what and not compiler_made(step.what):
-            return Reason(container, _ANONYMOUS_STRUCT.sub("struct{...}", step.what))
-    return Reason(ReasonCode.UNEXPLAINED)
+    return None
+
+
+def captured(e: Evidence) -> Reason | None:
+    """``captured by a closure`` for a value that is not a moved variable: it escapes
+    with the closure."""
+    return Reason(ReasonCode.CAPTURED) if e.captured else None
+
+
+def called_func_value(e: Evidence) -> Reason | None:
+    """``call part``: the value is a function that is called, and the compiler keeps a
+    called closure on the heap."""
+    return Reason(ReasonCode.CALLED_FUNC_VALUE) if "call part" in e.whys else None
+
+
+def package_var_initialiser(e: Evidence) -> Reason | None:
+    """Whatever a package variable's initial value holds lives as long as the program."""
+    return Reason(ReasonCode.PACKAGE_VARIABLE, e.package_var) if e.package_var else None
+
+
+def held_by_escaping(e: Evidence) -> Reason | None:
+    """The value went into something else, which escapes: name the last such thing, by
+    the first of ``HOLDER_RULES`` that recognises a step, latest step first."""
+    for i in range(len(e.flow) - 1, -1, -1):
+        for rule in HOLDER_RULES:
+            reason = rule(e, i)
+            if reason is not None:
+                return reason
+    return None
+
+
+def assigned_to_holder(e: Evidence, i: int) -> Reason | None:
+    """An ``assign`` edge to a named variable: a named result is returned; any other
+    variable holds the value and escapes itself."""
+    step = e.flow[i]
+    if step.why not in ("assign", "assign-pair"):
+        return None
+    target = _readable(_assigned_name(step.what, e.value_at(i)))
+    if target and target in e.named_results:
+        return Reason(ReasonCode.RETURNED, target)
+    if target and not compiler_made(target):
+        return Reason(ReasonCode.STORED_IN_ESCAPING, target)
+    return None
+
+
+def variadic_slice(e: Evidence, i: int) -> Reason | None:
+    """A ``slice-literal-element`` edge into ``... argument``: the slice a variadic call
+    gets, which that call keeps (``placed_in_container`` names no compiler's value)."""
+    step = e.flow[i]
+    if step.why != "slice-literal-element" or step.what != "... argument":
+        return None
+    fn = (e.call_at(step.location) if step.location is not None else "") or ""
+    return Reason(ReasonCode.VARIADIC_KEPT, fn)
+
+
+def placed_in_container(e: Evidence, i: int) -> Reason | None:
+    """An edge that puts the value inside a literal or a map (``_CONTAINERS``), which
+    escapes: the reason names that one."""
+    step = e.flow[i]
+    container = _CONTAINERS.get(step.why)
+    if container is not None and step.what and not compiler_made(step.what):
+        return Reason(container, _ANONYMOUS_STRUCT.sub("struct{...}", step.what))
+    return None
+
+
+#: The reasons for a step of a flow whose value is held by something that escapes.
+HOLDER_RULES: tuple[Callable[[Evidence, int], Reason | None], ...] = (
+    assigned_to_holder,
+    variadic_slice,
+    placed_in_container,
+)
+
+#: In order: the first rule that recognises a flow decides. Sizes come first (they put a
+#: value on the heap whatever its flow), then what the value's end says (a goroutine, a
+#: return, a package variable), then the edges that hand it on, and last what merely
+#: holds it.
+RULES: tuple[Rule, ...] = (
+    too_large,
+    non_constant_size,
+    inlining_verdict,
+    goroutine,
+    captured_variable,
+    returned,
+    leaked_to_named_result,
+    package_variable,
+    interface_conversion,
+    func_value_passed,
+    sent,
+    passed_to_call,
+    stored_in_heap,
+    captured,
+    called_func_value,
+    package_var_initialiser,
+    held_by_escaping,
+)
 
 
 #: ``struct { name string; f func() }``: a table's element type, too long for a reason.

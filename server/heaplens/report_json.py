@@ -10,7 +10,7 @@ from collections.abc import Collection
 from typing import Any
 
 from . import wording
-from .engine import CheckResult
+from .analysis import CheckResult
 from .model import CompileError, Finding, FlowStep, Kind, Reason
 
 SCHEMA_VERSION = 1

@@ -13,34 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, wording
-from .engine import CheckResult
+from . import kinds as kind_table
+from .analysis import CheckResult
 from .model import Finding, Kind, Location, Position
 from .positions import LineIndex
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-_RULES: dict[Kind, tuple[str, str]] = {
-    Kind.MOVED_TO_HEAP: (
-        "A variable is allocated on the heap",
-        "The compiler moved this variable to the heap because a reference to it outlives "
-        "the function. Each call allocates, and the garbage collector must reclaim it.",
-    ),
-    Kind.ESCAPES_TO_HEAP: (
-        "A value escapes to the heap",
-        "The compiler allocates this value on the heap because it may be used after the "
-        "function returns, or its size or lifetime cannot be proven.",
-    ),
-    Kind.LEAKING_PARAM: (
-        "A parameter leaks",
-        "The value passed in this parameter may be kept beyond the call, so callers must "
-        "allocate what they pass on the heap.",
-    ),
-    Kind.INLINING: ("A function can be inlined", "The compiler can inline this function."),
-    Kind.CANNOT_INLINE: (
-        "A function cannot be inlined",
-        "The compiler will not inline this function; the reason says why.",
-    ),
-}
 
 
 class _Columns:
@@ -93,7 +71,7 @@ def _result(f: Finding, cols: _Columns, rule_index: Callable[[Kind], int]) -> di
     result: dict[str, Any] = {
         "ruleId": f.kind.value,
         "ruleIndex": rule_index(f.kind),
-        "level": "note",
+        "level": kind_table.info(f.kind).sarif_level,
         "message": {"text": text},
         "locations": [_location(f.file, f.range.start, f.range.end, cols)],
     }
@@ -124,19 +102,25 @@ def _result(f: Finding, cols: _Columns, rule_index: Callable[[Kind], int]) -> di
     return result
 
 
+def _rule(row: kind_table.KindInfo) -> dict[str, Any]:
+    """One rule per kind, all from its row of the table of kinds."""
+    return {
+        "id": row.name,
+        "name": row.sarif_name,
+        "shortDescription": {"text": row.sarif_short},
+        "fullDescription": {"text": row.sarif_full},
+        "defaultConfiguration": {"level": row.sarif_level},
+    }
+
+
 def render(result: CheckResult, kinds: Collection[Kind]) -> dict[str, Any]:
     cols = _Columns()
-    rule_kinds = [k for k in Kind]
-    rules = [
-        {
-            "id": k.value,
-            "name": "".join(w.capitalize() for w in k.value.split("-")),
-            "shortDescription": {"text": _RULES[k][0]},
-            "fullDescription": {"text": _RULES[k][1]},
-            "defaultConfiguration": {"level": "note"},
-        }
-        for k in rule_kinds
-    ]
+    rules = [_rule(row) for row in kind_table.KINDS]
+    index = {row.name: i for i, row in enumerate(kind_table.KINDS)}
+
+    def rule_index(kind: Kind) -> int:
+        return index[kind.value]
+
     errors = result.all_errors
     notifications = []
     for e in errors:
@@ -165,7 +149,7 @@ def render(result: CheckResult, kinds: Collection[Kind]) -> dict[str, Any]:
                 ],
                 "properties": {"goVersion": result.go_version},
                 "results": [
-                    _result(f, cols, rule_kinds.index) for f in result.findings if f.kind in kinds
+                    _result(f, cols, rule_index) for f in result.findings if f.kind in kinds
                 ],
             }
         ],

@@ -6,8 +6,9 @@ import os
 from collections import Counter
 from collections.abc import Collection
 
+from . import kinds as kind_table
 from . import wording
-from .engine import CheckResult
+from .analysis import CheckResult
 from .model import CompileError, Finding, Kind
 
 
@@ -30,7 +31,12 @@ def _finding_line(f: Finding) -> str:
     if verified:
         extra.append("fix: " + ", ".join(dict.fromkeys(x.kind for x in verified)))
     tail = f"  ({'; '.join(extra)})" if extra else ""
-    return f"  {span:<8} {f.kind.value:<16} {text}{tail}"
+    return f"  {span:<8} {f.kind.value:<{_kind_width()}} {text}{tail}"
+
+
+def _kind_width() -> int:
+    """The kind column fits the longest kind's name, and a space."""
+    return max(len(name) for name in kind_table.names()) + 1
 
 
 def _error_line(e: CompileError, cwd: str) -> str:

@@ -212,29 +212,58 @@ def _place(
     is_variable: IsVariable,
 ) -> None:
     """Recover the places of the records ``members`` of ``out``, all at ``line``:255."""
-    explained: dict[str, list[int]] = {}
-    verdicts: list[int] = []
-    leaks: dict[str, list[int]] = {}
-    inlines: list[int] = []
+    kinds = _sort_records(out, members)
+    choices = _choose_candidates(line, kinds, is_variable)
+    takers = _place_explained(line, out, kinds.explained, choices, anchors, is_variable)
+    _place_verdicts(line, out, kinds.verdicts, takers)
+    _place_leaks(line, out, kinds.leaks, anchors)
+    _place_inlines(line, out, kinds.inlines)
+
+
+@dataclass(frozen=True)
+class _Kinds:
+    """The records of one saturated place, by what they say (indices into the records)."""
+
+    #: "S escapes to heap", by S.
+    explained: dict[str, list[int]] = field(default_factory=dict)
+    #: Escapes with no message: the verdict of some expression on the line.
+    verdicts: list[int] = field(default_factory=list)
+    #: "parameter p leaks to ...", by p.
+    leaks: dict[str, list[int]] = field(default_factory=dict)
+    #: Everything else: notes of the inliner.
+    inlines: list[int] = field(default_factory=list)
+
+
+def _sort_records(out: list[RawDiagnostic], members: list[int]) -> _Kinds:
+    """The records ``members`` of ``out``, by kind, each kind in the order of ``members``."""
+    kinds = _Kinds()
     for i in members:
         d = out[i]
         if d.code == "leak":
             m = _LEAK.match(d.message)
             if m:
-                leaks.setdefault(m.group("name"), []).append(i)
+                kinds.leaks.setdefault(m.group("name"), []).append(i)
         elif d.code in ESCAPE_CODES:
             m = _ESCAPES.match(d.message)
             if m:
-                explained.setdefault(m.group("subject"), []).append(i)
+                kinds.explained.setdefault(m.group("subject"), []).append(i)
             elif not d.message:
-                verdicts.append(i)
+                kinds.verdicts.append(i)
         else:
-            inlines.append(i)
+            kinds.inlines.append(i)
+    return kinds
 
-    # Variables get no verdict, expressions one each. A name written both where it is
-    # declared and where it is used is either; the verdicts left over once the
-    # expressions have theirs say which.
-    left = len(verdicts) - sum(len(ids) for s, ids in explained.items() if not is_variable(s))
+
+def _choose_candidates(
+    line: _Line, kinds: _Kinds, is_variable: IsVariable
+) -> dict[str, list[_Candidate]]:
+    """The places each explained subject may be at.
+
+    Variables get no verdict, expressions one each. A name written both where it is
+    declared and where it is used is either; the verdicts left over once the expressions
+    have theirs say which."""
+    explained = kinds.explained
+    left = len(kinds.verdicts) - sum(len(ids) for s, ids in explained.items() if not is_variable(s))
     choices: dict[str, list[_Candidate]] = {}
     undecided: list[str] = []
     for subject, ids in explained.items():
@@ -253,6 +282,19 @@ def _place(
     for subject in undecided:
         if left <= 0 or left >= wanted:
             choices[subject] = [c for c in choices[subject] if c.declares == (left <= 0)]
+    return choices
+
+
+def _place_explained(
+    line: _Line,
+    out: list[RawDiagnostic],
+    explained: dict[str, list[int]],
+    choices: dict[str, list[_Candidate]],
+    anchors: dict[int, Range],
+    is_variable: IsVariable,
+) -> list[int]:
+    """Place the records that say what escapes. Returns them in the order verdicts go
+    to them: expressions first, then names used, then names declared."""
     takers: list[tuple[int, int]] = []  # (expressions first, record)
     for subject, ids in explained.items():
         variable = is_variable(subject)
@@ -264,13 +306,25 @@ def _place(
             declares = exact.declares if exact is not None else all(c.declares for c in found)
             takers.append((0 if not variable else 2 if declares else 1, i))
     takers.sort(key=lambda t: t[0])
+    return [i for _, i in takers]
+
+
+def _place_verdicts(
+    line: _Line, out: list[RawDiagnostic], verdicts: list[int], takers: list[int]
+) -> None:
+    """Each verdict goes where the next of ``takers`` is, or past byte 255 if none is left."""
     for n, v in enumerate(verdicts):
         if n < len(takers):
-            taker = out[takers[n][1]]
+            taker = out[takers[n]]
             out[v] = replace(out[v], position=taker.position, span=taker.span)
         else:  # a verdict without an explanation: somewhere past byte 255
             out[v] = _at(out[v], None, line.rest)
 
+
+def _place_leaks(
+    line: _Line, out: list[RawDiagnostic], leaks: dict[str, list[int]], anchors: dict[int, Range]
+) -> None:
+    """A leaking parameter is at its declaration."""
     for name, ids in leaks.items():
         params = [c for c in line.candidates(name, True) if c.declares]
         for i, (exact, span) in zip(ids, _pair(len(ids), params, line), strict=True):
@@ -278,15 +332,18 @@ def _place(
             if exact is not None:
                 anchors[i] = exact.range
 
-    if inlines:
-        points = [
-            _Candidate(p, p.start, False)
-            for p in line.src.function_points(line.saturated_from, line.end)
-        ]
-        # The inliner logs functions in the order it visits them, not the source's: with
-        # more than one function here, which note is whose is not known.
-        for i, (exact, span) in zip(inlines, _pair(1, points, line) * len(inlines), strict=True):
-            out[i] = _at(out[i], exact, span)
+
+def _place_inlines(line: _Line, out: list[RawDiagnostic], inlines: list[int]) -> None:
+    if not inlines:
+        return
+    points = [
+        _Candidate(p, p.start, False)
+        for p in line.src.function_points(line.saturated_from, line.end)
+    ]
+    # The inliner logs functions in the order it visits them, not the source's: with
+    # more than one function here, which note is whose is not known.
+    for i, (exact, span) in zip(inlines, _pair(1, points, line) * len(inlines), strict=True):
+        out[i] = _at(out[i], exact, span)
 
 
 def _pair(

@@ -785,70 +785,28 @@ class SourceFile:
         ``storage_types`` are the package's types defined as maps or slices, whose
         literals allocate (``Fields{...}`` for ``type Fields map[string]any``).
         """
+        node = self._expression_spanning(rng)
+        if node is None:
+            return ""
+        kind_of = _VALUE_KINDS.get(node.type)
+        if kind_of is not None:
+            return kind_of(node, _KindContext(self, methods, fields, storage_types))
+        if node.type in _BOXED_NODES:
+            return "boxed"
+        return ""
+
+    def _expression_spanning(self, rng: Range) -> Node | None:
+        """The expression that is exactly ``rng``, inside any parentheses; None if no node
+        spans exactly that."""
         lo, hi = self.offset(rng.start), self.offset(rng.end)
         if lo is None or hi is None:
-            return ""
+            return None
         node = self.tree.root_node.descendant_for_byte_range(lo, hi)
         while node is not None and node.type == "parenthesized_expression" and node.named_children:
             node = node.named_children[0]
         if node is None or (node.start_byte, node.end_byte) != (lo, hi):
-            return ""
-        t = node.type
-        if t == "func_literal":
-            return "func"
-        if t == "composite_literal":
-            # A slice or map literal allocates its storage; a struct or array value can
-            # reach the heap only boxed.
-            typ = node.child_by_field_name("type")
-            if typ is not None and typ.type == "generic_type":
-                typ = typ.child_by_field_name("type")
-            if typ is None:
-                return ""
-            if typ.type in ("slice_type", "map_type"):
-                return "alloc"
-            if typ.type in ("struct_type", "array_type"):
-                return "boxed"
-            if typ.type == "type_identifier":
-                return "alloc" if _text_of(typ) in storage_types else "boxed"
-            return ""  # another package's type: a struct, or a map, cannot be told
-        if t == "slice_expression":
-            return "boxed"  # a slice header: the memory it shares is not allocated here
-        if t == "unary_expression":
-            op = node.child_by_field_name("operator")
-            return "alloc" if op is not None and op.type == "&" else "boxed"
-        if t == "call_expression":
-            fn = node.child_by_field_name("function")
-            if fn is None:
-                return ""
-            if fn.type in ("slice_type", "array_type", "map_type", "parenthesized_type"):
-                return "alloc"
-            name = _text_of(fn)
-            if name in ("make", "new", "append", "string") or name.startswith("("):
-                return "alloc"  # `([]byte)(s)` is printed so; `string(b)` copies
-            return "boxed"  # a call's result (or a conversion to a named type): a value
-        if t == "selector_expression":
-            operand = node.child_by_field_name("operand")
-            field_node = node.child_by_field_name("field")
-            sel = _text_of(field_node) if field_node is not None else ""
-            if (
-                operand is not None
-                and operand.type == "identifier"
-                and _text_of(operand) in self.imported_names
-            ):
-                return "boxed"  # a package's variable; its functions never allocate
-            if sel in methods and sel not in fields:
-                return "func"
-            if sel in fields and sel not in methods:
-                return "boxed"
-            return ""
-        if t == "binary_expression":
-            op = node.child_by_field_name("operator")
-            # `a + b` may join strings, which allocates; other operators make a number
-            # or a bool, which can reach the heap only boxed.
-            return "" if op is None or op.type == "+" else "boxed"
-        if t in _BOXED_NODES:
-            return "boxed"
-        return ""
+            return None
+        return node
 
     @cached_property
     def imports(self) -> dict[str, str]:
@@ -990,6 +948,87 @@ _BOXED_NODES = frozenset(
         "type_assertion_expression",
     }
 )
+
+
+@dataclass(frozen=True)
+class _KindContext:
+    """What ``SourceFile.value_kind`` knows beyond the expression itself."""
+
+    source: SourceFile
+    methods: Collection[str]
+    fields: Collection[str]
+    storage_types: Collection[str]
+
+
+def _composite_kind(node: Node, ctx: _KindContext) -> str:
+    # A slice or map literal allocates its storage; a struct or array value can reach
+    # the heap only boxed.
+    typ = node.child_by_field_name("type")
+    if typ is not None and typ.type == "generic_type":
+        typ = typ.child_by_field_name("type")
+    if typ is None:
+        return ""
+    if typ.type in ("slice_type", "map_type"):
+        return "alloc"
+    if typ.type in ("struct_type", "array_type"):
+        return "boxed"
+    if typ.type == "type_identifier":
+        return "alloc" if _text_of(typ) in ctx.storage_types else "boxed"
+    return ""  # another package's type: a struct, or a map, cannot be told
+
+
+def _unary_kind(node: Node, ctx: _KindContext) -> str:
+    op = node.child_by_field_name("operator")
+    return "alloc" if op is not None and op.type == "&" else "boxed"
+
+
+def _call_kind(node: Node, ctx: _KindContext) -> str:
+    fn = node.child_by_field_name("function")
+    if fn is None:
+        return ""
+    if fn.type in ("slice_type", "array_type", "map_type", "parenthesized_type"):
+        return "alloc"
+    name = _text_of(fn)
+    if name in ("make", "new", "append", "string") or name.startswith("("):
+        return "alloc"  # `([]byte)(s)` is printed so; `string(b)` copies
+    return "boxed"  # a call's result (or a conversion to a named type): a value
+
+
+def _selector_kind(node: Node, ctx: _KindContext) -> str:
+    operand = node.child_by_field_name("operand")
+    field_node = node.child_by_field_name("field")
+    sel = _text_of(field_node) if field_node is not None else ""
+    if (
+        operand is not None
+        and operand.type == "identifier"
+        and _text_of(operand) in ctx.source.imported_names
+    ):
+        return "boxed"  # a package's variable; its functions never allocate
+    if sel in ctx.methods and sel not in ctx.fields:
+        return "func"
+    if sel in ctx.fields and sel not in ctx.methods:
+        return "boxed"
+    return ""
+
+
+def _binary_kind(node: Node, ctx: _KindContext) -> str:
+    op = node.child_by_field_name("operator")
+    # `a + b` may join strings, which allocates; other operators make a number or a
+    # bool, which can reach the heap only boxed.
+    return "" if op is None or op.type == "+" else "boxed"
+
+
+#: ``value_kind`` of the expressions whose kind depends on more than their node type.
+_VALUE_KINDS: dict[str, Callable[[Node, _KindContext], str]] = {
+    "func_literal": lambda node, ctx: "func",
+    "composite_literal": _composite_kind,
+    # A slice header: the memory it shares is not allocated here.
+    "slice_expression": lambda node, ctx: "boxed",
+    "unary_expression": _unary_kind,
+    "call_expression": _call_kind,
+    "selector_expression": _selector_kind,
+    "binary_expression": _binary_kind,
+}
 
 
 def _callee_name(fn: Node | None) -> str:

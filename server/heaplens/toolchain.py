@@ -47,6 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 MIN_GO = (1, 21)
 
@@ -634,80 +635,123 @@ def run(
     name than the one its documents and overlays have.
     """
     command = _command_name(argv)
-    program = argv[0] if argv else ""
-    if program and os.sep not in program and not (os.altsep and os.altsep in program):
-        # Popen would search PATH itself, empty and relative entries included.
-        program = look_path(program, env.get("PATH", ""))
-    elif program:
-        # Popen would take a relative path from ``cwd``, the workspace.
-        program = os.path.abspath(program)
-    limit, budget = timeout, timeout
-    if deadline is not None and deadline.seconds is not None:
-        deadline.check(command)
-        left = deadline.remaining() or 0.0
-        if limit is None or left < limit:
-            limit, budget = left, deadline.seconds
+    program = _program_path(argv, env)
+    limit, budget = _time_limit(command, timeout, deadline)
     start_time = time.monotonic()
     with (
         tempfile.TemporaryFile(prefix="heaplens-run-") as out,
         tempfile.TemporaryFile(prefix="heaplens-run-") as err,
     ):
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                executable=program or None,
-                cwd=cwd,
-                env={**env, "PWD": os.path.abspath(cwd)},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                umask=0o077,
-            )
-        except FileNotFoundError as e:
-            raise ToolchainError(f"Cannot run {argv[0]!r}: {e.strerror}.") from e
-        except PermissionError as e:
-            raise ToolchainError(f"Cannot run {argv[0]!r}: permission denied.") from e
-        except NotADirectoryError as e:
-            raise ToolchainError(f"Cannot run in {cwd!r}: not a directory.") from e
-        pgid = proc.pid
-        with _live_lock:
-            _live_groups.add(pgid)
-        stopped: list[str] = []
-
-        def stop(why: str) -> None:
-            stopped.append(why)
-            _kill_group(pgid)
-
-        # A blocking wait wakes the moment the child exits; the timer and the cancel
-        # callback kill the group from other threads when they must.
-        timer = threading.Timer(limit, stop, ("timeout",)) if limit is not None else None
-        unregister = cancel.on_cancel(lambda: stop("cancel")) if cancel is not None else None
-        try:
-            if timer is not None:
-                timer.daemon = True
-                timer.start()
-            if started is not None:
-                started()
-            proc.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if unregister is not None:
-                unregister()
-            # Even on success, a stray grandchild must not outlive the run.
-            _kill_group(pgid)
-            with _live_lock:
-                _live_groups.discard(pgid)
-        if stopped:
-            if stopped[0] == "cancel":
-                raise Cancelled(command)
+        proc = _start(argv, program, cwd, env, out, err)
+        stopped = _wait(proc, limit, cancel, started)
+        if stopped == "cancel":
+            raise Cancelled(command)
+        if stopped == "timeout":
             raise TimedOut(command, budget or 0.0)
         out.seek(0)
         stdout = out.read()
         err.seek(0)
         stderr = err.read()
     return RunResult(tuple(argv), proc.returncode, stdout, stderr, time.monotonic() - start_time)
+
+
+def _program_path(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """The file ``run`` executes for ``argv``: a bare name found with ``look_path``, a
+    relative path made absolute from this process's directory; "" for an empty ``argv``."""
+    program = argv[0] if argv else ""
+    if program and os.sep not in program and not (os.altsep and os.altsep in program):
+        # Popen would search PATH itself, empty and relative entries included.
+        return look_path(program, env.get("PATH", ""))
+    if program:
+        # Popen would take a relative path from ``cwd``, the workspace.
+        return os.path.abspath(program)
+    return program
+
+
+def _time_limit(
+    command: str, timeout: float | None, deadline: Deadline | None
+) -> tuple[float | None, float | None]:
+    """How long a run may take, and the budget a ``TimedOut`` names: the tighter of
+    ``timeout`` and what is left of ``deadline``. Raises ``TimedOut`` when the deadline
+    has already passed, so the run never starts."""
+    limit, budget = timeout, timeout
+    if deadline is not None and deadline.seconds is not None:
+        deadline.check(command)
+        left = deadline.remaining() or 0.0
+        if limit is None or left < limit:
+            limit, budget = left, deadline.seconds
+    return limit, budget
+
+
+def _start(
+    argv: Sequence[str],
+    program: str,
+    cwd: str,
+    env: Mapping[str, str],
+    out: IO[bytes],
+    err: IO[bytes],
+) -> subprocess.Popen[bytes]:
+    """Start the child in a session and process group of its own, output to ``out`` and
+    ``err``; a program or directory that cannot be used is a ``ToolchainError``."""
+    try:
+        return subprocess.Popen(
+            list(argv),
+            executable=program or None,
+            cwd=cwd,
+            env={**env, "PWD": os.path.abspath(cwd)},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            umask=0o077,
+        )
+    except FileNotFoundError as e:
+        raise ToolchainError(f"Cannot run {argv[0]!r}: {e.strerror}.") from e
+    except PermissionError as e:
+        raise ToolchainError(f"Cannot run {argv[0]!r}: permission denied.") from e
+    except NotADirectoryError as e:
+        raise ToolchainError(f"Cannot run in {cwd!r}: not a directory.") from e
+
+
+def _wait(
+    proc: subprocess.Popen[bytes],
+    limit: float | None,
+    cancel: CancelToken | None,
+    started: Callable[[], None] | None,
+) -> str | None:
+    """Wait for ``proc`` to exit, killing its process group after ``limit`` seconds or on
+    ``cancel``. Returns why it was stopped first ("timeout" or "cancel"), or None when it
+    ended by itself. The group is killed in any case: no grandchild outlives the run."""
+    pgid = proc.pid
+    with _live_lock:
+        _live_groups.add(pgid)
+    stopped: list[str] = []
+
+    def stop(why: str) -> None:
+        stopped.append(why)
+        _kill_group(pgid)
+
+    # A blocking wait wakes the moment the child exits; the timer and the cancel
+    # callback kill the group from other threads when they must.
+    timer = threading.Timer(limit, stop, ("timeout",)) if limit is not None else None
+    unregister = cancel.on_cancel(lambda: stop("cancel")) if cancel is not None else None
+    try:
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        if started is not None:
+            started()
+        proc.wait()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if unregister is not None:
+            unregister()
+        # Even on success, a stray grandchild must not outlive the run.
+        _kill_group(pgid)
+        with _live_lock:
+            _live_groups.discard(pgid)
+    return stopped[0] if stopped else None
 
 
 def _command_name(argv: Sequence[str]) -> str:
@@ -742,38 +786,12 @@ def go_env(
 
     ``deadline`` bounds ``go env`` and the ``go version`` that may follow it: they are
     part of the work the caller's limit is for (see ``Deadline``)."""
-    import json
-
-    names = list(dict.fromkeys([*_ENV_VARS, *_BUILD_ENV]))
-    result = run(
-        [binary, "env", "-json", *names], cwd=cwd, env=env, deadline=deadline, cancel=cancel
-    )
-    text = result.stdout.decode("utf-8", "replace")
-    try:
-        values = json.loads(text) if result.returncode == 0 else None
-    except ValueError:
-        values = None
-    if not isinstance(values, dict) or not values.get("GOVERSION"):
-        # Go before 1.16 has no GOVERSION; `go version` tells us what it is.
-        version = _go_version_text(binary, env, cwd, deadline, cancel)
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        tail = f" ({detail[-1]})" if detail else ""
-        if version and (parse_version(version) or (0, 0)) < MIN_GO:
-            raise ToolchainError(_too_old(binary, version))
-        raise ToolchainError(f"`{binary} env` failed; is this a Go toolchain?{tail}")
+    values = _go_env_values(binary, env, cwd, deadline, cancel)
     version = str(values["GOVERSION"])
     parsed = parse_version(version)
     if parsed is not None and parsed < MIN_GO:
         raise ToolchainError(_too_old(binary, version))
-    goflags = str(values.get("GOFLAGS", ""))
-    if _has_mod_mod(goflags):
-        # safe_env removed it from the variable and the user's env file; this is
-        # another source, such as $GOROOT/go.env.
-        raise ToolchainError(
-            f"{binary} is configured with GOFLAGS={goflags!r}, and -mod=mod would let it "
-            "rewrite go.mod; heaplens never modifies go.mod. Remove -mod=mod from the "
-            "go command's configuration (`go env GOENV` and $GOROOT/go.env)."
-        )
+    _refuse_mod_mod(binary, str(values.get("GOFLAGS", "")))
     # Everything heaplens starts from GOROOT (gofmt, the compiler) is started by a path
     # that must not depend on the directory a run happens in; go took a relative GOROOT
     # from the directory it ran in, ``cwd``.
@@ -796,6 +814,50 @@ def go_env(
         build_env=build_env,
         tooldir=tooldir,
     )
+
+
+def _go_env_values(
+    binary: str,
+    env: Mapping[str, str],
+    cwd: str,
+    deadline: Deadline | None,
+    cancel: CancelToken | None,
+) -> dict[str, object]:
+    """What ``go env -json`` reports, with a ``GOVERSION`` in it. A toolchain that says
+    nothing usable is a ``ToolchainError``: one too old to have ``GOVERSION`` (before Go
+    1.16; ``go version`` tells which), or no Go toolchain at all."""
+    import json
+
+    names = list(dict.fromkeys([*_ENV_VARS, *_BUILD_ENV]))
+    result = run(
+        [binary, "env", "-json", *names], cwd=cwd, env=env, deadline=deadline, cancel=cancel
+    )
+    text = result.stdout.decode("utf-8", "replace")
+    try:
+        values = json.loads(text) if result.returncode == 0 else None
+    except ValueError:
+        values = None
+    if not isinstance(values, dict) or not values.get("GOVERSION"):
+        # Go before 1.16 has no GOVERSION; `go version` tells us what it is.
+        version = _go_version_text(binary, env, cwd, deadline, cancel)
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        tail = f" ({detail[-1]})" if detail else ""
+        if version and (parse_version(version) or (0, 0)) < MIN_GO:
+            raise ToolchainError(_too_old(binary, version))
+        raise ToolchainError(f"`{binary} env` failed; is this a Go toolchain?{tail}")
+    return values
+
+
+def _refuse_mod_mod(binary: str, goflags: str) -> None:
+    """Refuse a toolchain whose own GOFLAGS (``go env`` reports it) hold ``-mod=mod``."""
+    if _has_mod_mod(goflags):
+        # safe_env removed it from the variable and the user's env file; this is
+        # another source, such as $GOROOT/go.env.
+        raise ToolchainError(
+            f"{binary} is configured with GOFLAGS={goflags!r}, and -mod=mod would let it "
+            "rewrite go.mod; heaplens never modifies go.mod. Remove -mod=mod from the "
+            "go command's configuration (`go env GOENV` and $GOROOT/go.env)."
+        )
 
 
 def _too_old(binary: str, version: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from . import kinds
 from .model import Finding, FlowStep, Kind, Leak, Reason, ReasonCode
 
 RETURNED = "returned to the caller"
@@ -115,7 +116,8 @@ def message(f: Finding, separator: str = " — ") -> str:
     """Headline and reason: what diagnostics and the text report show."""
     text = headline(f)
     why = reason_text(f.reason, f.kind)
-    return f"{text}{separator}{why}" if why and f.kind is not Kind.CANNOT_INLINE else text
+    # An inlining note's headline already says why (``cannot inline F: too complex``).
+    return f"{text}{separator}{why}" if why and kinds.info(f.kind).escape else text
 
 
 def step_text(step: FlowStep) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Directories that never hold packages the user means by "./...".
 SKIP_DIRS = frozenset({"vendor", "testdata", "node_modules", ".git", ".hg", ".svn"})
@@ -215,80 +215,123 @@ def plan(args: Iterable[str], cwd: str, env: Mapping[str, str]) -> list[Query]:
     Raises ``TargetError`` for a path that does not exist, a ``dir/...`` pattern with no
     Go file below it, and a directory outside any module that has no Go files of its own:
     go would say nothing useful about them, or nothing at all."""
-    grouped: dict[_Root, list[str]] = {}
-    named_files: dict[_Root, set[str]] = {}
-    whole: set[_Root] = set()
-    adhoc_files: dict[_Root, list[str]] = {}
+    targets = _Targets(env)
+    for arg in args:
+        _add_argument(targets, arg, cwd)
+    return targets.queries()
 
-    def add(directory: str, recursive: bool, file: str | None = None) -> None:
-        root = _root_for(directory, env)
+
+@dataclass(frozen=True)
+class _Targets:
+    """What ``plan`` has gathered so far, by the root ``go`` must run in."""
+
+    env: Mapping[str, str]
+    #: Patterns to give ``go`` at each root.
+    grouped: dict[_Root, list[str]] = field(default_factory=dict)
+    #: The files the user named, at roots where only those are to be shown.
+    named_files: dict[_Root, set[str]] = field(default_factory=dict)
+    #: Roots where something was named whole (a directory, a pattern), not a file.
+    whole: set[_Root] = field(default_factory=set)
+    #: The Go files of directories outside any module, by their ad-hoc root.
+    adhoc_files: dict[_Root, list[str]] = field(default_factory=dict)
+
+    def add_directory(self, directory: str, recursive: bool, file: str | None = None) -> None:
+        """The packages in ``directory`` (and below it, when ``recursive``); with ``file``,
+        only that file of it is to be shown."""
+        root = _root_for(directory, self.env)
         if root.adhoc:
-            names = sorted(
-                os.path.join(directory, n)
-                for n in os.listdir(directory)
-                if n.endswith(".go") and not n.endswith("_test.go")
-            )
-            if not names:
-                raise TargetError(
-                    f"{directory} is outside any Go module (no go.mod in it or above it) "
-                    "and has no .go files to analyse on their own"
-                )
-            adhoc_files.setdefault(root, []).extend(names)
+            names = _adhoc_files(directory)
+            self.adhoc_files.setdefault(root, []).extend(names)
         elif root.uses and not any(_within(directory, u) for u in root.uses):
             # go list cannot match "./..." in a folder that is in no workspace module;
             # name each module below it instead.
             for use in root.uses:
                 if recursive and _within(use, directory):
-                    grouped.setdefault(root, []).append(_rel_pattern(root.dir, use, True))
+                    self.grouped.setdefault(root, []).append(_rel_pattern(root.dir, use, True))
         else:
-            grouped.setdefault(root, []).append(_rel_pattern(root.dir, directory, recursive))
+            self.grouped.setdefault(root, []).append(_rel_pattern(root.dir, directory, recursive))
         if file is None:
-            whole.add(root)
+            self.whole.add(root)
         else:
-            named_files.setdefault(root, set()).add(file)
+            self.named_files.setdefault(root, set()).add(file)
         if recursive:
-            for nested in _nested_modules(directory):
-                nested_root = _root_for(nested, env)
-                if nested_root.dir == root.dir:
-                    continue  # a workspace module: "./..." at the work root covers it
-                grouped.setdefault(nested_root, []).append(
-                    _rel_pattern(nested_root.dir, nested, True)
-                )
-                whole.add(nested_root)
+            self._add_nested_modules(directory, root)
 
-    for arg in args:
-        path = os.path.join(cwd, arg)
-        if arg.endswith("/...") or arg == "...":
-            base = os.path.normpath(os.path.join(cwd, arg[: -len("...")] or "."))
-            if os.path.isdir(base):
-                why = not_a_workspace(base, env)
-                if why is not None:
-                    # Before any walk: "/..." would walk every disk to say nothing.
-                    raise TargetError(f"{base} is not a Go workspace: {why}")
-                if not _has_go_files(base):
-                    raise TargetError(f"{arg} matched no packages (no .go files below it)")
-                add(base, True)
-                continue
-            if _path_like(arg, cwd):
-                given = arg[: -len("/...")] or "/"
-                raise TargetError(f"{arg} matched no packages (no such directory: {given})")
-        if not os.path.exists(path) and _path_like(arg, cwd):
-            raise TargetError(f"no such file or directory: {arg}")
-        if os.path.isfile(path) and arg.endswith(".go"):
-            add(os.path.dirname(os.path.abspath(path)), False, os.path.abspath(path))
-        elif os.path.isdir(path):
-            add(os.path.abspath(path), False)
-        else:
-            # An import path or import-path pattern: resolve it from where the user is.
-            root = _root_for(cwd, env)
-            grouped.setdefault(root, []).append(arg)
-            whole.add(root)
+    def _add_nested_modules(self, directory: str, root: _Root) -> None:
+        """Every module below ``directory`` that ``root`` does not cover, whole."""
+        for nested in _nested_modules(directory):
+            nested_root = _root_for(nested, self.env)
+            if nested_root.dir == root.dir:
+                continue  # a workspace module: "./..." at the work root covers it
+            self.grouped.setdefault(nested_root, []).append(
+                _rel_pattern(nested_root.dir, nested, True)
+            )
+            self.whole.add(nested_root)
 
-    queries: list[Query] = []
-    for root, patterns in grouped.items():
-        files = None if root in whole else frozenset(named_files.get(root, set()))
-        queries.append(Query(root.dir, tuple(dict.fromkeys(patterns)), root.env, files))
-    for root, names in adhoc_files.items():
-        files = None if root in whole else frozenset(named_files.get(root, set()))
-        queries.append(Query(root.dir, tuple(dict.fromkeys(names)), root.env, files, adhoc=True))
-    return queries
+    def add_import_path(self, cwd: str, arg: str) -> None:
+        """An import path or import-path pattern: resolved from where the user is."""
+        root = _root_for(cwd, self.env)
+        self.grouped.setdefault(root, []).append(arg)
+        self.whole.add(root)
+
+    def queries(self) -> list[Query]:
+        queries: list[Query] = []
+        for root, patterns in self.grouped.items():
+            files = None if root in self.whole else frozenset(self.named_files.get(root, set()))
+            queries.append(Query(root.dir, tuple(dict.fromkeys(patterns)), root.env, files))
+        for root, names in self.adhoc_files.items():
+            files = None if root in self.whole else frozenset(self.named_files.get(root, set()))
+            queries.append(
+                Query(root.dir, tuple(dict.fromkeys(names)), root.env, files, adhoc=True)
+            )
+        return queries
+
+
+def _adhoc_files(directory: str) -> list[str]:
+    """The Go files (not tests) of ``directory``, which is outside any module."""
+    names = sorted(
+        os.path.join(directory, n)
+        for n in os.listdir(directory)
+        if n.endswith(".go") and not n.endswith("_test.go")
+    )
+    if not names:
+        raise TargetError(
+            f"{directory} is outside any Go module (no go.mod in it or above it) "
+            "and has no .go files to analyse on their own"
+        )
+    return names
+
+
+def _add_argument(targets: _Targets, arg: str, cwd: str) -> None:
+    """One thing the user typed: a ``dir/...`` pattern, a file, a directory, or else an
+    import path."""
+    if (arg.endswith("/...") or arg == "...") and _add_tree(targets, arg, cwd):
+        return
+    path = os.path.join(cwd, arg)
+    if not os.path.exists(path) and _path_like(arg, cwd):
+        raise TargetError(f"no such file or directory: {arg}")
+    if os.path.isfile(path) and arg.endswith(".go"):
+        targets.add_directory(os.path.dirname(os.path.abspath(path)), False, os.path.abspath(path))
+    elif os.path.isdir(path):
+        targets.add_directory(os.path.abspath(path), False)
+    else:
+        targets.add_import_path(cwd, arg)
+
+
+def _add_tree(targets: _Targets, arg: str, cwd: str) -> bool:
+    """``dir/...``: every package at or below ``dir``. False when ``dir`` is no directory
+    and ``arg`` may be an import-path pattern instead."""
+    base = os.path.normpath(os.path.join(cwd, arg[: -len("...")] or "."))
+    if os.path.isdir(base):
+        why = not_a_workspace(base, targets.env)
+        if why is not None:
+            # Before any walk: "/..." would walk every disk to say nothing.
+            raise TargetError(f"{base} is not a Go workspace: {why}")
+        if not _has_go_files(base):
+            raise TargetError(f"{arg} matched no packages (no .go files below it)")
+        targets.add_directory(base, True)
+        return True
+    if _path_like(arg, cwd):
+        given = arg[: -len("/...")] or "/"
+        raise TargetError(f"{arg} matched no packages (no such directory: {given})")
+    return False

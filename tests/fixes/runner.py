@@ -1,5 +1,6 @@
-"""Run one fix case against the real compiler: propose, verify, apply, then build, vet
-and gofmt the result, and measure what the fix claims."""
+"""Run one fix case against the real compiler: propose and verify through ``FixService``,
+apply, then build, vet and gofmt the result, and measure what the fix claims; or check
+at which stage, and why, a fix was refused."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
-from heaplens.fixes import VerifiedFix, propose
-from heaplens.fixes.verify import verify
+from heaplens.fixes import VerifiedFix
+from heaplens.fixes.fixer import Refusal, Stage
+from heaplens.fixes.service import FixService, disk_source
 from heaplens.model import HEAP_KINDS
-from heaplens.syntax import SourceFile
-from heaplens.workspace import plan
 
 
 @dataclass(frozen=True)
@@ -41,20 +41,31 @@ def module(tmp_path: Path, case: Case) -> Path:
     return mod
 
 
-def find_fix(mod: Path, kind: str) -> VerifiedFix | None:
+def find_fix(mod: Path, kind: str) -> VerifiedFix | Refusal:
+    """The first fix of ``kind`` the compiler backs, through the service everything uses,
+    or the refusal that got furthest."""
     engine = Engine(Options(), ResultCache(None))
     result = engine.check(["."], str(mod))
     assert not result.all_errors, result.all_errors
-    query = plan([str(mod)], str(mod), engine.base_env())[0]
+    service = FixService(engine)
+    query = service.query_for(str(mod))
+    assert query is not None
+    return service.first(query, result.findings, disk_source, (kind,))
 
-    def source(path: str) -> SourceFile | None:
-        return SourceFile(path, Path(path).read_bytes()) if Path(path).exists() else None
 
-    for candidate in propose(result.findings, source, (kind,)):
-        fixed = verify(engine, query, {}, candidate, result.findings)
-        if fixed is not None:
-            return fixed
-    return None
+def fixed(mod: Path, kind: str) -> VerifiedFix:
+    """The verified fix of ``kind``; fails saying why there is none."""
+    fix = find_fix(mod, kind)
+    assert isinstance(fix, VerifiedFix), f"no verified {kind} fix: {fix}"
+    return fix
+
+
+def assert_refused(result: VerifiedFix | Refusal, stage: Stage, reason: str) -> None:
+    """``result`` is a refusal at ``stage`` whose reason says ``reason``."""
+    assert isinstance(result, Refusal), f"expected a refusal, got a fix: {result}"
+    assert result.stage is stage and reason in result.reason, (
+        f"refused for the wrong reason: {result}, expected {stage.value}: {reason}"
+    )
 
 
 def go(mod: Path, *args: str) -> subprocess.CompletedProcess[str]:

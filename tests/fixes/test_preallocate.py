@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixes.runner import Case, allocations, assert_clean_build, find_fix, module
+from heaplens.fixes.fixer import NO_CANDIDATE, Stage
+from heaplens.fixes.verify import DOES_NOT_BUILD
+from tests.fixes.runner import (
+    Case,
+    allocations,
+    assert_clean_build,
+    assert_refused,
+    find_fix,
+    fixed,
+    module,
+)
 
 APPLIES = [
     Case(
@@ -213,8 +223,7 @@ DOES_NOT_APPLY = [
 def test_preallocate_applies(case: Case, tmp_path: Path) -> None:
     mod = module(tmp_path, case)
     before_allocs = allocations(mod, case.driver)
-    fix = find_fix(mod, "preallocate")
-    assert fix is not None, "no verified preallocate fix"
+    fix = fixed(mod, "preallocate")
     assert fix.verified and "verified" in fix.title
     text = fix.fixed.decode()
     assert case.expect in text, text
@@ -226,6 +235,18 @@ def test_preallocate_applies(case: Case, tmp_path: Path) -> None:
         assert "no longer nil" in fix.title
 
 
+#: Where each case is refused, and why; a case not listed is never proposed.
+REFUSED: dict[str, tuple[Stage, str]] = {
+    "range_over_channel": (Stage.COMPILE, DOES_NOT_BUILD),
+    "range_over_iterator_func": (Stage.COMPILE, DOES_NOT_BUILD),
+}
+
+
+def test_every_refusal_named_is_a_case() -> None:
+    assert set(REFUSED) <= {c.name for c in DOES_NOT_APPLY}
+
+
 @pytest.mark.parametrize("case", DOES_NOT_APPLY, ids=str)
 def test_preallocate_does_not_apply(case: Case, tmp_path: Path) -> None:
-    assert find_fix(module(tmp_path, case), "preallocate") is None
+    stage, reason = REFUSED.get(case.name, (Stage.PROPOSE, NO_CANDIDATE))
+    assert_refused(find_fix(module(tmp_path, case), "preallocate"), stage, reason)

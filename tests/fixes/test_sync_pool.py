@@ -6,11 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.fixes import propose
+from heaplens.fixes.fixer import NO_CANDIDATE, Stage
 from heaplens.syntax import SourceFile
-from tests.fixes.runner import Case, assert_clean_build, find_fix, heap_escapes, module
+from tests.fixes.runner import (
+    Case,
+    assert_clean_build,
+    assert_refused,
+    find_fix,
+    fixed,
+    heap_escapes,
+    module,
+)
 
 APPLIES = [
     Case(
@@ -354,8 +363,7 @@ DOES_NOT_APPLY = [
 @pytest.mark.parametrize("case", APPLIES, ids=str)
 def test_sync_pool_applies(case: Case, tmp_path: Path) -> None:
     mod = module(tmp_path, case)
-    fix = find_fix(mod, "sync-pool")
-    assert fix is not None, "no verified sync-pool fix"
+    fix = fixed(mod, "sync-pool")
     before = heap_escapes(mod, fix.scope_function)
     text = fix.fixed.decode()
     assert case.expect in text, text
@@ -373,7 +381,8 @@ def test_sync_pool_applies(case: Case, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", DOES_NOT_APPLY, ids=str)
 def test_sync_pool_does_not_apply(case: Case, tmp_path: Path) -> None:
-    assert find_fix(module(tmp_path, case), "sync-pool") is None
+    # Every one of them is the analysis's refusal: none is left to the compiler.
+    assert_refused(find_fix(module(tmp_path, case), "sync-pool"), Stage.PROPOSE, NO_CANDIDATE)
 
 
 def test_tests_get_no_pool_but_benchmarks_do(tmp_path: Path) -> None:
@@ -413,7 +422,7 @@ def test_sinks_are_known_by_import_path_not_name(tmp_path: Path) -> None:
         "func NewEncoder(w io.Writer) *Encoder { Last = w; return &Encoder{w} }\n\n"
         "func (e *Encoder) Encode(v any) error { _, err := fmt.Fprint(e.w, v); return err }\n"
     )
-    assert find_fix(mod, "sync-pool") is None
+    assert_refused(find_fix(mod, "sync-pool"), Stage.PROPOSE, NO_CANDIDATE)
     # The same code with encoding/json is pooled: the refusal is the import's doing.
     real = module(
         tmp_path,
@@ -425,7 +434,7 @@ def test_sinks_are_known_by_import_path_not_name(tmp_path: Path) -> None:
             False,
         ),
     )
-    assert find_fix(real, "sync-pool") is not None
+    fixed(real, "sync-pool")
 
 
 def test_a_fix_leaves_the_rest_of_an_unformatted_file_alone(tmp_path: Path) -> None:
@@ -436,8 +445,7 @@ def test_a_fix_leaves_the_rest_of_an_unformatted_file_alone(tmp_path: Path) -> N
     mod = module(tmp_path, case)
     p = mod / "p.go"
     p.write_text("// +build !never\n\n" + p.read_text())
-    fix = find_fix(mod, "sync-pool")
-    assert fix is not None
+    fix = fixed(mod, "sync-pool")
     text = fix.fixed.decode()
     assert text.startswith("// +build !never\n\npackage p\n") and "//go:build" not in text
     assert "bPool.Get()" in text

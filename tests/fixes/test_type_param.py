@@ -6,20 +6,22 @@ from pathlib import Path
 
 import pytest
 
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.fixes import propose
 from heaplens.fixes.edits import finish
+from heaplens.fixes.fixer import NEW_ESCAPE, NO_CANDIDATE, Stage
+from heaplens.fixes.service import FixService
 from heaplens.fixes.type_param import TypeParameterCandidate, still_boxed
-from heaplens.fixes.verify import verify
 from heaplens.model import HEAP_KINDS, Finding
 from heaplens.syntax import SourceFile
-from heaplens.workspace import plan
 from tests.fixes.runner import (
     Case,
     allocations,
     assert_clean_build,
+    assert_refused,
     find_fix,
+    fixed,
     heap_escapes,
     module,
 )
@@ -214,8 +216,7 @@ DOES_NOT_APPLY = [
 def test_type_parameter_applies(case: Case, tmp_path: Path) -> None:
     mod = module(tmp_path, case)
     before = heap_escapes(mod)
-    fix = find_fix(mod, "type-parameter")
-    assert fix is not None, "no verified type-parameter fix"
+    fix = fixed(mod, "type-parameter")
     text = fix.fixed.decode()
     assert case.expect in text, text
     assert fix.removed_escapes >= 1 and " off the heap (verified" in fix.title
@@ -224,9 +225,26 @@ def test_type_parameter_applies(case: Case, tmp_path: Path) -> None:
     assert before - heap_escapes(mod) == fix.removed_escapes
 
 
+#: Where each case is refused, and why; a case not listed is never proposed. Those the
+#: syntax allows, the compiler refuses: the parameter itself now escapes inside F.
+REFUSED: dict[str, tuple[Stage, str]] = {
+    "stored_as_interface_anyway": (Stage.ACCEPT, f"{NEW_ESCAPE}: s at"),
+    "stored_in_a_map_of_any": (Stage.ACCEPT, f"{NEW_ESCAPE}: data at"),
+    "passed_to_fmt_sprint": (Stage.ACCEPT, f"{NEW_ESCAPE}: v at"),
+    "passed_to_a_method_taking_any": (Stage.ACCEPT, f"{NEW_ESCAPE}: v at"),
+    "converted_explicitly": (Stage.ACCEPT, f"{NEW_ESCAPE}: any(s) at"),
+    "boxed_in_a_closure": (Stage.ACCEPT, f"{NEW_ESCAPE}: v at"),
+}
+
+
+def test_every_refusal_named_is_a_case() -> None:
+    assert set(REFUSED) <= {c.name for c in DOES_NOT_APPLY}
+
+
 @pytest.mark.parametrize("case", DOES_NOT_APPLY, ids=str)
 def test_type_parameter_does_not_apply(case: Case, tmp_path: Path) -> None:
-    assert find_fix(module(tmp_path, case), "type-parameter") is None
+    stage, reason = REFUSED.get(case.name, (Stage.PROPOSE, NO_CANDIDATE))
+    assert_refused(find_fix(module(tmp_path, case), "type-parameter"), stage, reason)
 
 
 _BOXED_INSIDE = (
@@ -249,8 +267,12 @@ def test_a_fix_that_gains_nothing_is_dropped_by_verification(tmp_path: Path) -> 
         result.findings, lambda p: SourceFile(p, Path(p).read_bytes()), ("type-parameter",)
     )
     assert candidates, "the syntax allows it; only the compiler can say it gains nothing"
-    query = plan([str(mod)], str(mod), engine.base_env())[0]
-    assert all(verify(engine, query, {}, c, result.findings) is None for c in candidates)
+    service = FixService(engine)
+    query = service.query_for(str(mod))
+    assert query is not None
+    for c in candidates:
+        refused = service.verify(query, {}, c, result.findings)
+        assert_refused(refused, Stage.ACCEPT, f"{NEW_ESCAPE}: s at")
 
 
 def _propose(mod: Path) -> tuple[list[TypeParameterCandidate], list[Finding]]:
@@ -272,7 +294,9 @@ def test_boxing_moved_into_the_function_is_refused(case: Case, tmp_path: Path) -
     candidates, before = _propose(mod)
     assert candidates, "the syntax allows it; only the compiler can say it gains nothing"
     engine = Engine(Options(), ResultCache(None))
-    query = plan([str(mod)], str(mod), engine.base_env())[0]
+    service = FixService(engine)
+    query = service.query_for(str(mod))
+    assert query is not None
     goroot = engine.go_env(str(mod)).goroot
     for cand in candidates:
         original = Path(cand.file).read_bytes()
@@ -282,7 +306,9 @@ def test_boxing_moved_into_the_function_is_refused(case: Case, tmp_path: Path) -
         heap = [f for f in after.findings if f.kind in HEAP_KINDS]
         assert len(heap) < sum(1 for f in before if f.kind in HEAP_KINDS)
         assert still_boxed(cand, after.findings)
-        assert verify(engine, query, {}, cand, before) is None
+        # The new escape inside F is what refuses it, before ``still_boxed`` is asked.
+        stage, reason = REFUSED[case.name]
+        assert_refused(service.verify(query, {}, cand, before), stage, reason)
         if case.driver:
             # And at run time: the rewrite allocates no less per call than the original.
             boxed = allocations(mod, case.driver)
@@ -303,8 +329,8 @@ def test_type_parameter_removes_allocations(tmp_path: Path) -> None:
     case = next(c for c in APPLIES if c.name == "methods_only_many_callers")
     mod = module(tmp_path, case)
     before = allocations(mod, case.driver)
-    fix = find_fix(mod, "type-parameter")
-    assert fix is not None and fix.removed_escapes == 3, fix
+    fix = fixed(mod, "type-parameter")
+    assert fix.removed_escapes == 3, fix
     (mod / "p.go").write_bytes(fix.fixed)
     assert (before, allocations(mod, case.driver)) == (3, 0)
 

@@ -7,8 +7,10 @@ import asyncio
 import os
 import sys
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
 CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11"}
+STATUS = "heaplens/status"
 
 
 @asynccontextmanager
@@ -30,6 +33,7 @@ async def session(
     server_args: tuple[str, ...] = (),
 ) -> AsyncIterator[LanguageClient]:
     lsp = make_test_lsp_client()
+    _record(lsp)
     if configuration is not None:
         lsp.set_configuration(configuration, section="heaplens")
     server_env = dict(os.environ if env is None else env)
@@ -75,6 +79,71 @@ async def wait_for(
             return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What a session's client received, in order: ``heaplens/status`` states, and for
+    each publish the analyses that had finished before it."""
+
+    states: list[str] = field(default_factory=list)
+    publishes: list[tuple[str, int | None, int]] = field(default_factory=list)
+
+    def finished(self) -> int:
+        return sum(1 for state in self.states if state in ("idle", "error"))
+
+
+_SEEN: weakref.WeakKeyDictionary[LanguageClient, _Seen] = weakref.WeakKeyDictionary()
+
+
+def _record(lsp: LanguageClient) -> None:
+    seen = _SEEN[lsp] = _Seen()
+    original = lsp.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def status(params: Any) -> None:
+        state = params.get("state") if isinstance(params, dict) else getattr(params, "state", "")
+        seen.states.append(str(state))
+
+    def publish(params: types.PublishDiagnosticsParams) -> None:
+        seen.publishes.append((params.uri, params.version, seen.finished()))
+        original(params)
+
+    lsp.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
+    lsp.protocol.fm.features[STATUS] = status
+
+
+def analyses_finished(lsp: LanguageClient) -> int:
+    """How many times the server has said its analyses ended (``heaplens/status`` idle or
+    error). The server says idle only when nothing is due or running any more, after the
+    findings went out: take this count before what starts an analysis, and pass it to
+    ``analysis_finished``."""
+    return _SEEN[lsp].finished()
+
+
+def finished_before(lsp: LanguageClient, uri: str, version: int) -> int:
+    """``analyses_finished`` as it was when ``version`` of ``uri`` was first published:
+    ``analysis_finished`` with it waits for the analyses that were due then."""
+    return next(n for u, v, n in _SEEN[lsp].publishes if u == uri and v == version)
+
+
+async def analysis_finished(lsp: LanguageClient, since: int, timeout: float = 120) -> None:
+    """Wait until the analyses the server has been asked for since ``since`` (a count from
+    ``analyses_finished``) have finished and published: the event a negative check waits
+    for before it asserts that something did not appear."""
+    await wait_for(lambda: analyses_finished(lsp) > since, timeout, "the analysis to finish")
+
+
+async def handled(lsp: LanguageClient) -> None:
+    """Wait until the server has handled every message sent before this call: its answer
+    to a request comes after them. Work a handler starts at once (an analysis with no
+    debounce logs "analysing" as it starts) has started by then."""
+    for _ in range(2):  # the second request is read after the first one's work started
+        await lsp.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri="file:///heaplens-barrier.go"),
+                position=types.Position(line=0, character=0),
+            )
+        )
 
 
 def heaplens_diagnostics(lsp: LanguageClient, uri: str) -> list[types.Diagnostic]:

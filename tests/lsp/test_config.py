@@ -3,13 +3,19 @@ one clear message for a bad value."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from lsprotocol import types
 
 from conftest import copy_module
-from tests.lsp.harness import open_file, session, wait_for, wait_for_diagnostics
+from tests.lsp.harness import (
+    analysis_finished,
+    handled,
+    log_lines,
+    open_file,
+    session,
+    wait_for_diagnostics,
+)
 
 
 async def test_workspace_configuration_is_pulled(tmp_path: Path) -> None:
@@ -50,7 +56,7 @@ async def test_an_invalid_setting_gives_one_message_and_the_default(tmp_path: Pa
     async with session(mod, init_options=options, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, mod / "esc" / "esc.go")
         await wait_for_diagnostics(lsp, uri)  # the default mode, onType, still works
-        await asyncio.sleep(0.5)
+        await analysis_finished(lsp, 0)  # then no analysis says it again
     warnings = [m for m in lsp.messages if "mode" in m.message]
     assert len(warnings) == 1
     assert "'sometimes'" in warnings[0].message and "'onType'" in warnings[0].message
@@ -64,7 +70,7 @@ async def test_the_settings_object_is_flat_everywhere(tmp_path: Path) -> None:
     async with session(mod, init_options=flat, configuration=flat, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, mod / "esc" / "esc.go")
         diags = await wait_for_diagnostics(lsp, uri)
-        await asyncio.sleep(0.3)
+        await analysis_finished(lsp, 0)
     assert {d.code for d in diags} == {"escapes-to-heap"}
     assert not lsp.messages
 
@@ -75,11 +81,12 @@ async def test_untrusted_workspace_runs_no_go(tmp_path: Path) -> None:
         mod, init_options={"workspaceTrusted": False}, cache_dir=tmp_path / "c"
     ) as lsp:
         open_file(lsp, mod / "esc" / "esc.go")
-        await asyncio.sleep(1.5)
-        assert not [m for m in lsp.log_messages if "analysing" in m.message]
+        # An analysis the open asked for would have started by now: none did.
+        await handled(lsp)
+        assert not log_lines(lsp, "analysing")
         lsp.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"heaplens": {"workspaceTrusted": True}})
         )
-        await wait_for(
-            lambda: [m for m in lsp.log_messages if "analysing" in m.message], 30, "analysis"
-        )
+        await analysis_finished(lsp, 0)
+        # Exactly the one trust asked for: the open, untrusted, ran none of its own.
+        assert len(log_lines(lsp, "analysing")) == 1

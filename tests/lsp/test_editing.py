@@ -6,9 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from lsprotocol import types
+
 from conftest import copy_module
 from tests.lsp.harness import (
+    analyses_finished,
+    analysis_finished,
     change,
+    finished_before,
     heaplens_diagnostics,
     log_lines,
     open_file,
@@ -95,7 +100,13 @@ async def test_a_burst_of_edits_that_move_findings_is_published_once(tmp_path: P
         for version in range(2, 52):
             change(lsp, uri, version, (0, 0), (0, 0), "\n")
         await wait_for(lambda: any(p.version == 51 for p in published), 30, "v51")
-        await asyncio.sleep(0.5)  # anything else the burst would publish
+        # A save analyses now, and its publish supersedes any the burst still had due:
+        # once it has finished, the burst can publish nothing more.
+        finished = analyses_finished(lsp)
+        lsp.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+        await analysis_finished(lsp, finished)
         after = published[already:]
     # Each publish converts and sends every diagnostic of the file: one per edit starved
     # hover and inlay hints for as long as the client kept typing.
@@ -112,6 +123,8 @@ async def test_fifty_edits_cost_few_compiles(tmp_path: Path) -> None:
     async with session(mod, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, esc)
         await wait_for_diagnostics(lsp, uri, lambda ds: len(ds) > 5)
+        await analysis_finished(lsp, 0)
+        finished = analyses_finished(lsp)
         start = len(log_lines(lsp, "analysing"))
         n, _ = _line(esc, "func Moved() *int {")
         # Type a new function, one character every 40 ms: 50 edits in 2 s.
@@ -123,7 +136,8 @@ async def test_fifty_edits_cost_few_compiles(tmp_path: Path) -> None:
         final = await wait_for_diagnostics(
             lsp, uri, lambda ds: any("moved to heap: zz" in d.message for d in ds), timeout=60
         )
-        await asyncio.sleep(0.5)
+        # While typing, an edit's analysis is always due: idle comes after the last one.
+        await analysis_finished(lsp, finished)
         analyses = len(log_lines(lsp, "analysing")) - start
     assert analyses <= 3, analyses
     typed = next(d for d in final if "moved to heap: zz" in d.message)
@@ -149,7 +163,8 @@ async def test_results_for_old_versions_are_dropped(tmp_path: Path) -> None:
             change(lsp, uri, version + 1, (n, col), (n, col + 3), '&Config{Name: "x"}')
             await asyncio.sleep(0.03)
         await wait_for(lambda: any(p.version == 11 for p in published if p.uri == uri), 30, "v11")
-        await asyncio.sleep(1)
+        # Every analysis started for an older version has ended: none published late.
+        await analysis_finished(lsp, finished_before(lsp, uri, 11))
     mine = [p for p in published if p.uri == uri]
     for p in mine:
         has_config = any(d.message.startswith("&Config{...}") for d in p.diagnostics)
@@ -180,7 +195,9 @@ async def test_an_edit_republishes_only_files_whose_diagnostics_changed(tmp_path
             await wait_for_diagnostics(
                 lsp, uri, lambda ds, n=name: any(f"moved to heap: {n}" in d.message for d in ds)
             )
-        await asyncio.sleep(0.5)
+        # The analysis, then the verification of its fixes, which republishes with them.
+        await analysis_finished(lsp, 0)
+        await wait_for(lambda: log_lines(lsp, "verified fix(es)"), 60, "fix verification")
 
         def count(uri: str) -> int:
             return sum(1 for p in published if p.uri == uri)
@@ -190,7 +207,11 @@ async def test_an_edit_republishes_only_files_whose_diagnostics_changed(tmp_path
         alone_before = count(alone_uri)
         change(lsp, use_uri, 2, (0, 0), (0, 0), "// a comment\n")
         await wait_for(lambda: any(p.version == 2 for p in published if p.uri == use_uri), 30, "v2")
-        await asyncio.sleep(0.5)
+        verified = len(log_lines(lsp, "verified fix(es)"))
+        await analysis_finished(lsp, finished_before(lsp, use_uri, 2))
+        await wait_for(
+            lambda: len(log_lines(lsp, "verified fix(es)")) > verified, 60, "fix verification"
+        )
         assert count(alone_uri) == alone_before
         assert any("moved to heap: x" in d.message for d in heaplens_diagnostics(lsp, use_uri))
 

@@ -3,7 +3,6 @@ what is wrong once, recovers, and leaves no process behind."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +10,13 @@ from pathlib import Path
 from lsprotocol import types
 
 from conftest import copy_module
-from tests.lsp.harness import open_file, session, wait_for, wait_for_diagnostics
+from tests.lsp.harness import (
+    analysis_finished,
+    open_file,
+    session,
+    wait_for,
+    wait_for_diagnostics,
+)
 
 
 async def test_missing_go_then_recovery(tmp_path: Path) -> None:
@@ -23,7 +28,8 @@ async def test_missing_go_then_recovery(tmp_path: Path) -> None:
         uri = open_file(lsp, mod / "esc" / "esc.go")
         open_file(lsp, mod / "tested" / "tested.go")
         await wait_for(lambda: lsp.messages, 30, "a message")
-        await asyncio.sleep(1)
+        # Both packages' analyses have ended (each says error): one message between them.
+        await analysis_finished(lsp, 1)
         errors = [m for m in lsp.messages if m.type == types.MessageType.Error]
         assert len(errors) == 1, [m.message for m in lsp.messages]
         assert "Go toolchain was not found" in errors[0].message

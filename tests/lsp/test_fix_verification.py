@@ -21,6 +21,7 @@ from heaplens.lsp.documents import DocumentStore
 from heaplens.lsp.fix_actions import API_CHANGE, FixVerifier, Offer, verification_order
 from heaplens.model import Finding, Kind, Position, Range, Reason, ReasonCode
 from tests.lsp.harness import log_lines, open_file, session, wait_for, wait_for_diagnostics
+from tests.lsp.recording_client import RecordingClient
 
 # -- what is verified first ------------------------------------------------------------
 
@@ -94,16 +95,12 @@ def _diagnostic(f: Finding) -> types.Diagnostic:
 
 
 def _verifier(fix: VerifiedFix) -> FixVerifier:
-    """A verifier holding ``fix`` as verified against ``_SOURCE``, with a server that
-    is only what ``actions`` and ``resolve`` read."""
+    """A verifier holding ``fix`` as verified against ``_SOURCE``, with a recording
+    client, and an analyzer that is only what ``actions`` and ``resolve`` read."""
     docs = DocumentStore()
     docs.open("file:///m/shape.go", _FILE, 1, _SOURCE.decode())
-    server: Any = SimpleNamespace(
-        docs=docs,
-        analyzer=SimpleNamespace(publish=lambda path: None),
-        workspace=SimpleNamespace(position_encoding=types.PositionEncodingKind.Utf16),
-    )
-    verifier = FixVerifier(server)
+    analyzer: Any = SimpleNamespace(publish=lambda path: None)
+    verifier = FixVerifier(RecordingClient(), docs, analyzer)
     key = (fix.kind, fix.file, "Total", "Make s a type parameter")
     verifier._install("/m", {key: verifier._entry(fix, {_FILE: _SOURCE})})
     return verifier
@@ -150,7 +147,7 @@ def test_a_fix_whose_text_changed_is_not_offered() -> None:
     floor = _finding(5, "floor")
     verifier = _verifier(_fix(False, (floor,)))
     offer = verifier.actions(_FILE, [(floor, [])], resolve=True)[0]
-    verifier.server.docs.change(
+    verifier.docs.change(
         "file:///m/shape.go",
         2,
         [types.TextDocumentContentChangeWholeDocument(text=_SOURCE.decode() + "// edited\n")],

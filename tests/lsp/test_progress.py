@@ -8,7 +8,14 @@ from pathlib import Path
 from lsprotocol import types
 
 from conftest import copy_module, write_big_package
-from tests.lsp.harness import open_file, session, wait_for
+from tests.lsp.harness import (
+    analyses_finished,
+    analysis_finished,
+    log_lines,
+    open_file,
+    session,
+    wait_for,
+)
 
 
 def _slow_module(tmp_path: Path, packages: int = 1) -> Path:
@@ -25,7 +32,7 @@ async def test_long_analysis_shows_progress(tmp_path: Path) -> None:
     async with session(mod, cache_dir=tmp_path / "c") as lsp:
         uri = open_file(lsp, mod / "big0" / "big0.go")
         await wait_for(lambda: lsp.diagnostics.get(uri), 120, "diagnostics")
-        await asyncio.sleep(0.2)
+        await analysis_finished(lsp, 0)  # its progress ended before it said so
     reports = [r for rs in lsp.progress_reports.values() for r in rs]
     assert any(isinstance(r, types.WorkDoneProgressBegin) for r in reports)
     assert any(isinstance(r, types.WorkDoneProgressEnd) for r in reports)
@@ -37,9 +44,13 @@ async def test_short_analysis_shows_none(tmp_path: Path) -> None:
         uri = open_file(lsp, mod / "esc" / "esc.go")
         await wait_for(lambda: lsp.diagnostics.get(uri), 60, "diagnostics")
         # The second time it comes from the cache, well under half a second.
+        await analysis_finished(lsp, 0)
         lsp.progress_reports.clear()
+        finished = analyses_finished(lsp)
         open_file(lsp, mod / "esc" / "esc.go", version=2)
-        await asyncio.sleep(1.0)
+        # Progress begins only while an analysis runs: once it has finished, none can.
+        await analysis_finished(lsp, finished)
+        assert len(log_lines(lsp, "from cache")) == 2
     assert not lsp.progress_reports
 
 
@@ -67,7 +78,7 @@ async def test_analyze_workspace_can_be_cancelled(tmp_path: Path) -> None:
             )
         )
         token = await wait_for(lambda: next(iter(lsp.progress_reports), None), 30, "progress")
-        await asyncio.sleep(0.5)
+        # Cancelled once it has begun: four packages of 1,500 functions are far from done.
         lsp.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
         result = await asyncio.wait_for(task, 30)
     assert result["cancelled"]

@@ -12,8 +12,8 @@ import pytest
 from lsprotocol import types
 
 from conftest import write_big_package
+from heaplens.analysis import CheckResult, Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import CheckResult, Engine, Options
 from heaplens.lsp import analysis
 from heaplens.lsp.server import HeaplensServer, create_server
 from heaplens.workspace import plan

@@ -10,8 +10,8 @@ import pytest
 from lsprotocol import types
 
 from conftest import write_big_package
+from heaplens.analysis import Engine, Options
 from heaplens.cache import ResultCache
-from heaplens.engine import Engine, Options
 from heaplens.lsp.documents import (
     DocumentStore,
     Edit,

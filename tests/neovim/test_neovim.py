@@ -336,6 +336,11 @@ def test_vim_lsp_enable(nvim: Path, heaplens_bin: Path, tmp_path: Path, hotpath)
     """Neovim 0.11: lsp/heaplens.lua and vim.lsp.enable('heaplens'), nothing else."""
     go, expected = hotpath
     result = run_nvim(nvim, tmp_path, "native", _spec(expected), go)
+    # The client vim.lsp.enable started is the one lsp/heaplens.lua describes, unchanged.
+    assert {k: result["client"][k] for k in ("name", "cmd")} == {
+        "name": "heaplens",
+        "cmd": ["heaplens", "serve"],
+    }
     _check_session(result, go, expected, settings_to_json(Settings()))
 
 

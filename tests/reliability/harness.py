@@ -76,6 +76,29 @@ def _marked(value: str) -> list[int]:
     return found
 
 
+def compiling(value: str) -> bool:
+    """Whether a process of the case marked ``value`` is the Go compiler itself: past
+    `go env` and `go list`, the analysis is compiling."""
+    for pid in _marked(value):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "compile":
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def marker_of(pid: int) -> str:
+    """The marker in the environment of process ``pid`` (a server a case started)."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        for entry in f.read().split(b"\0"):
+            name, _, value = entry.partition(b"=")
+            if name == MARKER.encode():
+                return value.decode()
+    raise AssertionError(f"no {MARKER} in the environment of {pid}")
+
+
 def _reap(value: str) -> int:
     """Count processes left behind, then kill them so one bad case does not spoil more."""
     deadline = time.monotonic() + 2

@@ -14,7 +14,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from conftest import write_big_package
-from tests.lsp.harness import wait_for
+from tests.lsp.harness import analyses_finished, analysis_finished, wait_for
 from tests.reliability.harness import analysed, cli, server
 
 ESCAPE = "func Esc() *int {\n\tv := 1\n\treturn &v\n}\n"
@@ -101,6 +101,19 @@ async def test_file_deleted_and_renamed_during_server_analysis(tmp_path: Path) -
         await asyncio.sleep(0.2)
         (mod / "big" / "renamed.go").unlink()
         await analysed(lsp, 1)
+        # Analysed again as the package now is: big.go's findings, and none left on the
+        # files that went away (unopened files are diagnosed, so small.go had some).
+        big = mod / "big" / "big.go"
+        mark = analyses_finished(lsp)
+        lsp.text_document_did_save(
+            types.DidSaveTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(big.as_uri())
+            )
+        )
+        await analysis_finished(lsp, mark)
+    assert lsp.diagnostics.get(big.as_uri())
+    for gone in ("small.go", "renamed.go"):
+        assert not lsp.diagnostics.get((mod / "big" / gone).as_uri()), gone
 
 
 def _fake_go(tmp: Path, body: str) -> Path:
@@ -130,11 +143,14 @@ async def test_hanging_go_server(tmp_path: Path) -> None:
     fake = _fake_go(tmp_path, HANG)
     async with server(mod, init_options={"goBinary": str(fake), "timeout": 2}) as lsp:
         _open(lsp, mod / "p.go")
-        await wait_for(
+        said = await wait_for(
             lambda: [m for m in lsp.log_messages if "did not finish" in m.message],
             30,
             "the timeout",
         )
+    # The setting's limit, named: the user learns why there are no findings.
+    assert all("within 2 s" in m.message for m in said), said
+    assert not lsp.diagnostics.get((mod / "p.go").as_uri())
 
 
 def test_garbage_go_cli(tmp_path: Path) -> None:

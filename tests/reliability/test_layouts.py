@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.lsp.harness import wait_for
+from tests.lsp.harness import analysis_finished, wait_for
 from tests.reliability.harness import analysed, cli, server
 
 ESCAPE = "func Esc() *int {\n\tv := 1\n\treturn &v\n}\n"
@@ -128,3 +128,11 @@ async def test_server(name: str, tmp_path: Path) -> None:
         await analysed(lsp, 1)
         if name != "symlinked_package":
             await wait_for(lambda: lsp.diagnostics.get(file.as_uri()), 30, f"findings for {name}")
+        await analysis_finished(lsp, 0)
+    # Under the name the client opened it by, or the real one behind a symlink.
+    uris = {file.as_uri(), file.resolve().as_uri()}
+    shown = [d.message for uri in uris for d in lsp.diagnostics.get(uri, [])]
+    # (In go_work the escape is a.Esc's v, inlined into b: "moved to heap: a.v".)
+    assert any(
+        m.split(":")[:2] in (["moved to heap", " v"], ["moved to heap", " a.v"]) for m in shown
+    ), shown

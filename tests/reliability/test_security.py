@@ -143,8 +143,8 @@ def test_temporary_files_are_private_and_removed(tmp_path: Path) -> None:
     import sys
     import tempfile
 
+    from heaplens.analysis import Engine, Options
     from heaplens.cache import ResultCache
-    from heaplens.engine import Engine, Options
 
     mod = _module(tmp_path, {"p.go": "package m\n\nfunc Esc() *int {\n\tv := 1\n\treturn &v\n}\n"})
     private = tmp_path / "tmp"

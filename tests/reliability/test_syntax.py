@@ -9,6 +9,7 @@ import pytest
 from lsprotocol import types
 
 from conftest import copy_module
+from tests.lsp.harness import analysis_finished, heaplens_diagnostics, wait_for_diagnostics
 from tests.reliability.harness import analysed, cli, server
 
 FILES = [("hotpath", "hotpath.go"), ("corpus", "esc/esc.go")]
@@ -47,16 +48,19 @@ async def test_server_on_cut_files(module: str, file: str, tmp_path: Path) -> No
                 )
             )
         )
-        await analysed(lsp, 1)
-        for version, cut in enumerate(_cuts(whole.encode()), start=2):
+        await analysis_finished(lsp, 0)
+        before = sorted(d.message for d in heaplens_diagnostics(lsp, uri))
+        texts = [cut.decode("utf-8", "ignore") for cut in _cuts(whole.encode())] + [whole]
+        for version, text in enumerate(texts, start=2):
             lsp.text_document_did_change(
                 types.DidChangeTextDocumentParams(
                     text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[
-                        types.TextDocumentContentChangeWholeDocument(
-                            text=cut.decode("utf-8", "ignore")
-                        )
-                    ],
+                    content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
                 )
             )
             await analysed(lsp, version)
+        # Typed to the end again: the whole file's findings, as before it was cut.
+        after = await wait_for_diagnostics(
+            lsp, uri, lambda ds: sorted(d.message for d in ds) == before
+        )
+    assert before and len(after) == len(before)

@@ -19,7 +19,16 @@ from pytest_lsp import LanguageClient
 
 from conftest import write_big_package
 from tests.lsp.harness import log_lines, wait_for, wait_for_diagnostics
-from tests.reliability.harness import MARKER, TALLY, _marked, _reap, cli, server
+from tests.reliability.harness import (
+    MARKER,
+    TALLY,
+    _marked,
+    _reap,
+    cli,
+    compiling,
+    marker_of,
+    server,
+)
 
 ESCAPE = "package p\n\nfunc Esc() *int {\n\tv := 1\n\treturn &v\n}\n"
 
@@ -124,7 +133,8 @@ async def test_shutdown_stops_a_workspace_scan(tmp_path: Path) -> None:
     async with server(mod) as lsp:
         scan = asyncio.ensure_future(lsp.workspace_execute_command_async(ANALYZE))
         (token,) = await wait_for(lambda: _scans(lsp), 60, "a workspace scan")
-        await asyncio.sleep(1.0)  # go is compiling now
+        marker = marker_of(lsp._server.pid)  # type: ignore[union-attr]
+        await wait_for(lambda: compiling(marker), 60, "the compiler to run")
         assert not scan.done()
     # The harness sent shutdown and exit and found no process left behind; the scan's
     # progress was ended, not left spinning.
@@ -159,7 +169,9 @@ def test_stdin_closed_mid_workspace_scan(tmp_path: Path) -> None:
     while time.monotonic() < deadline and len(_marked(marker)) < 2:
         time.sleep(0.05)
     assert time.monotonic() < deadline, "no go process started"
-    time.sleep(2.0)  # past `go env` and `go list`: compiling
+    while time.monotonic() < deadline and not compiling(marker):
+        time.sleep(0.05)
+    assert compiling(marker), "the compiler never ran"
     proc.stdin.close()
     try:
         proc.wait(timeout=20)

@@ -7,6 +7,10 @@
  * `heaplens.*` settings. It never imports `vscode`: the caller passes a getter.
  */
 
+export type Mode = 'onType' | 'onSave' | 'off';
+export type Severity = 'error' | 'warning' | 'information' | 'hint';
+
+// BEGIN generated kinds: scripts/gen_kinds.py writes this from server/heaplens/kinds.py
 /** The kinds of finding the compiler reports, as the server names them. */
 export const KINDS = [
   'moved-to-heap',
@@ -15,13 +19,18 @@ export const KINDS = [
   'inlining',
   'cannot-inline',
 ] as const;
-export type Kind = (typeof KINDS)[number];
-
 /** Kinds whose diagnostics count as heap escapes in the status bar. */
 export const HEAP_KINDS: readonly string[] = ['moved-to-heap', 'escapes-to-heap'];
-
-export type Mode = 'onType' | 'onSave' | 'off';
-export type Severity = 'error' | 'warning' | 'information' | 'hint';
+const DEFAULT_KINDS: readonly string[] = ['escapes-to-heap', 'leaking-param', 'moved-to-heap'];
+const DEFAULT_SEVERITY: Readonly<Record<string, Severity>> = {
+  'moved-to-heap': 'information',
+  'escapes-to-heap': 'information',
+  'leaking-param': 'hint',
+  inlining: 'hint',
+  'cannot-inline': 'hint',
+};
+// END generated kinds
+export type Kind = (typeof KINDS)[number];
 
 /** The flat object the server reads. `workspaceTrusted` is not a user setting. */
 export interface ServerSettings {
@@ -44,14 +53,8 @@ export interface ServerSettings {
 const DEFAULTS: Omit<ServerSettings, 'workspaceTrusted'> = {
   mode: 'onType',
   debounceMs: 300,
-  kinds: ['escapes-to-heap', 'leaking-param', 'moved-to-heap'],
-  severity: {
-    'moved-to-heap': 'information',
-    'escapes-to-heap': 'information',
-    'leaking-param': 'hint',
-    inlining: 'hint',
-    'cannot-inline': 'hint',
-  },
+  kinds: [...DEFAULT_KINDS],
+  severity: { ...DEFAULT_SEVERITY },
   inlayHints: true,
   goBinary: '',
   buildFlags: [],

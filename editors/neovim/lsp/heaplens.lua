@@ -19,6 +19,7 @@ local function defaults()
   return {
     mode = 'onType', -- 'onType' | 'onSave' | 'off'
     debounceMs = 300,
+    -- BEGIN generated kinds: scripts/gen_kinds.py writes this from server/heaplens/kinds.py
     -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline
     kinds = { 'escapes-to-heap', 'leaking-param', 'moved-to-heap' },
     -- kind -> 'error' | 'warning' | 'information' | 'hint'
@@ -29,6 +30,7 @@ local function defaults()
       ['inlining'] = 'hint',
       ['cannot-inline'] = 'hint',
     },
+    -- END generated kinds
     inlayHints = true,
     goBinary = '', -- '' means `go` from PATH
     buildFlags = {},

@@ -2,7 +2,7 @@
 --test`` and ``--bench``).
 
 This module owns the judges ``fix_all`` consults after the compiler has verified a fix
-(``batch.Judge``): each runs ``go test`` in the fix's package before and with the fix, and
+(``service.Judge``): each runs ``go test`` in the fix's package before and with the fix, and
 keeps the fix or says why it is dropped. Unlike everything else in heaplens, this runs
 code from the workspace (test and benchmark functions), so it only ever happens when the
 user asks for it with a flag.
@@ -59,8 +59,8 @@ from ..workspace import plan
 from .model import VerifiedFix
 
 if TYPE_CHECKING:
-    from ..engine import Engine, Progress
-    from .batch import Judge
+    from ..analysis import Engine, Progress
+    from .service import Judge
 
 #: Runs per side when ``--count`` is not given: enough for the U test to reach p < 0.05
 #: with room to spare (the smallest p with 6 runs a side is 0.002), as benchstat advises.
@@ -329,7 +329,7 @@ def compare_tests(before: TestRun, after: TestRun) -> str | None:
 
 class TestJudge:
     """``--test``: a fix is kept only if the package's tests pass with it as they did
-    before (a ``batch.Judge``)."""
+    before (a ``service.Judge``)."""
 
     __test__ = False  # not a pytest class, whatever its name
 
@@ -516,7 +516,7 @@ class _BenchRun:
 
 class BenchJudge:
     """``--bench REGEX``: a fix is kept only if no benchmark matching REGEX gets worse
-    with it (a ``batch.Judge``). ``reports`` has one entry per fix measured."""
+    with it (a ``service.Judge``). ``reports`` has one entry per fix measured."""
 
     def __init__(
         self,

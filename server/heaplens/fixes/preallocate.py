@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ..model import Finding, Kind
 from ..syntax import SourceFile
 from .edits import Edit
+from .fixer import Proposal, Refusal, Verdict
 from .model import PREALLOCATE, Alternative, Candidate
 from .treeutil import ancestor, identifiers, line_indent, line_start, text, walk
 
@@ -84,22 +85,32 @@ def _trip_count(loop: Node, src: SourceFile) -> _Trip | None:
     if clause is None:
         return None
     if clause.type == "range_clause":
-        right = clause.child_by_field_name("right")
-        if right is None or any(n.type == "call_expression" for n in walk(right)):
-            return None  # a call would run twice
-        x = text(right)
-        literal = _int_literal(x)
-        if literal is not None:
-            return _Trip([(str(literal), "")], literal, x)
-        if right.type == "composite_literal":
-            return None  # len([]string{...}) would copy the literal into the capacity
-        if _declared_as_array(right, src):
-            return _Trip([(f"len({x})", "")], None, x)
-        # Slice, string or map: len(x), with a probe that does not build for a channel or
-        # an iterator function (they allow one iteration variable only, or no len). An
-        # int: max(x, 0), which builds for integers only. The compiler decides.
-        probe = f"for _, _ = range {x} {{\n}}\n"
-        return _Trip([(f"len({x})", probe), (f"max({x}, 0)", "")], None, x)
+        return _range_trips(clause, src)
+    return _counted_trips(loop, clause)
+
+
+def _range_trips(clause: Node, src: SourceFile) -> _Trip | None:
+    """``for ... range x``: the iterations are x's length, or x itself for an int."""
+    right = clause.child_by_field_name("right")
+    if right is None or any(n.type == "call_expression" for n in walk(right)):
+        return None  # a call would run twice
+    x = text(right)
+    literal = _int_literal(x)
+    if literal is not None:
+        return _Trip([(str(literal), "")], literal, x)
+    if right.type == "composite_literal":
+        return None  # len([]string{...}) would copy the literal into the capacity
+    if _declared_as_array(right, src):
+        return _Trip([(f"len({x})", "")], None, x)
+    # Slice, string or map: len(x), with a probe that does not build for a channel or
+    # an iterator function (they allow one iteration variable only, or no len). An
+    # int: max(x, 0), which builds for integers only. The compiler decides.
+    probe = f"for _, _ = range {x} {{\n}}\n"
+    return _Trip([(f"len({x})", probe), (f"max({x}, 0)", "")], None, x)
+
+
+def _counted_trips(loop: Node, clause: Node) -> _Trip | None:
+    """``for i := a; i < n; i++`` with neither i nor n assigned in the body."""
     init = clause.child_by_field_name("initializer")
     cond = clause.child_by_field_name("condition")
     update = clause.child_by_field_name("update")
@@ -427,3 +438,28 @@ def _contains(src: SourceFile, node: Node, f: Finding) -> bool:
     point = f.point or f.range.start
     offset = src.offset(point)
     return offset is not None and node.start_byte <= offset < node.end_byte
+
+
+class PreallocateFixer:
+    """``preallocate`` as a ``Fixer``: file by file, and accepted whether or not the
+    backing array leaves the heap (sized once is the gain either way)."""
+
+    kind = PREALLOCATE
+
+    def candidates(self, proposal: Proposal) -> list[Candidate]:
+        found = list(proposal.findings)
+        return [c for src in proposal.files for c in candidates(found, src)]
+
+    def accept(self, candidate: Candidate, verdict: Verdict) -> Refusal | None:
+        return None
+
+    def title(self, candidate: Candidate, alternative: Alternative, verdict: Verdict) -> str:
+        note = f"; {candidate.note}" if candidate.note else ""
+        if verdict.gone and not verdict.added:
+            gain = "keeps its backing array on the stack"
+        else:
+            # The make may itself be on the heap where the slice is: one allocation of
+            # the right size instead of log2(n) regrowths, which the compiler does not
+            # report (they happen inside append at run time).
+            gain = "sized once: no regrowth in the loop"
+        return f"{alternative.summary} ({gain}{note}; verified)"

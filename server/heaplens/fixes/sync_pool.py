@@ -46,6 +46,7 @@ from .. import reasons
 from ..model import Finding, Kind, ReasonCode
 from ..syntax import SourceFile
 from .edits import Edit
+from .fixer import Proposal, Refusal, Verdict, accept_if_gone, off_the_heap
 from .imports import ensure_import
 from .model import SYNC_POOL, Alternative, Candidate
 from .treeutil import ancestor, line_indent, line_start, text, walk
@@ -778,3 +779,20 @@ def _before_doc_comment(fn: Node, source: bytes) -> int:
         node = prev
         prev = prev.prev_sibling
     return line_start(source, node.start_byte)
+
+
+class SyncPoolFixer:
+    """``sync-pool`` as a ``Fixer``: file by file, accepted when the pooled value is off
+    the heap."""
+
+    kind = SYNC_POOL
+
+    def candidates(self, proposal: Proposal) -> list[Candidate]:
+        found = list(proposal.findings)
+        return [c for src in proposal.files for c in candidates(found, src)]
+
+    def accept(self, candidate: Candidate, verdict: Verdict) -> Refusal | None:
+        return accept_if_gone(verdict)
+
+    def title(self, candidate: Candidate, alternative: Alternative, verdict: Verdict) -> str:
+        return off_the_heap(candidate, alternative, verdict)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from ..model import HEAP_KINDS, Finding, Kind, ReasonCode
 from ..syntax import BASIC_TYPES, SourceFile, parse_tree
 from .edits import Edit
+from .fixer import Proposal, Refusal, Stage, Verdict, accept_if_gone, decline, off_the_heap
 from .model import TYPE_PARAMETER, Alternative, Candidate
 from .treeutil import text, walk
 
@@ -274,3 +275,49 @@ def _fresh_name(constraint: str, fn: Node) -> str:
     while name in used:
         name, i = f"{first}{i}", i + 1
     return name
+
+
+#: Why a type parameter that builds is refused; tests match on them.
+BOXED_INSIDE = "the boxing only moved into the function"
+BOXED_AT_A_CALL = "a call still boxes an argument for the function"
+
+
+def boxed_at_a_call(
+    candidate: TypeParameterCandidate, findings: Iterable[Finding], fixed: bytes
+) -> bool:
+    """Some call site still converts an argument to an interface for the function: in its
+    package by its name, in an importer by ``pkg.Name``."""
+    name = candidate.function
+    package = re.search(rb"^package\s+(\w+)", fixed, re.M)
+    qualified = f"{package.group(1).decode()}.{name}" if package else name
+    return any(
+        f.kind in HEAP_KINDS
+        and f.reason.code is ReasonCode.INTERFACE
+        and f.reason.name in (name, qualified)
+        for f in findings
+    )
+
+
+class TypeParameterFixer:
+    """``type-parameter`` as a ``Fixer``: over the package (callers are in any file), and
+    accepted only when no call boxes for the function and the function does not box the
+    parameter itself."""
+
+    kind = TYPE_PARAMETER
+
+    def candidates(self, proposal: Proposal) -> list[Candidate]:
+        return candidates(list(proposal.findings), proposal.source)
+
+    def accept(self, candidate: Candidate, verdict: Verdict) -> Refusal | None:
+        refused = accept_if_gone(verdict)
+        if refused is not None:
+            return refused
+        assert isinstance(candidate, TypeParameterCandidate)
+        if still_boxed(candidate, verdict.findings):
+            return decline(Stage.ACCEPT, BOXED_INSIDE)
+        if boxed_at_a_call(candidate, verdict.findings, verdict.fixed):
+            return decline(Stage.ACCEPT, BOXED_AT_A_CALL)
+        return None
+
+    def title(self, candidate: Candidate, alternative: Alternative, verdict: Verdict) -> str:
+        return off_the_heap(candidate, alternative, verdict)

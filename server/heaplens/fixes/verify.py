@@ -8,7 +8,8 @@ verdicts of the same packages before and after are compared, by kind, function a
 expression (lines move when a fix adds some). A fix is verified only when:
 
 * everything builds;
-* the compiler no longer reports the allocation its title names: the pooled value, or
+* its fixer accepts what the compiler reports (``Fixer.accept``), for the built-ins: the
+  compiler no longer reports the allocation its title names: the pooled value, or
   the callers' arguments a type parameter stops boxing (and, for a type parameter, no
   call site anywhere still boxes for the function, and the function does not box the
   parameter itself: the allocation would only have moved inside);
@@ -16,7 +17,8 @@ expression (lines move when a fix adds some). A fix is verified only when:
   preallocation (one allocation of the right size instead of the regrowth ``append``
   does at run time, which the compiler does not report), and the pool's ``New``.
 
-The title then says what the compiler showed. The engine caches results by content, so
+The fixer's title then says what the compiler showed. Where it declines, ``verify`` says
+at which ``Stage`` and why (a ``Refusal``). The engine caches results by content, so
 verifying the same fix again (after a restart too) costs no compile.
 """
 
@@ -28,16 +30,21 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ..engine import Engine
-from ..model import HEAP_KINDS, Finding, Range, ReasonCode
+from ..analysis import CheckResult, Engine
+from ..model import HEAP_KINDS, Finding, Range
 from ..syntax import SourceFile
 from ..toolchain import CancelToken
 from ..workspace import Query, find_up, plan
-from .edits import FormatError, apply, finish
-from .model import PREALLOCATE, TYPE_PARAMETER, Alternative, Candidate, VerifiedFix
-from .type_param import TypeParameterCandidate, still_boxed
+from . import registry
+from .edits import Edit, FormatError, apply, finish
+from .fixer import NEW_ESCAPE, Refusal, Stage, Verdict, decline
+from .model import Alternative, Candidate, VerifiedFix
 
 _WS = re.compile(r"\s+")
+#: Reasons for refusals at the stages before the fixer's own check; tests match on them.
+DOES_NOT_BUILD_BEFORE = "the package does not build as it is"
+NOT_FORMATTED = "gofmt rejects the rewrite"
+DOES_NOT_BUILD = "does not build"
 _Key = tuple[str, str, str, str]
 
 
@@ -69,10 +76,6 @@ def _heap(findings: Iterable[Finding], directories: frozenset[str] | None) -> li
     ]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _queries(engine: Engine, query: Query, candidate: Candidate) -> list[Query]:
     """What must compile: the package, or for a new exported signature its whole module."""
     if not candidate.changes_api:
@@ -90,18 +93,14 @@ def verify(
     candidate: Candidate,
     before: Sequence[Finding],
     cancel: CancelToken | None = None,
-) -> VerifiedFix | None:
-    """The candidate as a verified fix, or None if the compiler does not back it.
-    ``before`` are the findings the candidate was proposed from (its anchors are ranges
-    of them)."""
+) -> VerifiedFix | Refusal:
+    """The candidate as a verified fix, or why the compiler does not back it (for a
+    candidate with alternatives, the refusal of the one that got furthest). ``before``
+    are the findings the candidate was proposed from (its anchors are ranges of them)."""
     path = candidate.file
-    original = overlays.get(path)
-    if original is None:
-        try:
-            with open(path, "rb") as f:
-                original = f.read()
-        except OSError:
-            return None
+    original = _text(path, overlays)
+    if isinstance(original, Refusal):
+        return original
     goroot = engine.go_env(os.path.dirname(path)).goroot
     queries = _queries(engine, query, candidate)
     # Compiled again rather than taken from ``before``: callers may hand in findings
@@ -109,38 +108,87 @@ def verify(
     # engine's cache answers it without a compile when nothing changed.
     base = engine.check_queries(queries, overlays, cancel)
     if base.all_errors or not base.packages:
-        return None
+        return decline(Stage.BASELINE, DOES_NOT_BUILD_BEFORE)
     directories = None if candidate.changes_api else frozenset({os.path.dirname(path)})
     anchors = _anchored(candidate, [*base.findings, *before])
+    old = _heap(base.findings, directories)
+    refusal = decline(Stage.EDIT, "no way to write it")
     for alt in candidate.alternatives:
         try:
             fixed, minimal = finish(original, alt.edits, goroot, engine.deadline)
-        except FormatError:
+        except FormatError as e:
+            refusal = _further(refusal, decline(Stage.EDIT, f"{NOT_FORMATTED}: {e}"))
             continue
         probed = apply(original, [*alt.edits, *alt.probes]) if alt.probes else fixed
         result = engine.check_queries(queries, {**overlays, path: probed}, cancel)
         if result.all_errors or not result.packages:
+            refusal = _further(refusal, decline(Stage.COMPILE, _build_error(result)))
             continue
-        old = _heap(base.findings, directories)
         new = _heap(result.findings, directories)
         moved = _moved_lines(path, original, fixed)
-        title = _judge(candidate, alt, anchors, old, new, fixed, result.findings, moved)
-        if title is None:
-            return None
-        removed = sum(1 for f in anchors if f.kind in HEAP_KINDS) - _remaining(anchors, new)
-        return VerifiedFix(
-            kind=candidate.kind,
-            file=path,
-            title=title,
-            anchors=candidate.anchors,
-            scope_function=candidate.scope_function,
-            edits=tuple(minimal),
-            fixed=fixed,
-            removed_escapes=removed,
-            changes_api=candidate.changes_api,
-            after=None if alt.probes or candidate.changes_api else tuple(result.findings),
-        )
-    return None
+        verdict = _verdict(candidate, alt, anchors, old, new, fixed, result.findings, moved)
+        if isinstance(verdict, Refusal):
+            return verdict
+        return _accepted(candidate, alt, verdict, new, minimal, bool(alt.probes))
+    return refusal
+
+
+def _accepted(
+    candidate: Candidate,
+    alt: Alternative,
+    verdict: Verdict,
+    new: Sequence[Finding],
+    minimal: Sequence[Edit],
+    probed: bool,
+) -> VerifiedFix | Refusal:
+    """The fix, if its kind's own check accepts what the compiler showed."""
+    fixer = registry.lookup(candidate.kind)
+    refused = fixer.accept(candidate, verdict)
+    if refused is not None:
+        return refused
+    anchors = verdict.anchors
+    removed = sum(1 for f in anchors if f.kind in HEAP_KINDS) - _remaining(anchors, new)
+    return VerifiedFix(
+        kind=candidate.kind,
+        file=candidate.file,
+        title=fixer.title(candidate, alt, verdict),
+        anchors=candidate.anchors,
+        scope_function=candidate.scope_function,
+        edits=tuple(minimal),
+        fixed=verdict.fixed,
+        removed_escapes=removed,
+        changes_api=candidate.changes_api,
+        # A probe's compile is not the fix's own, and an API change reaches other
+        # packages: neither compile's findings stand for the fixed package.
+        after=None if probed or candidate.changes_api else tuple(verdict.findings),
+    )
+
+
+def _text(path: str, overlays: Mapping[str, bytes]) -> bytes | Refusal:
+    """The text the candidate rewrites: its overlay (an unsaved buffer), or as saved."""
+    data = overlays.get(path)
+    if data is not None:
+        return data
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        return decline(Stage.EDIT, f"cannot read {path}: {e.strerror}")
+
+
+def _further(a: Refusal, b: Refusal) -> Refusal:
+    """Of two alternatives' refusals, the one that got further (the later on a tie)."""
+    return a if a.stage.rank > b.stage.rank else b
+
+
+def _build_error(result: CheckResult) -> str:
+    """``does not build: p.go:3:2: undefined: x``, from the first error there is."""
+    errors = result.all_errors
+    if not errors:
+        return DOES_NOT_BUILD
+    first = errors[0]
+    where = f"{os.path.basename(first.file)}:{first.line}:{first.column}: " if first.file else ""
+    return f"{DOES_NOT_BUILD}: {where}{first.message}"
 
 
 def _anchored(candidate: Candidate, findings: Iterable[Finding]) -> list[Finding]:
@@ -245,7 +293,7 @@ def _expected(
     return _WS.sub("", f.subject) in {_WS.sub("", e) for e in alt.expected_new}
 
 
-def _judge(
+def _verdict(
     candidate: Candidate,
     alt: Alternative,
     anchors: Sequence[Finding],
@@ -254,8 +302,9 @@ def _judge(
     fixed: bytes,
     everything: Sequence[Finding],
     moved: Callable[[str, int], tuple[int, bool] | None],
-) -> str | None:
-    """The title the compiler's verdicts back, or None when they do not back the fix."""
+) -> Verdict | Refusal:
+    """What the compiler's verdicts show for the fixer to judge, or the refusal every
+    kind shares: something escapes that the fix does not mean to add."""
     pool = (
         _variable_lines(fixed, candidate.file, candidate.adds_variable)
         if candidate.adds_variable
@@ -264,58 +313,9 @@ def _judge(
     added = _added(old, new, moved)
     unexpected = [f for f in added if not _expected(candidate, alt, f, pool)]
     if unexpected:
-        return None  # something else now escapes: not the trade the title offers
-    note = f"; {candidate.note}" if candidate.note else ""
+        # Not the trade the title offers.
+        first = unexpected[0]
+        where = f"{os.path.basename(first.file)}:{first.range.start.line}"
+        return decline(Stage.ACCEPT, f"{NEW_ESCAPE}: {first.subject} at {where}")
     gone = _remaining(anchors, new) == 0 and bool(anchors)
-    if candidate.kind == PREALLOCATE:
-        if gone and not added:
-            gain = "keeps its backing array on the stack"
-        else:
-            # The make may itself be on the heap where the slice is: one allocation of
-            # the right size instead of log2(n) regrowths, which the compiler does not
-            # report (they happen inside append at run time).
-            gain = "sized once: no regrowth in the loop"
-        return f"{alt.summary} ({gain}{note}; verified)"
-    if not gone:
-        return None  # the allocation the fix is for is still there
-    if candidate.kind == TYPE_PARAMETER:
-        assert isinstance(candidate, TypeParameterCandidate)
-        if still_boxed(candidate, everything) or _boxed_at_a_call(candidate, everything, fixed):
-            return None  # the boxing only moved, or some call still boxes
-    return f"{alt.summary}: keeps {_named(anchors)} off the heap ({'verified' + note})"
-
-
-def _named(anchors: Sequence[Finding]) -> str:
-    """``&bytes.Buffer{} in Encode``; ``floor and wall in Room``."""
-    by_function: dict[str, list[str]] = {}
-    for f in anchors:
-        by_function.setdefault(f.function, []).append(f.subject)
-    parts = []
-    for function, subjects in by_function.items():
-        names = list(dict.fromkeys(subjects))
-        if len(names) > 3:
-            listed = ", ".join(names[:2]) + f" and {len(names) - 2} more"
-        elif len(names) > 1:
-            listed = ", ".join(names[:-1]) + " and " + names[-1]
-        else:
-            listed = names[0]
-        parts.append(f"{listed} in {function}" if function else listed)
-    if len(parts) > 2:
-        return f"{parts[0]}, {parts[1]} and {_plural(len(parts) - 2, 'other function')}"
-    return " and ".join(parts)
-
-
-def _boxed_at_a_call(
-    candidate: TypeParameterCandidate, findings: Sequence[Finding], fixed: bytes
-) -> bool:
-    """Some call site still converts an argument to an interface for the function: in its
-    package by its name, in an importer by ``pkg.Name``."""
-    name = candidate.function
-    package = re.search(rb"^package\s+(\w+)", fixed, re.M)
-    qualified = f"{package.group(1).decode()}.{name}" if package else name
-    return any(
-        f.kind in HEAP_KINDS
-        and f.reason.code is ReasonCode.INTERFACE
-        and f.reason.name in (name, qualified)
-        for f in findings
-    )
+    return Verdict(anchors=anchors, gone=gone, added=added, findings=everything, fixed=fixed)

@@ -5,6 +5,10 @@ runs the engine in a worker thread with every unsaved buffer as an overlay, and 
 only if no document of the package changed meanwhile; otherwise a newer analysis is
 already on its way. A package that stops compiling keeps its last good findings, marked
 stale, with one hint at the package clause saying why.
+
+The analyzer is given what it works with (the client, the document store, the settings)
+and knows nothing of the features: they listen (``on_package_analysed``,
+``on_findings_replaced``, ``on_fresh_findings``), as the fix verifier does.
 """
 
 from __future__ import annotations
@@ -15,27 +19,25 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..analysis import CheckResult, Engine, Options, PackageResult, left_out
 from ..cache import ResultCache, default_directory
-from ..engine import CheckResult, Engine, Options, left_out
+from ..fixes.propose import with_candidates
 from ..model import Finding
 from ..positions import Encoding
 from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
 from ..workspace import Query, TargetError, plan
-from .convert import LineLookup, encoding_of, lines_of, path_to_uri
-from .documents import FileFindings, OpenDocument, read_disk
+from .client import Client, Encoded, SettingsSource
+from .convert import LineLookup, lines_of, path_to_uri
+from .documents import DocumentStore, FileFindings, OpenDocument, read_disk
 from .presentation import diagnostic, encode, excluded_note, stale_hint
 from .scheduler import Scheduler
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from .server import HeaplensServer
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,14 @@ EDIT_PUBLISH_DELAY = 0.05
 #: while the user types, and hover and inlay hints are answered in between.
 EDIT_PUBLISH_SPACING = 4
 
-
-#: A diagnostic and its JSON, as ``HeaplensServer.publish`` sends it.
-Encoded = tuple[types.Diagnostic, bytes]
+#: Told of each package of a finished analysis that compiled, with the overlays it was
+#: analysed with (the fix verifier verifies its fixes).
+PackageListener = Callable[[PackageResult, Mapping[str, bytes]], None]
+#: Told of a file whose findings an analysis replaced (on the loop).
+FindingsListener = Callable[[str], None]
+#: Given a file's fresh findings before they are shown, returns them as they are to be
+#: shown (the fix verifier puts its verified fixes on them). Runs in a worker thread.
+FreshFindings = Callable[[str, tuple[Finding, ...]], tuple[Finding, ...]]
 
 
 @dataclass(frozen=True)
@@ -70,9 +77,20 @@ class _Converted:
 
 
 class Analyzer:
-    def __init__(self, server: HeaplensServer) -> None:
-        self.server = server
-        self.cache = ResultCache(default_directory())
+    def __init__(
+        self,
+        client: Client,
+        docs: DocumentStore,
+        settings: SettingsSource,
+        cache: ResultCache | None = None,
+    ) -> None:
+        self.client = client
+        self.docs = docs
+        self._settings = settings
+        self.cache = cache if cache is not None else ResultCache(default_directory())
+        self._package_listeners: list[PackageListener] = []
+        self._replaced_listeners: list[FindingsListener] = []
+        self._fresh_transforms: list[FreshFindings] = []
         self._engine: Engine | None = None
         self._scheduler: Scheduler | None = None
         self.executor = ThreadPoolExecutor(MAX_PARALLEL + 1, thread_name_prefix="heaplens")
@@ -92,16 +110,31 @@ class Analyzer:
         self._next_edit_publish = 0.0
         self._shown_error: str | None = None
         self.analyses = 0
-        self._running = 0
         self._error: str | None = None
         #: After shutdown no analysis starts: its threads are gone.
         self._stopped = False
+
+    # -- listeners -------------------------------------------------------------------
+
+    def on_package_analysed(self, listener: PackageListener) -> None:
+        self._package_listeners.append(listener)
+
+    def on_findings_replaced(self, listener: FindingsListener) -> None:
+        self._replaced_listeners.append(listener)
+
+    def on_fresh_findings(self, transform: FreshFindings) -> None:
+        self._fresh_transforms.append(transform)
+
+    def _fresh(self, path: str, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        for transform in self._fresh_transforms:
+            findings = transform(path, findings)
+        return findings
 
     # -- configuration -------------------------------------------------------------
 
     @property
     def settings(self) -> Settings:
-        return self.server.settings
+        return self._settings()
 
     def reset(self) -> None:
         """Settings changed: build a new engine and forget a shown toolchain error."""
@@ -128,7 +161,7 @@ class Analyzer:
     @property
     def scheduler(self) -> Scheduler:
         if self._scheduler is None:
-            self._scheduler = Scheduler(self._run, MAX_PARALLEL)
+            self._scheduler = Scheduler(self._run, MAX_PARALLEL, on_idle=self._idle)
         return self._scheduler
 
     def shutdown(self) -> None:
@@ -147,7 +180,7 @@ class Analyzer:
         self.scheduler.request(os.path.dirname(path), wait)
 
     def request_open_packages(self, delay: float = 0.0) -> None:
-        for directory in sorted({os.path.dirname(d.path) for d in self.server.docs.all()}):
+        for directory in sorted({os.path.dirname(d.path) for d in self.docs.all()}):
             self.request(os.path.join(directory, "_"), delay)
 
     def queries_for(self, directory: str) -> list[Query]:
@@ -160,7 +193,7 @@ class Analyzer:
     def overlays(self) -> dict[str, bytes]:
         """Every open buffer whose text differs from the disk."""
         out: dict[str, bytes] = {}
-        for doc in self.server.docs.all():
+        for doc in self.docs.all():
             if doc.path and doc.text != read_disk(doc.path):
                 out[doc.path] = doc.text
         return out
@@ -168,16 +201,15 @@ class Analyzer:
     # -- one analysis ------------------------------------------------------------------
 
     async def _run(self, directory: str, token: CancelToken) -> None:
-        docs = self.server.docs
+        docs = self.docs
         snapshot = {d.uri: d.version for d in docs.all() if os.path.dirname(d.path) == directory}
         overlays = self.overlays()
         self.analyses += 1
-        self.server.log_info(f"analysing {directory}")
-        self._running += 1
-        self.server.send_status("analysing", directory)
+        self.client.log_info(f"analysing {directory}")
+        self.client.send_status("analysing", directory)
         loop = asyncio.get_running_loop()
         progress = _DelayedProgress(
-            self.server, f"heaplens: analysing {os.path.basename(directory)}"
+            self.client, f"heaplens: analysing {os.path.basename(directory)}"
         )
         progress.start()
         started = time.monotonic()
@@ -187,12 +219,16 @@ class Analyzer:
             queries = self.queries_for(directory)
 
             def early(partial: CheckResult) -> None:
+                # In the worker, as the whole result's: proposing fixes reads the files.
+                partial = with_candidates(partial, cache=engine.cache)
                 with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
                     loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
 
-            result = await loop.run_in_executor(
-                self.executor, engine.check_queries, queries, overlays, token, None, early
-            )
+            def check() -> CheckResult:
+                found = engine.check_queries(queries, overlays, token, None, early)
+                return with_candidates(found, cache=engine.cache)
+
+            result = await loop.run_in_executor(self.executor, check)
         except Cancelled:
             pass
         except ToolchainError as e:
@@ -201,11 +237,10 @@ class Analyzer:
         except (TimedOut, TargetError) as e:
             # TargetError: a package directory that is gone, or outside any module with no
             # Go file on disk (a new buffer not saved yet). Said in the log, not a pop-up.
-            self.server.log_warning(str(e))
+            self.client.log_warning(str(e))
             self._error = str(e)
         finally:
             await progress.end()
-            self._running -= 1
         try:
             ahead = _Ahead({}, {})
             if result is not None and self._current(token, snapshot):
@@ -240,7 +275,7 @@ class Analyzer:
         self._shown_error = None
         self._error = None
         s = result.stats
-        self.server.log_info(
+        self.client.log_info(
             f"{directory}: {s.compiled_units} compiled, {s.cached_units} from cache, "
             f"{time.monotonic() - started:.3f}s (go {s.go_seconds:.3f}s, "
             f"heaplens {s.engine_seconds:.3f}s); {s.direct_units} compiled without the go "
@@ -249,7 +284,8 @@ class Analyzer:
         self.apply(result, prepared=prepared)
         for pkg in result.packages:
             if not pkg.errors:
-                self.server.fixer.schedule(pkg.dir, list(pkg.findings), pkg.files, overlays)
+                for listener in self._package_listeners:
+                    listener(pkg, overlays)
 
     def _finish_early(
         self, partial: CheckResult, token: CancelToken, snapshot: dict[str, int]
@@ -264,22 +300,28 @@ class Analyzer:
         if token.cancelled:
             return False
         for uri, version in snapshot.items():
-            doc = self.server.docs.get(uri)
+            doc = self.docs.get(uri)
             if doc is not None and doc.version != version:
                 return False
         return True
 
     def _report_status(self, directory: str) -> None:
         if self._error is not None:
-            self.server.send_status("error", directory, self._error)
-        elif self._running == 0:
-            self.server.send_status("idle", directory)
+            self.client.send_status("error", directory, self._error)
+
+    def _idle(self, directory: str) -> None:
+        # Idle once no analysis is due or running, not when one ends while an edit's
+        # analysis waits for its debounce: clients (and the tests) read it as "the
+        # analyses asked for so far have finished". An error stays shown until one works;
+        # a server shutting down says nothing more.
+        if self._error is None and not self._stopped:
+            self.client.send_status("idle", directory)
 
     def _show_error_once(self, message: str) -> None:
         if self._shown_error == message:
             return
         self._shown_error = message
-        self.server.show_error(message)
+        self.client.show_error(message)
 
     # -- results -------------------------------------------------------------------
 
@@ -292,7 +334,7 @@ class Analyzer:
         """Record a result's findings and publish them (a file's as ``prepared`` holds
         them, if it does: see ``_convert_ahead``)."""
         prepared = prepared or {}
-        docs = self.server.docs
+        docs = self.docs
         for pkg in result.packages:
             why = _stale_reason(pkg.errors)
             files = set(pkg.files)
@@ -316,9 +358,10 @@ class Analyzer:
                     docs.set_findings(path, FileFindings(previous.findings, True, why))
                 else:
                     docs.set_findings(path, FileFindings(fresh))
-                    self.server.fixer.reattach(path)
+                    for replaced in self._replaced_listeners:
+                        replaced(path)
                 self.publish(path, force=publish_all)
-        self.server.refresh_inlay_hints()
+        self.client.refresh_inlay_hints()
 
     def publish_soon(self, path: str) -> None:
         """Publish ``path``'s findings, moved by an edit, once edits pause for
@@ -340,7 +383,7 @@ class Analyzer:
         """The moved findings are converted in a worker thread, then published: an Enter
         above 4,500 findings moves thousands, and converting them on the loop kept hover
         waiting."""
-        docs = self.server.docs
+        docs = self.docs
         loop = asyncio.get_running_loop()
         # Edits that arrive meanwhile (a burst) move findings again; converted again here,
         # a few times at most.
@@ -376,14 +419,14 @@ class Analyzer:
         pending = self._soon.pop(path, None)
         if pending is not None:
             pending.cancel()  # this publish is newer
-        docs = self.server.docs
+        docs = self.docs
         doc = docs.by_path(path)
         uri = doc.uri if doc is not None else path_to_uri(path)
         if doc is None and not (self.settings.diagnoseUnopenedFiles or force):
             self._basis.pop(path, None)
             if path in self._published:
                 self._published.discard(path)
-                self.server.publish(uri, [], None)
+                self.client.publish(uri, [], None)
             return
         text = docs.text(path)
         version = doc.version if doc is not None else None
@@ -395,7 +438,7 @@ class Analyzer:
         self._basis[path] = basis
         diagnostics = self.diagnostics_for(path, text)
         if diagnostics or path in self._published:
-            self.server.publish(uri, diagnostics, version)
+            self.client.publish(uri, diagnostics, version)
         if diagnostics:
             self._published.add(path)
         else:
@@ -404,7 +447,7 @@ class Analyzer:
     def _basis_of(self, path: str, text: bytes, version: int | None) -> tuple[object, ...]:
         """What ``diagnostics_for`` reads: the findings, the settings, the client's
         encoding, and the text of every file a position is converted in."""
-        docs = self.server.docs
+        docs = self.docs
         state = docs.findings(path)
         # Positions in other files are converted line by line (columns in UTF-16...):
         # only the lines they are on matter, so an edit elsewhere in those files does not
@@ -427,15 +470,15 @@ class Analyzer:
             state.stale_reason,
             state.excluded,
             self.settings,
-            self.server.workspace.position_encoding,
-            self.server.supports_related_information(),
+            self.client.encoding(),
+            self.client.supports_related_information(),
             text,
             tuple(lines_elsewhere),
         )
 
     def diagnostics_for(self, path: str, text: bytes) -> list[Encoded]:
-        state = self.server.docs.findings(path)
-        doc = self.server.docs.by_path(path)
+        state = self.docs.findings(path)
+        doc = self.docs.by_path(path)
         if doc is not None and doc.text is not text:
             doc = None  # converting some other text than the buffer's
         lines = doc.lines if doc is not None else lines_of(text)
@@ -459,8 +502,8 @@ class Analyzer:
 
     def _context(self, stale: bool) -> tuple[Encoding, Settings, bool, bool]:
         """Everything a diagnostic depends on besides its finding and the text."""
-        encoding = encoding_of(self.server.workspace.position_encoding)
-        return (encoding, self.settings, self.server.supports_related_information(), stale)
+        encoding = self.client.encoding()
+        return (encoding, self.settings, self.client.supports_related_information(), stale)
 
     def _convert(
         self,
@@ -479,7 +522,7 @@ class Analyzer:
 
         def lines_for(p: str) -> LineLookup:
             if p not in cache:
-                cache[p] = self.server.docs.lines(p)
+                cache[p] = self.docs.lines(p)
             return cache[p]
 
         kept: dict[int, tuple[Finding, Encoded]] = {}
@@ -512,7 +555,7 @@ class Analyzer:
         then nothing is converted again, nor compared in depth, nor indexed on the loop."""
         out: dict[str, _Converted] = {}
         prepared: dict[str, tuple[Finding, ...]] = {}
-        docs = self.server.docs
+        docs = self.docs
         for pkg in result.packages:
             for path in pkg.files:
                 doc = docs.by_path(path)
@@ -524,7 +567,7 @@ class Analyzer:
                     # ``apply`` keeps them, marked stale: every diagnostic says so.
                     fresh, context = shown, self._context(True)
                 elif fresh:
-                    fixed = self.server.fixer.with_fixes(path, fresh)
+                    fixed = self._fresh(path, fresh)
                     fresh = prepared[path] = _same_as(fixed, shown)
                     context = self._context(False)
                 else:
@@ -591,25 +634,25 @@ def _stale_reason(errors: Iterable[object]) -> str:
 class _DelayedProgress:
     """Work-done progress that only appears for work longer than ``PROGRESS_DELAY``."""
 
-    def __init__(self, server: HeaplensServer, title: str) -> None:
-        self._server = server
+    def __init__(self, client: Client, title: str) -> None:
+        self._client = client
         self._title = title
         self._task: asyncio.Task[None] | None = None
         self._token: str | None = None
 
     def start(self) -> None:
-        if self._server.supports_progress():
+        if self._client.supports_progress():
             self._task = asyncio.get_running_loop().create_task(self._begin())
 
     async def _begin(self) -> None:
         await asyncio.sleep(PROGRESS_DELAY)
         token = f"heaplens-{uuid.uuid4()}"
         try:
-            await self._server.work_done_progress.create_async(token)
+            await self._client.create_progress(token)
         except Exception:  # the client may refuse; progress is a nicety
             return
         self._token = token
-        self._server.work_done_progress.begin(
+        self._client.begin_progress(
             token, types.WorkDoneProgressBegin(title=self._title, cancellable=False)
         )
 
@@ -617,5 +660,5 @@ class _DelayedProgress:
         if self._task is not None and not self._task.done():
             self._task.cancel()
         if self._token is not None:
-            self._server.work_done_progress.end(self._token, types.WorkDoneProgressEnd())
+            self._client.end_progress(self._token, types.WorkDoneProgressEnd())
             self._token = None

@@ -11,25 +11,28 @@ with the diagnostics of all of them (two findings in one function offer one "ign
 function"); two different actions that would share a title are told apart by the line
 they are about. The line directive names what it silences: every finding starting on
 that line, whichever of them the request was for.
+
+Registered with the document store, the fix verifier (whose verified fixes it offers)
+and the settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ..model import Finding, Position
-from ..positions import Encoding
+from ..positions import Encoding, LineIndex
 from ..suppress import DIRECTIVE
 from ..syntax import SourceFile
 from ..wording import headline
-from .convert import encoding_of, from_lsp_range, lines_of, to_lsp_range
-from .fix_actions import Offer, merge_diagnostics
+from .client import FeatureHost, SettingsSource
+from .convert import from_lsp_range, lines_of, to_lsp_range
+from .documents import DocumentStore
+from .fix_actions import FixVerifier, Offer, merge_diagnostics
 
-if TYPE_CHECKING:
-    from .server import HeaplensServer
+Found = Sequence[tuple[Finding, Sequence[types.Diagnostic]]]
 
 #: The kinds this server offers.
 KINDS = (types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite)
@@ -86,7 +89,7 @@ def _named(findings: Sequence[Finding]) -> str:
 
 
 def ignore_actions(
-    found: Sequence[tuple[Finding, Sequence[types.Diagnostic]]],
+    found: Found,
     shown: Sequence[Finding],
     uri: str,
     source: bytes,
@@ -96,6 +99,17 @@ def ignore_actions(
     the end of each one's line, and above each one's function. ``shown`` is every finding
     the file shows: a line's directive silences all of those that start on the line."""
     lines = lines_of(source)
+    return [
+        *_line_directives(found, shown, uri, lines, encoding),
+        *_function_directives(found, uri, source, lines),
+    ]
+
+
+def _line_directives(
+    found: Found, shown: Sequence[Finding], uri: str, lines: LineIndex, encoding: Encoding
+) -> list[Offer]:
+    """The directive at the end of each requested finding's line, naming every finding
+    it silences there."""
     offers: list[Offer] = []
     # By line, once: a request for the whole file covers every finding in it.
     asked: dict[int, list[tuple[Finding, Sequence[types.Diagnostic]]]] = {}
@@ -125,6 +139,12 @@ def ignore_actions(
                 line,
             )
         )
+    return offers
+
+
+def _function_directives(found: Found, uri: str, source: bytes, lines: LineIndex) -> list[Offer]:
+    """The directive above the function of each requested finding."""
+    offers: list[Offer] = []
     src = SourceFile("", source)
     for f, diags in found:
         decl = _declaration_line(src, f.range.start)
@@ -195,48 +215,58 @@ def _effect(action: types.CodeAction) -> tuple[object, ...]:
     return (action.kind, action.edit, action.data, action.command)
 
 
-def register(server: HeaplensServer) -> None:
+def register(
+    server: FeatureHost, docs: DocumentStore, fixer: FixVerifier, settings: SettingsSource
+) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=list(KINDS), resolve_provider=True),
     )
-    def code_actions(
-        ls: HeaplensServer, params: types.CodeActionParams
-    ) -> list[types.CodeAction] | None:
-        doc = ls.docs.get(params.text_document.uri)
+    def code_actions(params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        doc = docs.get(params.text_document.uri)
         if doc is None:
             return None
         # The user is in this file: its fixes are verified first from now on.
-        ls.docs.mark_active(doc.uri)
+        docs.mark_active(doc.uri)
         only = params.context.only
         if not any(wanted(_value(k), only) for k in KINDS):
             return None
-        encoding = encoding_of(ls.workspace.position_encoding)
-        lines = doc.lines
-        asked = from_lsp_range(lines, params.range, encoding)
-        kinds = ls.settings.kind_set
-        properties = ls._capability("text_document", "code_action", "resolve_support", "properties")
-        resolve = bool(properties and "edit" in properties)
-        shown = [f for f in ls.docs.findings(doc.path).findings if f.kind in kinds]
-        found: list[tuple[Finding, Sequence[types.Diagnostic]]] = []
-        for f in shown:
-            if f.range.end < asked.start or asked.end < f.range.start:
-                continue
-            lsp_range = to_lsp_range(lines, f.range, encoding)
-            related = [
-                d
-                for d in params.context.diagnostics
-                if d.source == "heaplens" and _overlaps(d.range, lsp_range)
-            ]
-            found.append((f, related))
+        encoding = server.encoding()
+        kinds = settings().kind_set
+        shown = [f for f in docs.findings(doc.path).findings if f.kind in kinds]
+        found = _requested(shown, params, doc.lines, encoding)
         if not found:
             return None
-        offers = ls.fixer.actions(doc.path, found, resolve)
+        properties = server.capability(
+            "text_document", "code_action", "resolve_support", "properties"
+        )
+        resolve = bool(properties and "edit" in properties)
+        offers = fixer.actions(doc.path, found, resolve)
         if wanted(_value(types.CodeActionKind.QuickFix), only):
             offers.extend(ignore_actions(found, shown, doc.uri, doc.text, encoding))
         actions = unique(o for o in offers if wanted(_value(o.action.kind or ""), only))
         return actions or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
-    def resolve_code_action(ls: HeaplensServer, action: types.CodeAction) -> types.CodeAction:
-        return ls.fixer.resolve(action)
+    def resolve_code_action(action: types.CodeAction) -> types.CodeAction:
+        return fixer.resolve(action)
+
+
+def _requested(
+    shown: Sequence[Finding], params: types.CodeActionParams, lines: LineIndex, encoding: Encoding
+) -> list[tuple[Finding, Sequence[types.Diagnostic]]]:
+    """The shown findings the request's range touches, each with the request's heaplens
+    diagnostics that overlap it."""
+    asked = from_lsp_range(lines, params.range, encoding)
+    found: list[tuple[Finding, Sequence[types.Diagnostic]]] = []
+    for f in shown:
+        if f.range.end < asked.start or asked.end < f.range.start:
+            continue
+        lsp_range = to_lsp_range(lines, f.range, encoding)
+        related = [
+            d
+            for d in params.context.diagnostics
+            if d.source == "heaplens" and _overlaps(d.range, lsp_range)
+        ]
+        found.append((f, related))
+    return found

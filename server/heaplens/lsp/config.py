@@ -1,5 +1,8 @@
 """Settings from the client: ``initializationOptions``, ``workspace/configuration`` (section
-``heaplens``) and ``workspace/didChangeConfiguration``, all the same flat object."""
+``heaplens``) and ``workspace/didChangeConfiguration``, all the same flat object.
+
+The lifecycle's own feature: it is given the server, whose settings it replaces, and
+the analyzer, which new settings re-run."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from lsprotocol import types
 
+from .analysis import Analyzer
 from .settings import Settings, parse_settings
 
 if TYPE_CHECKING:
@@ -21,7 +25,7 @@ SECTION = "heaplens"
 _ENGINE = ("goBinary", "buildFlags", "env", "tests", "timeout", "allowNetwork")
 
 
-def apply_settings(server: HeaplensServer, raw: object) -> None:
+def apply_settings(server: HeaplensServer, analyzer: Analyzer, raw: object) -> None:
     """Take new settings; say once what was wrong with them; re-analyse what they change."""
     new, problems = parse_settings(raw, server.settings)
     for problem in problems:
@@ -35,15 +39,15 @@ def apply_settings(server: HeaplensServer, raw: object) -> None:
     }
     log.info("settings changed: %s", ", ".join(sorted(changed)))
     if not new.workspaceTrusted or new.mode == "off":
-        server.analyzer.scheduler.cancel_all()
+        analyzer.scheduler.cancel_all()
     if changed & set(_ENGINE) or "workspaceTrusted" in changed or "mode" in changed:
-        server.analyzer.reset()
-        server.analyzer.request_open_packages()
-    server.analyzer.republish(server.analyzer.known_files())
+        analyzer.reset()
+        analyzer.request_open_packages()
+    analyzer.republish(analyzer.known_files())
     server.refresh_inlay_hints()
 
 
-async def pull_configuration(server: HeaplensServer) -> None:
+async def pull_configuration(server: HeaplensServer, analyzer: Analyzer) -> None:
     if not server.supports_configuration():
         return
     try:
@@ -54,50 +58,54 @@ async def pull_configuration(server: HeaplensServer) -> None:
         log.warning("workspace/configuration failed: %s", e)
         return
     if result and result[0] is not None:
-        apply_settings(server, result[0])
+        apply_settings(server, analyzer, result[0])
 
 
-def register(server: HeaplensServer) -> None:
+def register(server: HeaplensServer, analyzer: Analyzer) -> None:
     @server.feature(types.INITIALIZE)
-    def initialize(ls: HeaplensServer, params: types.InitializeParams) -> None:
-        new, problems = parse_settings(params.initialization_options, ls.settings)
-        ls.settings = new
-        ls.pending_messages = problems
+    def initialize(params: types.InitializeParams) -> None:
+        new, problems = parse_settings(params.initialization_options, server.settings)
+        server.settings = new
+        server.pending_messages = problems
 
     @server.feature(types.INITIALIZED)
-    async def initialized(ls: HeaplensServer, _params: types.InitializedParams) -> None:
-        ls.initialized = True
-        ls.loop = asyncio.get_running_loop()
-        for problem in getattr(ls, "pending_messages", []):
-            ls.show_warning(problem)
-        dynamic = ls._capability("workspace", "did_change_configuration", "dynamic_registration")
-        if dynamic:
-            try:
-                await ls.client_register_capability_async(
-                    types.RegistrationParams(
-                        registrations=[
-                            types.Registration(
-                                id="heaplens-configuration",
-                                method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
-                                register_options=types.DidChangeConfigurationRegistrationOptions(
-                                    section=SECTION
-                                ),
-                            )
-                        ]
-                    )
-                )
-            except Exception as e:
-                log.info("could not register for configuration changes: %s", e)
-        await pull_configuration(ls)
-        ls.start_watching()
+    async def initialized(_params: types.InitializedParams) -> None:
+        server.initialized = True
+        server.loop = asyncio.get_running_loop()
+        for problem in server.pending_messages:
+            server.show_warning(problem)
+        await _register_for_changes(server)
+        await pull_configuration(server, analyzer)
+        server.start_watching()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(
-        ls: HeaplensServer, params: types.DidChangeConfigurationParams
-    ) -> None:
+    async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
         settings = params.settings
         if isinstance(settings, dict) and SECTION in settings:
-            apply_settings(ls, settings[SECTION])
+            apply_settings(server, analyzer, settings[SECTION])
         elif isinstance(settings, dict) and settings:
-            apply_settings(ls, settings)
-        await pull_configuration(ls)
+            apply_settings(server, analyzer, settings)
+        await pull_configuration(server, analyzer)
+
+
+async def _register_for_changes(server: HeaplensServer) -> None:
+    """Ask for ``didChangeConfiguration`` of our section, from a client that registers
+    it dynamically."""
+    dynamic = server.capability("workspace", "did_change_configuration", "dynamic_registration")
+    if dynamic:
+        try:
+            await server.client_register_capability_async(
+                types.RegistrationParams(
+                    registrations=[
+                        types.Registration(
+                            id="heaplens-configuration",
+                            method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                            register_options=types.DidChangeConfigurationRegistrationOptions(
+                                section=SECTION
+                            ),
+                        )
+                    ]
+                )
+            )
+        except Exception as e:
+            log.info("could not register for configuration changes: %s", e)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate
@@ -440,6 +440,13 @@ class DocumentStore:
         #: Findings moved, stretched or dropped by edits so far, in all files.
         self.shifted_findings = 0
         self._clock = 0
+        #: Told of each edited document's path (``on_edited``), outside the lock.
+        self._edited_listeners: list[Callable[[str], None]] = []
+
+    def on_edited(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with the path of each open document an edit changes, before
+        the edit is applied (what was computed from the old text is out of date)."""
+        self._edited_listeners.append(listener)
 
     def _tick(self) -> int:
         """The next value of ``OpenDocument.active``; the caller holds the lock."""
@@ -501,6 +508,11 @@ class DocumentStore:
     ) -> bool:
         """Apply changes. The file's findings move with them when next read. True if
         findings move (or may: edits before these are still to be applied)."""
+        doc = self.get(uri)
+        if doc is None:
+            return False
+        for listener in self._edited_listeners:
+            listener(doc.path)
         with self._lock:
             doc = self._docs.get(uri)
             if doc is None:

@@ -15,6 +15,10 @@ request covers. It is a ``quickfix``, unless it changes an exported function's s
 callers outside the module may break, so it is a ``refactor.rewrite`` the user must pick
 from the refactor menu, never the preferred one-click fix. Clients that can resolve code
 actions get the edit on resolve.
+
+The verifier is given the client, the document store and the analyzer whose results it
+verifies; ``register`` has it listen to them: a package analysed, a file's findings
+replaced or fresh, a document edited.
 """
 
 from __future__ import annotations
@@ -22,25 +26,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
 from .. import fixes
 from ..fixes.edits import to_range
-from ..fixes.verify import verify
+from ..fixes.fixer import Refusal
+from ..fixes.service import FixService
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
 from ..toolchain import Cancelled, CancelToken
-from .convert import encoding_of, lines_of, path_to_uri, to_lsp_range
+from .analysis import Analyzer
+from .client import Client
+from .convert import lines_of, path_to_uri, to_lsp_range
 from .documents import DocumentStore
-
-if TYPE_CHECKING:
-    from .server import HeaplensServer
 
 log = logging.getLogger(__name__)
 # Verification waits for the user to pause a little longer than analysis does: its
@@ -126,9 +131,23 @@ def merge_diagnostics(
     return out
 
 
+def register(analyzer: Analyzer, docs: DocumentStore, fixer: FixVerifier) -> None:
+    """Verify the fixes of each package analysed, keep them on the findings that replace
+    those they were verified for, and stop verifying a package whose documents change."""
+
+    analyzer.on_package_analysed(
+        lambda pkg, overlays: fixer.schedule(pkg.dir, list(pkg.findings), pkg.files, dict(overlays))
+    )
+    analyzer.on_findings_replaced(fixer.reattach)
+    analyzer.on_fresh_findings(fixer.with_fixes)
+    docs.on_edited(lambda path: fixer.cancel(os.path.dirname(path)))
+
+
 class FixVerifier:
-    def __init__(self, server: HeaplensServer) -> None:
-        self.server = server
+    def __init__(self, client: Client, docs: DocumentStore, analyzer: Analyzer) -> None:
+        self.client = client
+        self.docs = docs
+        self.analyzer = analyzer
         self._tokens: dict[str, CancelToken] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         #: When each package's documents were last edited (``time.monotonic``).
@@ -140,7 +159,7 @@ class FixVerifier:
         self._verified: dict[str, list[_Verified]] = {}
 
     def _text(self, path: str) -> bytes:
-        return self.server.docs.text(path)
+        return self.docs.text(path)
 
     def cancel(self, directory: str) -> None:
         """A document of the package changed: what is being verified is out of date."""
@@ -190,9 +209,9 @@ class FixVerifier:
         edited = self._edited.get(directory)
         if edited is not None:
             await asyncio.sleep(max(0.0, VERIFY_DELAY - (time.monotonic() - edited)))
-        analyzer = self.server.analyzer
+        analyzer = self.analyzer
         loop = asyncio.get_running_loop()
-        engine = analyzer.engine()
+        service = FixService(analyzer.engine())
         queries = analyzer.queries_for(directory)
         if not queries:
             return
@@ -206,16 +225,16 @@ class FixVerifier:
             return SourceFile(path, data) if data else None
 
         def propose() -> list[fixes.Candidate]:
-            return fixes.propose(findings, source, editable=files)
+            return service.propose(findings, source, editable=files)
 
-        def work(candidate: fixes.Candidate) -> fixes.VerifiedFix | None:
-            return verify(engine, queries[0], overlays, candidate, findings, token)
+        def work(candidate: fixes.Candidate) -> fixes.VerifiedFix | Refusal:
+            return service.verify(queries[0], overlays, candidate, findings, token)
 
         proposed: set[_Key] = set()
         count = 0
         try:
             candidates = await loop.run_in_executor(analyzer.executor, propose)
-            for candidate in verification_order(candidates, self.server.docs):
+            for candidate in verification_order(candidates, self.docs):
                 if token.cancelled:
                     return
                 fix = await loop.run_in_executor(analyzer.executor, work, candidate)
@@ -223,7 +242,7 @@ class FixVerifier:
                     return
                 key = _key(candidate)
                 proposed.add(key)
-                entry = self._entry(fix, texts) if fix is not None else None
+                entry = None if isinstance(fix, Refusal) else self._entry(fix, texts)
                 if entry is not None:
                     count += 1
                 # Offered at once: the rest of the package may take a while.
@@ -236,7 +255,7 @@ class FixVerifier:
         if token.cancelled:
             return
         self._install(directory, {}, keep_only=proposed)
-        self.server.log_info(f"{directory}: {count} verified fix(es)")
+        self.client.log_info(f"{directory}: {count} verified fix(es)")
 
     def _entry(self, fix: fixes.VerifiedFix, texts: Mapping[str, bytes]) -> _Verified | None:
         base = texts.get(fix.file) or self._text(fix.file)
@@ -279,7 +298,7 @@ class FixVerifier:
         self._verified = index
         for path in sorted(touched):
             self._attach(path)
-            self.server.analyzer.publish(path)
+            self.analyzer.publish(path)
 
     def reattach(self, path: str) -> None:
         """New findings for ``path``: give them the fixes verified earlier that still hold,
@@ -298,7 +317,7 @@ class FixVerifier:
 
     def _attach(self, path: str) -> None:
         """Put the fixes on the findings, so diagnostics carry them in ``data``."""
-        state = self.server.docs.findings(path)
+        state = self.docs.findings(path)
         state.findings = self._fixed(path, state.findings)
 
     def _fixed(self, path: str, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
@@ -381,9 +400,9 @@ class FixVerifier:
 
     def edit_for(self, fix: fixes.VerifiedFix) -> types.WorkspaceEdit:
         text = self._text(fix.file)
-        encoding = encoding_of(self.server.workspace.position_encoding)
+        encoding = self.client.encoding()
         lines = lines_of(text)
-        doc = self.server.docs.by_path(fix.file)
+        doc = self.docs.by_path(fix.file)
         uri = doc.uri if doc is not None else path_to_uri(fix.file)
         edits = [
             types.TextEdit(range=to_lsp_range(lines, to_range(text, e), encoding), new_text=e.text)

@@ -15,8 +15,8 @@ import orjson
 from lsprotocol import types
 from pygls.protocol import default_converter
 
-from .. import advice, wording
-from ..model import Finding, Kind, Location, Position, Range
+from .. import advice, kinds, wording
+from ..model import Finding, Location, Position, Range
 from ..positions import Encoding
 from .convert import LineLookup, path_to_uri, to_lsp_position, to_lsp_range
 from .settings import Settings
@@ -92,13 +92,18 @@ def diagnostic(
     }
     return types.Diagnostic(
         range=to_lsp_range(lines, f.range, encoding),
-        severity=_SEVERITY[settings.severity.get(f.kind.value, "information")],
+        severity=severity(f.kind.value, settings),
         code=f.kind.value,
         source=SOURCE,
         message=text,
         related_information=related if related_support and related else None,
         data=data,
     )
+
+
+def severity(kind: str, settings: Settings) -> types.DiagnosticSeverity:
+    """The user's severity for ``kind``, else the table's default for it."""
+    return _SEVERITY[settings.severity.get(kind) or kinds.info(kind).severity]
 
 
 _CONVERTER = default_converter()  # type: ignore[no-untyped-call]
@@ -155,6 +160,11 @@ def excluded_note(
     )
 
 
+def has_inlay_hint(kind: str) -> bool:
+    """Whether findings of ``kind`` get an inlay hint (the table says: heap kinds do)."""
+    return kinds.info(kind).inlay_hint
+
+
 def inlay_hint(
     f: Finding, lines: LineLookup, lines_for: LinesFor, encoding: Encoding
 ) -> types.InlayHint:
@@ -179,17 +189,12 @@ def inlay_hint(
 
 
 def hover_markdown(f: Finding, stale: bool = False) -> str:
-    what = {
-        Kind.MOVED_TO_HEAP: "moved to the heap",
-        Kind.ESCAPES_TO_HEAP: "escapes to the heap",
-        Kind.LEAKING_PARAM: "parameter leaks",
-        Kind.INLINING: "can be inlined",
-        Kind.CANNOT_INLINE: "cannot be inlined",
-    }[f.kind]
+    row = kinds.info(f.kind)
+    what = row.label
     subject = f"`{f.subject}`" if f.subject else "This value"
     lines = [f"**heaplens** · {what}", ""]
     where = f" in `{f.function}`" if f.function else ""
-    if f.kind in (Kind.INLINING, Kind.CANNOT_INLINE):
+    if not row.escape:
         lines.append(f"{wording.headline(f)}{where}.")
     else:
         why = wording.reason_text(f.reason, f.kind)
@@ -208,7 +213,7 @@ def hover_markdown(f: Finding, stale: bool = False) -> str:
             if s.inlined_from is not None:
                 inl = f" (inlined from {_link(s.inlined_from)})"
             lines.append(f"{i}. `{wording.tidy(s.what)}` ({s.why or 'flow'}){into} — {link}{inl}")
-    if f.kind not in (Kind.INLINING, Kind.CANNOT_INLINE):
+    if row.escape:
         lines += ["", f"**Keep it on the stack:** {advice.keep_on_stack(f)}"]
     if stale:
         lines += ["", "_From the last build that compiled; the package does not compile now._"]

@@ -258,25 +258,48 @@ def run(server: HeaplensServer, reader: MessageReader, writer: Writer) -> int:
     return asyncio.run(_serve(server, reader, writer))
 
 
+def _pump(
+    reader: MessageReader, inbox: asyncio.Queue[object], loop: asyncio.AbstractEventLoop
+) -> None:
+    """The reader thread: each message body (or framing error) into ``inbox``; None at
+    the end of the stream."""
+    while True:
+        try:
+            item: object = reader.next()
+        except OSError as e:
+            log.warning("cannot read from the client: %s", e)
+            item = None
+        try:
+            asyncio.run_coroutine_threadsafe(inbox.put(item), loop).result()
+        except Exception:  # the loop is gone: we are exiting
+            return
+        if item is None:
+            return
+
+
+def _handle(server: HeaplensServer, protocol: HeaplensProtocol, item: object) -> int | None:
+    """One item off the inbox; the exit code if the session ends with it."""
+    if item is None:
+        log.info("the client closed the connection")
+        return 0
+    if isinstance(item, FramingError):
+        server.log_warning(f"dropped {item.reason}")
+        return None
+    assert isinstance(item, bytes)
+    try:
+        protocol.receive(item)
+    except SystemExit as e:  # pygls's ``exit`` handler
+        return e.code if isinstance(e.code, int) else 1
+    except BrokenPipeError:
+        log.info("the client is gone")
+        return 0
+    return None
+
+
 async def _serve(server: HeaplensServer, reader: MessageReader, writer: Writer) -> int:
     loop = asyncio.get_running_loop()
     # Bounded: a client that sends faster than we handle waits, instead of our memory.
     inbox: asyncio.Queue[object] = asyncio.Queue(maxsize=64)
-
-    def pump() -> None:
-        while True:
-            try:
-                item: object = reader.next()
-            except OSError as e:
-                log.warning("cannot read from the client: %s", e)
-                item = None
-            try:
-                asyncio.run_coroutine_threadsafe(inbox.put(item), loop).result()
-            except Exception:  # the loop is gone: we are exiting
-                return
-            if item is None:
-                return
-
     protocol = server.protocol
     assert isinstance(protocol, HeaplensProtocol)
     queued = QueuedWriter(writer)
@@ -292,7 +315,10 @@ async def _serve(server: HeaplensServer, reader: MessageReader, writer: Writer) 
             this.cancel()
 
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    threading.Thread(target=pump, name="heaplens-reader", daemon=True).start()
+    reading = threading.Thread(
+        target=_pump, args=(reader, inbox, loop), name="heaplens-reader", daemon=True
+    )
+    reading.start()
     try:
         while True:
             try:
@@ -302,20 +328,9 @@ async def _serve(server: HeaplensServer, reader: MessageReader, writer: Writer) 
                     raise
                 log.info("terminated by SIGTERM")
                 return EXIT_TERMINATED
-            if item is None:
-                log.info("the client closed the connection")
-                return 0
-            if isinstance(item, FramingError):
-                server.log_warning(f"dropped {item.reason}")
-                continue
-            assert isinstance(item, bytes)
-            try:
-                protocol.receive(item)
-            except SystemExit as e:  # pygls's ``exit`` handler
-                return e.code if isinstance(e.code, int) else 1
-            except BrokenPipeError:
-                log.info("the client is gone")
-                return 0
+            code = _handle(server, protocol, item)
+            if code is not None:
+                return code
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
         server.stop()

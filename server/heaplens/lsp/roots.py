@@ -9,6 +9,7 @@ the server goes on serving the documents the user opens.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..workspace import not_a_workspace
@@ -35,9 +36,9 @@ def folders(server: HeaplensServer) -> list[str]:
     return paths
 
 
-def searchable(server: HeaplensServer) -> list[str]:
-    """The folders that are Go workspaces. Each other one is refused, said once."""
-    env = server.analyzer.engine().base_env()
+def searchable(server: HeaplensServer, env: Mapping[str, str]) -> list[str]:
+    """The folders that are Go workspaces (for the go command's environment ``env``).
+    Each other one is refused, said once."""
     out: list[str] = []
     for folder in folders(server):
         why = not_a_workspace(folder, env)

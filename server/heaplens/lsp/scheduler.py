@@ -10,6 +10,9 @@
 
 ``cancel_all`` stops everything, shared runs included.
 
+``on_idle`` is called whenever the last analysis due or running has ended (or been
+cancelled): nothing is left to wait for.
+
 Nothing here knows about LSP or the engine: a run is any coroutine taking a key and a
 cancel token.
 """
@@ -38,8 +41,14 @@ class _Running:
 
 
 class Scheduler:
-    def __init__(self, runner: Runner, max_parallel: int = 2) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        max_parallel: int = 2,
+        on_idle: Callable[[str], None] | None = None,
+    ) -> None:
         self._runner = runner
+        self._on_idle = on_idle
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._running: dict[str, _Running] = {}
         self._shared: dict[str, _Running] = {}
@@ -84,6 +93,11 @@ class Scheduler:
             current = self._running.get(key)
             if current is not None and current.token is token:
                 del self._running[key]
+            self._idle_now(key)
+
+    def _idle_now(self, key: str) -> None:
+        if self._on_idle is not None and not self._timers and not self._running:
+            self._on_idle(key)
 
     def shared(self, key: str, run: Callable[[CancelToken], Awaitable[T]]) -> Awaitable[T]:
         """``run``'s result, from the run already queued or running for ``key`` if any.
@@ -127,3 +141,4 @@ class Scheduler:
         self._timers.clear()
         for running in [*self._running.values(), *self._shared.values()]:
             running.token.cancel()
+        self._idle_now("")  # cancelled before any started: nothing will end to say so

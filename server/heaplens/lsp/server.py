@@ -1,9 +1,13 @@
 """The language server's small core: lifecycle, settings, logging, and the features.
 
-Each feature lives in its own module and registers its handlers here: ``sync``
-(documents), ``views`` (hover, inlay hints), ``commands`` (analyze workspace),
-``watcher`` (files changed on disk), ``config`` (settings). The engine does the work;
-this layer only translates.
+The server owns the parts (the document store, the ``Analyzer``, the ``FixVerifier``)
+and is the ``Client`` they talk to (``client.py``). Each feature lives in its own module
+and has a ``register`` that is handed what it needs, as esbonio hands its managers to
+each ``esbonio_setup``: ``config`` (settings), ``sync`` (documents), ``views`` (hover,
+inlay hints), ``fix_actions`` (verifying fixes after each analysis), ``code_actions``,
+``commands`` (analyze workspace); ``watcher`` watches files changed on disk. Features
+hear of events through listeners on the analyzer and the store, not through the server.
+The engine does the work; this layer only translates.
 
 The server never writes to stdout except protocol messages: logs go to stderr and, once
 the client is listening, to ``window/logMessage``. A handler that raises is logged and
@@ -29,8 +33,10 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
+from ..positions import Encoding
 from ..toolchain import CancelToken, kill_all_running
 from .analysis import Analyzer
+from .convert import encoding_of
 from .documents import DocumentStore
 from .fix_actions import FixVerifier
 from .framing import MessageReader
@@ -51,8 +57,8 @@ class HeaplensServer(LanguageServer):
         )
         self.settings = Settings()
         self.docs = DocumentStore()
-        self.analyzer = Analyzer(self)
-        self.fixer = FixVerifier(self)
+        self.analyzer = Analyzer(self, self.docs, self.current_settings)
+        self.fixer = FixVerifier(self, self.docs, self.analyzer)
         self.watcher: Any = None
         self.initialized = False
         #: Set on a thread while it sends an error report (``report_server_error``).
@@ -69,22 +75,43 @@ class HeaplensServer(LanguageServer):
         #: Workspace folders refused as no Go workspace, said once each (``roots``).
         self.refused_folders: set[str] = set()
 
+    def current_settings(self) -> Settings:
+        """The settings now (``config`` replaces them whole): the parts' ``SettingsSource``."""
+        return self.settings
+
     # -- capabilities of the client --------------------------------------------------
 
-    def _capability(self, *path: str) -> Any:
+    def capability(self, *path: str) -> Any:
         node: Any = self.client_capabilities
         for name in path:
             node = getattr(node, name, None) if node is not None else None
         return node
 
     def supports_related_information(self) -> bool:
-        return bool(self._capability("text_document", "publish_diagnostics", "related_information"))
+        return bool(self.capability("text_document", "publish_diagnostics", "related_information"))
 
     def supports_progress(self) -> bool:
-        return bool(self._capability("window", "work_done_progress"))
+        return bool(self.capability("window", "work_done_progress"))
 
     def supports_configuration(self) -> bool:
-        return bool(self._capability("workspace", "configuration"))
+        return bool(self.capability("workspace", "configuration"))
+
+    def encoding(self) -> Encoding:
+        return encoding_of(self.workspace.position_encoding)
+
+    # -- work-done progress -----------------------------------------------------------
+
+    async def create_progress(self, token: str) -> None:
+        await self.work_done_progress.create_async(token)
+
+    def begin_progress(self, token: str, begin: types.WorkDoneProgressBegin) -> None:
+        self.work_done_progress.begin(token, begin)
+
+    def report_progress(self, token: str, report: types.WorkDoneProgressReport) -> None:
+        self.work_done_progress.report(token, report)
+
+    def end_progress(self, token: str, end: types.WorkDoneProgressEnd) -> None:
+        self.work_done_progress.end(token, end)
 
     # -- output ------------------------------------------------------------------------
 
@@ -138,7 +165,7 @@ class HeaplensServer(LanguageServer):
         # after shutdown can only be refused (Neovim shows that refusal to the user).
         if self._stopping:
             return
-        if self._capability("workspace", "inlay_hint", "refresh_support"):
+        if self.capability("workspace", "inlay_hint", "refresh_support"):
             try:
                 self.workspace_inlay_hint_refresh(None)
             except Exception:  # a refresh the client rejects changes nothing
@@ -199,7 +226,13 @@ class HeaplensServer(LanguageServer):
         from .watcher import start
 
         if self.watcher is None:
-            self.watcher = start(self)
+            self.watcher = start(self, self.analyzer.engine().base_env())
+
+    def scan_folders(self) -> list[str]:
+        """The workspace folders ``analyzeWorkspace`` scans (``roots.searchable``)."""
+        from .roots import searchable
+
+        return searchable(self, self.analyzer.engine().base_env())
 
     def files_changed(self, paths: set[str]) -> None:
         """Files changed on disk (not through the editor): re-analyse the open packages.
@@ -227,11 +260,22 @@ class HeaplensServer(LanguageServer):
 
 
 def create_server() -> HeaplensServer:
-    from . import code_actions, commands, config, sync, views
+    from . import code_actions, commands, config, fix_actions, sync, views
 
     server = HeaplensServer()
-    for feature in (config, sync, views, code_actions, commands):
-        feature.register(server)
+    docs, analyzer, fixer, settings = (
+        server.docs,
+        server.analyzer,
+        server.fixer,
+        server.current_settings,
+    )
+    # Each feature is handed what it uses, and nothing else (``test_feature_wiring``).
+    config.register(server, analyzer)
+    sync.register(server, docs, analyzer, settings)
+    views.register(server, docs, settings)
+    fix_actions.register(analyzer, docs, fixer)
+    code_actions.register(server, docs, fixer, settings)
+    commands.register(server, analyzer, settings)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HeaplensServer, *_args: Any) -> None:

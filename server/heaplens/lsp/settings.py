@@ -18,22 +18,14 @@ from typing import Any, Literal, get_args, get_origin
 import attrs
 import cattrs
 
-from ..model import DEFAULT_KINDS, Kind, parse_kinds
+from .. import kinds as kind_table
+from ..kinds import Severity as Severity
+from ..model import Kind, parse_kinds
 
 Mode = Literal["onType", "onSave", "off"]
-Severity = Literal["error", "warning", "information", "hint"]
 
-DEFAULT_SEVERITY: dict[str, Severity] = {
-    Kind.MOVED_TO_HEAP.value: "information",
-    Kind.ESCAPES_TO_HEAP.value: "information",
-    Kind.LEAKING_PARAM.value: "hint",
-    Kind.INLINING.value: "hint",
-    Kind.CANNOT_INLINE.value: "hint",
-}
-
-
-def _default_kinds() -> list[str]:
-    return sorted(k.value for k in DEFAULT_KINDS)
+#: Each kind's default severity, from the table of kinds (as the editors' files say).
+DEFAULT_SEVERITY: dict[str, Severity] = kind_table.default_severity()
 
 
 @attrs.frozen
@@ -42,8 +34,10 @@ class Settings:
 
     mode: Mode = "onType"
     debounceMs: int = 300
-    kinds: list[str] = attrs.field(factory=_default_kinds)
-    severity: dict[str, Severity] = attrs.field(factory=lambda: dict(DEFAULT_SEVERITY))
+    # Both read the table when a Settings is made, not at import: a row added to it is
+    # a default without any edit here.
+    kinds: list[str] = attrs.field(factory=kind_table.default_names)
+    severity: dict[str, Severity] = attrs.field(factory=kind_table.default_severity)
     inlayHints: bool = True
     goBinary: str = ""
     buildFlags: list[str] = attrs.field(factory=list)
@@ -111,10 +105,10 @@ def _validate(name: str, value: Any) -> Any:
     if name == "kinds":
         parse_kinds(",".join(value))
     if name == "severity":
-        unknown = [k for k in value if k not in DEFAULT_SEVERITY]
+        unknown = [k for k in value if k not in kind_table.names()]
         if unknown:
             raise ValueError(f"unknown kind {unknown[0]!r}")
-        value = {**DEFAULT_SEVERITY, **value}
+        value = {**kind_table.default_severity(), **value}
     return value
 
 

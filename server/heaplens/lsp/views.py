@@ -1,30 +1,27 @@
 """Hover and inlay hints, computed from a file's current findings: from those on the lines
-asked about only (``DocumentStore.index``)."""
+asked about only (``DocumentStore.index``). Registered with the document store and the
+settings, which is all they read."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lsprotocol import types
 
-from ..model import HEAP_KINDS
-from .convert import LineLookup, encoding_of, from_lsp_position, from_lsp_range
-from .presentation import findings_at, hover_markdown, inlay_hint
-
-if TYPE_CHECKING:
-    from .server import HeaplensServer
+from .client import FeatureHost, SettingsSource
+from .convert import LineLookup, from_lsp_position, from_lsp_range
+from .documents import DocumentStore
+from .presentation import findings_at, has_inlay_hint, hover_markdown, inlay_hint
 
 
-def register(server: HeaplensServer) -> None:
+def register(server: FeatureHost, docs: DocumentStore, settings: SettingsSource) -> None:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def hover(ls: HeaplensServer, params: types.HoverParams) -> types.Hover | None:
-        doc = ls.docs.get(params.text_document.uri)
+    def hover(params: types.HoverParams) -> types.Hover | None:
+        doc = docs.get(params.text_document.uri)
         if doc is None:
             return None
-        encoding = encoding_of(ls.workspace.position_encoding)
+        encoding = server.encoding()
         pos = from_lsp_position(doc.lines, params.position, encoding)
-        kinds = ls.settings.kind_set
-        view = ls.docs.index(doc.path)
+        kinds = settings().kind_set
+        view = docs.index(doc.path)
         hits = [f for f in findings_at(view.on_line(pos.line), pos) if f.kind in kinds]
         if not hits:
             return None
@@ -32,22 +29,22 @@ def register(server: HeaplensServer) -> None:
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
-    def inlay_hints(ls: HeaplensServer, params: types.InlayHintParams) -> list[types.InlayHint]:
-        doc = ls.docs.get(params.text_document.uri)
-        if doc is None or not ls.settings.inlayHints:
+    def inlay_hints(params: types.InlayHintParams) -> list[types.InlayHint]:
+        doc = docs.get(params.text_document.uri)
+        if doc is None or not settings().inlayHints:
             return []
-        encoding = encoding_of(ls.workspace.position_encoding)
+        encoding = server.encoding()
         lines = doc.lines
         window = from_lsp_range(lines, params.range, encoding)
-        kinds = ls.settings.kind_set & HEAP_KINDS
+        kinds = {k for k in settings().kind_set if has_inlay_hint(k)}
         cache = {doc.path: lines}
 
         def lines_for(path: str) -> LineLookup:
             if path not in cache:
-                cache[path] = ls.docs.lines(path)
+                cache[path] = docs.lines(path)
             return cache[path]
 
-        nearby = ls.docs.index(doc.path).ending_on(window.start.line, window.end.line)
+        nearby = docs.index(doc.path).ending_on(window.start.line, window.end.line)
         return [
             inlay_hint(f, lines, lines_for, encoding)
             for f in nearby

@@ -136,9 +136,10 @@ class Watcher(FileSystemEventHandler):
             self._on_change(paths)
 
 
-def start(server: HeaplensServer) -> Watcher | None:
-    """Watch the searchable workspace folders; changes re-analyse the open packages."""
-    roots = searchable(server)
+def start(server: HeaplensServer, env: Mapping[str, str]) -> Watcher | None:
+    """Watch the searchable workspace folders (for the go command's environment
+    ``env``); changes re-analyse the open packages."""
+    roots = searchable(server, env)
     if not roots:
         return None
 
@@ -148,7 +149,7 @@ def start(server: HeaplensServer) -> Watcher | None:
             loop.call_soon_threadsafe(server.files_changed, paths)
 
     try:
-        watcher = Watcher(roots, module_caches(server.analyzer.engine().base_env()), on_change)
+        watcher = Watcher(roots, module_caches(env), on_change)
         watcher.start()
     except Exception as e:  # no inotify, too many watches: editing still works
         server.log_warning(f"not watching files on disk: {e}")

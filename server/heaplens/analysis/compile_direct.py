@@ -30,9 +30,9 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..packages import Listing, Package
+from ..toolchain import COMPILER_ENV, GoEnv, json_log_flag
 from . import collisions
-from .packages import Listing, Package
-from .toolchain import COMPILER_ENV, GoEnv, json_log_flag
 
 # Build flags that do not change how a package is compiled (they choose files, which the
 # listing already did, or act at link time).
@@ -198,7 +198,7 @@ def argv(
         "-nolocalimports",
         "-importcfg",
         importcfg_file,
-        # As in the go-command path (engine._gcflags): no debug information, and the log.
+        # As in the go-command path (flags.gcflags): no debug information, and the log.
         "-dwarf=false",
         json_log_flag(log_dir),
     ]

@@ -51,9 +51,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from urllib.parse import unquote
 
-from .compiler_output import LogFile, RawLog
-from .model import CompileError
-from .packages import Listing, Package
+from ..compiler_output import LogFile, RawLog
+from ..model import CompileError
+from ..packages import Listing, Package
 
 #: What a renamed file's name gets: ``sort.go`` is compiled as ``sort.go~heaplens.go``.
 #: Only characters that neither JSON strings nor URIs escape, so that the log's bytes
