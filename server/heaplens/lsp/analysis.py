@@ -105,7 +105,10 @@ class Analyzer:
         #: Publishes of findings moved by edits, waiting (``publish_soon``), and being
         #: converted.
         self._soon: dict[str, asyncio.TimerHandle] = {}
-        self._moving: set[asyncio.Task[None]] = set()
+        #: One publish of moved findings per file at a time, and the files whose edits
+        #: asked for another while it ran.
+        self._moving: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
         #: When the last of those may go out, and how long the last one took.
         self._next_edit_publish = 0.0
         self._shown_error: str | None = None
@@ -375,9 +378,21 @@ class Analyzer:
 
     def _publish_moved(self, path: str) -> None:
         self._soon.pop(path, None)
+        if path in self._moving:
+            # Converting 4,500 findings takes a worker the better part of a second: while
+            # typing, a pause of 50 ms after each key started another, and three at once
+            # held the interpreter from hover. The one running publishes again when done.
+            self._again.add(path)
+            return
         task = asyncio.get_running_loop().create_task(self._convert_then_publish(path))
-        self._moving.add(task)
-        task.add_done_callback(self._moving.discard)
+        self._moving[path] = task
+        task.add_done_callback(lambda _: self._moved(path))
+
+    def _moved(self, path: str) -> None:
+        del self._moving[path]
+        if path in self._again and not self._stopped:
+            self._again.discard(path)
+            self._publish_moved(path)
 
     async def _convert_then_publish(self, path: str) -> None:
         """The moved findings are converted in a worker thread, then published: an Enter
