@@ -136,6 +136,31 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Cost:
+    """What an allocation profile says a heap finding's allocation cost, joined by
+    ``heaplens.profiles``. Shares are fractions of the profiles' total ``alloc_space``.
+
+    A profile names a line, not a column: when ``shared_by`` heap findings sit where the
+    profile cannot tell them apart (one line, one inline chain), their ``group_*`` total
+    is what the profile saw, and the finding's own figures are that total divided evenly
+    among them. ``shared_by`` says so wherever the figures are shown, so nothing is split
+    in secret, and the shares still add up to at most 1."""
+
+    alloc_space: int
+    alloc_objects: int
+    share: float
+    shared_by: int = 1
+    group_alloc_space: int = 0
+    group_alloc_objects: int = 0
+    group_share: float = 0.0
+
+    @property
+    def seen(self) -> bool:
+        """False when no sample of the profile was charged here."""
+        return self.group_alloc_objects > 0 or self.group_alloc_space > 0
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One thing the compiler says about a value or a function."""
 
@@ -158,6 +183,12 @@ class Finding:
     #: How many identical verdicts the compiler gave for this range (a callee inlined
     #: twice at one call, say): one finding stands for them all.
     count: int = 1
+    #: Heap kinds, when allocation profiles are given: what they say this allocation
+    #: cost (``heaplens.profiles``). None otherwise, and for other kinds.
+    cost: Cost | None = None
+    #: When CPU profiles are given: the share of their samples with the enclosing
+    #: function on the stack. None otherwise.
+    hot: float | None = None
 
     @property
     def location(self) -> Location:
