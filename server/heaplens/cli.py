@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import __version__
 from . import kinds as kind_table
 from .model import DEFAULT_KINDS, Kind, parse_kinds
+from .report_cost import POSITION, SORTS, Ranking, shown
 
 if TYPE_CHECKING:
     from .analysis import CheckResult, Engine, Options, Progress
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .fixes.measure import BenchJudge
     from .fixes.model import VerifiedFix
     from .fixes.service import FixRun, Judge
+    from .profiles import Profiles
     from .toolchain import CancelToken, Deadline
     from .workspace import Query
 
@@ -48,6 +50,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be a fraction from 0 to 1, e.g. 0.05 for 5%")
     return value
 
 
@@ -139,6 +151,33 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         action="store_true",
         help="recompile to verify each fix listed in the report (slower)",
     )
+    _add_profile_args(check)
+    check.add_argument(
+        "--sort",
+        choices=SORTS,
+        default=POSITION,
+        help="order of findings: by position (default), or by cost: most bytes allocated "
+        "first, in the profiles' figures (needs --profile)",
+    )
+    check.add_argument(
+        "--min-share",
+        type=_fraction,
+        metavar="F",
+        help="hide heap findings whose share of the profiles' allocated bytes is below F "
+        "(0 to 1: 0.05 is 5%%; a shared line counts whole); findings of other kinds stay "
+        "shown, and --fail-on counts only what is shown (needs an allocation --profile)",
+    )
+
+
+def _add_profile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a pprof profile (go test -memprofile, /debug/pprof/allocs, a CPU profile, "
+        "default.pgo), gzipped or not; repeat for more, their samples are merged",
+    )
 
 
 def _add_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -183,6 +222,7 @@ def _add_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="run the package's benchmarks matching REGEX (-benchmem) before and with each "
         "fix; report allocs/op, B/op, ns/op and drop fixes that make one worse",
     )
+    _add_profile_args(fix)
     fix.add_argument(
         "--count",
         type=_count,
@@ -198,9 +238,14 @@ def _add_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _add_engine_args(fix)
 
 
-def _engine_from(args: argparse.Namespace, progress: _Progress | None = None) -> Engine:
+def _engine_from(
+    args: argparse.Namespace,
+    progress: _Progress | None = None,
+    first: list[CheckResult] | None = None,
+) -> Engine:
     """The command's engine. ``--timeout`` is one deadline for everything it runs, from
-    ``go env`` on; with ``progress``, the fix loop's checks report on it (``_fix_engine``)."""
+    ``go env`` on; with ``progress``, the fix loop's checks report on it, and its first
+    check (of the files as saved) is kept in ``first`` (``_fix_engine``)."""
     from .analysis import Engine, Options
     from .cache import ResultCache, default_directory
     from .toolchain import Deadline
@@ -218,7 +263,7 @@ def _engine_from(args: argparse.Namespace, progress: _Progress | None = None) ->
     cache_dir = None if args.no_cache else (args.cache_dir or default_directory())
     deadline = Deadline(args.timeout)
     if progress is not None:
-        return _fix_engine(options, ResultCache(cache_dir), deadline, progress)
+        return _fix_engine(options, ResultCache(cache_dir), deadline, progress, first)
     return Engine(options, ResultCache(cache_dir), deadline)
 
 
@@ -265,10 +310,21 @@ def run_check(args: argparse.Namespace) -> int:
     from .toolchain import Cancelled, TimedOut, ToolchainError
     from .workspace import TargetError
 
+    wrong = _ranking_usage_error(args)
+    if wrong is not None:
+        print(f"heaplens: {wrong}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     cwd = os.getcwd()
     # Kinds that can fail the run are always shown: a CI failure must point at something.
     kinds = args.kinds | args.fail_on
     engine = _engine_from(args)
+    # Read before the check: a profile that cannot be read is said before any work.
+    profiles, wrong = _read_profiles(args.profile, engine)
+    if profiles is not None and args.min_share is not None and not profiles.has_alloc:
+        wrong = "--min-share needs an allocation profile (go test -memprofile)"
+    if wrong is not None:
+        print(f"heaplens: {wrong}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     progress = _Progress(sys.stderr)
     try:
         from .fixes.propose import with_candidates
@@ -289,26 +345,72 @@ def run_check(args: argparse.Namespace) -> int:
     _say_outside_modules(args.patterns, cwd, engine.base_env())
     for left_out in result.left_out:
         print(f"heaplens: {left_out.message}", file=sys.stderr)
+    result, ranking = _rank(args, result, profiles)
 
-    if not _write_report(args.output, _render(args, result, kinds, cwd)):
+    if not _write_report(args.output, _render(args, result, kinds, cwd, ranking)):
         return EXIT_INCOMPLETE
-    return _check_exit(args, result)
+    return _check_exit(args, result, kinds, ranking)
 
 
-def _render(args: argparse.Namespace, result: CheckResult, kinds: frozenset[Kind], cwd: str) -> str:
+def _ranking_usage_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--sort`` and ``--min-share``, before anything is read."""
+    if args.profile:
+        return None
+    if args.sort != POSITION:
+        return f"--sort {args.sort} needs --profile FILE (an allocation or CPU profile)"
+    if args.min_share is not None:
+        return "--min-share needs --profile FILE (an allocation profile)"
+    return None
+
+
+def _read_profiles(paths: Sequence[str], engine: Engine) -> tuple[Profiles | None, str | None]:
+    """The profiles named by ``--profile``, read once (None when none was named), or what
+    makes one unreadable."""
+    if not paths:
+        return None, None
+    from .profiles import ProfileError, read_profiles
+
+    try:
+        return read_profiles(paths, engine.options.go_binary or "go", engine.base_env()), None
+    except ProfileError as e:
+        return None, str(e)
+
+
+def _rank(
+    args: argparse.Namespace, result: CheckResult, profiles: Profiles | None
+) -> tuple[CheckResult, Ranking]:
+    """The result joined to the profiles, and how the report weighs it; each thing the
+    join found wrong (a profile of other code, an old one) said on stderr."""
+    if profiles is None:
+        return result, Ranking()
+    from .profiles import join
+
+    result, report = join(result, profiles)
+    for warning in report.warnings:
+        print(f"heaplens: warning: {warning}", file=sys.stderr)
+    return result, Ranking(report, args.sort, args.min_share)
+
+
+def _render(
+    args: argparse.Namespace,
+    result: CheckResult,
+    kinds: frozenset[Kind],
+    cwd: str,
+    ranking: Ranking,
+) -> str:
     """The report in the format asked for."""
     if args.format == "json":
         from . import report_json
 
-        report = report_json.render(result, kinds)
+        report = report_json.render(result, kinds, ranking)
     elif args.format == "sarif":
         from . import report_sarif
 
-        report = report_sarif.render(result, kinds)
+        report = report_sarif.render(result, kinds, ranking)
     else:
         from . import report_text
 
-        return report_text.render(result, kinds, cwd, verbose=args.verbose)
+        return report_text.render(result, kinds, cwd, verbose=args.verbose, ranking=ranking)
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -329,9 +431,12 @@ def _write_report(output: str | None, text: str) -> bool:
     return True
 
 
-def _check_exit(args: argparse.Namespace, result: CheckResult) -> int:
+def _check_exit(
+    args: argparse.Namespace, result: CheckResult, kinds: frozenset[Kind], ranking: Ranking
+) -> int:
     """2 when something did not compile (its findings are missing), 1 when ``--fail-on``
-    found something, else 0."""
+    found something among the findings shown (``--min-share`` hides the cheap ones from
+    it too: "fail on a heap escape costing 5%"), else 0."""
     errors = result.all_errors
     if errors:
         packages = {e.package for e in errors if e.package}
@@ -344,7 +449,7 @@ def _check_exit(args: argparse.Namespace, result: CheckResult) -> int:
         return EXIT_INCOMPLETE
     if args.verbose and args.format != "text":
         print(f"heaplens: {len(result.unknown)} unknown compiler lines", file=sys.stderr)
-    if args.fail_on and any(f.kind in args.fail_on for f in result.findings):
+    if args.fail_on and any(f.kind in args.fail_on for f in shown(result.findings, kinds, ranking)):
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -368,7 +473,12 @@ def run_fix(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     cwd = os.getcwd()
     progress = _Progress(sys.stderr)
-    engine = _engine_from(args, progress)
+    checked: list[CheckResult] = []
+    engine = _engine_from(args, progress, checked)
+    profiles, wrong = _read_profiles(args.profile, engine)
+    if wrong is not None:
+        print(f"heaplens: {wrong}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     judge, bench = _fix_judge(args, engine, progress)
     try:
         run = FixService(engine).fix_all(
@@ -393,7 +503,8 @@ def run_fix(args: argparse.Namespace) -> int:
         print("heaplens: cancelled", file=sys.stderr)
         return EXIT_INCOMPLETE
     progress.clear()
-    return _finish_fix(args, run, bench, cwd)
+    saved = _fix_savings(run, checked[0] if checked else None, profiles)
+    return _finish_fix(args, run, bench, cwd, saved)
 
 
 def _fix_usage_error(args: argparse.Namespace, kinds: Sequence[str]) -> str | None:
@@ -412,9 +523,16 @@ def _fix_usage_error(args: argparse.Namespace, kinds: Sequence[str]) -> str | No
     return None
 
 
-def _finish_fix(args: argparse.Namespace, run: FixRun, bench: BenchJudge | None, cwd: str) -> int:
-    """Show or write the fixed files, say what was applied, dropped and left, and the
-    exit code: 2 when a file could not be written or a package did not compile."""
+def _finish_fix(
+    args: argparse.Namespace,
+    run: FixRun,
+    bench: BenchJudge | None,
+    cwd: str,
+    saved: Mapping[int, str] | None = None,
+) -> int:
+    """Show or write the fixed files, say what was applied (and, by ``id`` of the fix,
+    what ``saved`` says it saves), dropped and left, and the exit code: 2 when a file
+    could not be written or a package did not compile."""
     from .fixes.edits import unified_diff
     from .report_text import display_path
 
@@ -426,7 +544,9 @@ def _finish_fix(args: argparse.Namespace, run: FixRun, bench: BenchJudge | None,
             print(line, file=sys.stderr)
 
     for fix in run.applied:
-        print(f"{display_path(fix.file, cwd)}: {fix.title}", file=sys.stderr)
+        saves = (saved or {}).get(id(fix))
+        tail = f"; {saves}" if saves else ""
+        print(f"{display_path(fix.file, cwd)}: {fix.title}{tail}", file=sys.stderr)
         measured(fix)
     written = None
     if args.write:
@@ -459,6 +579,41 @@ def _finish_fix(args: argparse.Namespace, run: FixRun, bench: BenchJudge | None,
         print(f"heaplens: not fixed, because they do not compile: {skipped}", file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _fix_savings(
+    run: FixRun, checked: CheckResult | None, profiles: Profiles | None
+) -> dict[int, str]:
+    """What each applied fix saves (by ``id``), from the profiles joined to the check
+    of the files as saved: the text whose lines the profile names. A fix's anchors are
+    ranges in the text as the fixes before it left it, so in a file an earlier fix
+    changed, only anchors above that fix's first edit (which did not move) are counted."""
+    if profiles is None or checked is None or not profiles.has_alloc:
+        return {}
+    from .fixes.savings import fix_savings
+    from .profiles import join
+
+    joined, report = join(checked, profiles)
+    for warning in report.warnings:
+        print(f"heaplens: warning: {warning}", file=sys.stderr)
+    by_range = {(f.file, f.range): f for f in joined.findings}
+    unmoved: dict[str, int] = {}  # file -> lines above every earlier fix's edits
+    out: dict[int, str] = {}
+    for fix in run.applied:
+        above = unmoved.get(fix.file)
+        anchored = [
+            by_range[a]
+            for a in fix.anchors
+            if a in by_range and (above is None or a[1].end.line < above)
+        ]
+        words = fix_savings(anchored, report.label)
+        if words:
+            out[id(fix)] = words
+        if fix.edits:
+            original = run.files.get(fix.file, (b"", b""))[0]
+            first = original[: min(e.start for e in fix.edits)].count(b"\n") + 1
+            unmoved[fix.file] = min(first, above if above is not None else first)
+    return out
 
 
 def _say_fix_totals(run: FixRun, runs: int) -> None:
@@ -501,7 +656,11 @@ def _fix_judge(
 
 
 def _fix_engine(
-    options: Options, cache: ResultCache, deadline: Deadline, line: _Progress
+    options: Options,
+    cache: ResultCache,
+    deadline: Deadline,
+    line: _Progress,
+    first: list[CheckResult] | None = None,
 ) -> Engine:
     """An engine whose checks show on the progress line how ``heaplens fix`` is doing.
 
@@ -531,6 +690,8 @@ def _fix_engine(
                 packages = [
                     (p.dir, p.import_path) for p in result.packages if p.findings and not p.errors
                 ]
+                if first is not None:
+                    first.append(result)
                 return result
             directory = _package_dir(queries[0]) if queries else ""
             index = next((i for i, (d, _) in enumerate(packages) if d == directory), -1)

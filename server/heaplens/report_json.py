@@ -12,6 +12,7 @@ from typing import Any
 from . import wording
 from .analysis import CheckResult
 from .model import CompileError, Finding, FlowStep, Kind, Reason
+from .report_cost import NO_PROFILE, Ranking, profile_fields, profile_to_json, shown
 
 SCHEMA_VERSION = 1
 
@@ -85,11 +86,22 @@ def error_to_json(e: CompileError) -> dict[str, Any]:
     }
 
 
-def render(result: CheckResult, kinds: Collection[Kind]) -> dict[str, Any]:
-    return {
+def render(
+    result: CheckResult, kinds: Collection[Kind], ranking: Ranking = NO_PROFILE
+) -> dict[str, Any]:
+    """The report. With profiles (``ranking.report``), each finding gains ``cost`` and
+    ``hot`` and the report a top-level ``profile``; without, it is exactly as before."""
+    report = ranking.report
+    findings = []
+    for f in shown(result.findings, kinds, ranking):
+        out = finding_to_json(f)
+        if report is not None:
+            out.update(profile_fields(f, report))
+        findings.append(out)
+    rendered: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "go_version": result.go_version,
-        "findings": [finding_to_json(f) for f in result.findings if f.kind in kinds],
+        "findings": findings,
         "errors": [error_to_json(e) for e in result.all_errors],
         "packages": [
             {
@@ -101,3 +113,6 @@ def render(result: CheckResult, kinds: Collection[Kind]) -> dict[str, Any]:
             for p in result.packages
         ],
     }
+    if report is not None:
+        rendered["profile"] = profile_to_json(report)
+    return rendered

@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, wording
 from . import kinds as kind_table
 from .analysis import CheckResult
 from .model import Finding, Kind, Location, Position
 from .positions import LineIndex
+from .report_cost import NO_PROFILE, Ranking, profile_fields, profile_to_json, ranked_share, shown
+
+if TYPE_CHECKING:
+    from .profiles import ProfileReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -61,7 +65,12 @@ def _location(
     return loc
 
 
-def _result(f: Finding, cols: _Columns, rule_index: Callable[[Kind], int]) -> dict[str, Any]:
+def _result(
+    f: Finding,
+    cols: _Columns,
+    rule_index: Callable[[Kind], int],
+    report: ProfileReport | None = None,
+) -> dict[str, Any]:
     text = wording.message(f, ": ")
     if f.function:
         text += f" (in {f.function})"
@@ -98,8 +107,19 @@ def _result(f: Finding, cols: _Columns, rule_index: Callable[[Kind], int]) -> di
     verified = [x.kind for x in f.fixes if x.verified]
     if verified:
         properties["fixes"] = verified
+    if report is not None:
+        properties.update(profile_fields(f, report))
+        if f.cost is not None:
+            result["rank"] = rank(ranked_share(f.cost))
     result["properties"] = properties
     return result
+
+
+def rank(share: float) -> float:
+    """SARIF's ``rank`` (0 to 100, higher first; -1, the default, means unknown): the
+    percentage of the profile's allocated bytes, so dashboards that sort by rank put the
+    costliest allocations first. Only heap findings with a profile have one."""
+    return round(min(max(share, 0.0), 1.0) * 100, 2)
 
 
 def _rule(row: kind_table.KindInfo) -> dict[str, Any]:
@@ -113,7 +133,11 @@ def _rule(row: kind_table.KindInfo) -> dict[str, Any]:
     }
 
 
-def render(result: CheckResult, kinds: Collection[Kind]) -> dict[str, Any]:
+def render(
+    result: CheckResult, kinds: Collection[Kind], ranking: Ranking = NO_PROFILE
+) -> dict[str, Any]:
+    """The SARIF log. With profiles (``ranking.report``), heap results carry their cost
+    and a ``rank``, and the run's properties say which profiles were read."""
     cols = _Columns()
     rules = [_rule(row) for row in kind_table.KINDS]
     index = {row.name: i for i, row in enumerate(kind_table.KINDS)}
@@ -147,10 +171,18 @@ def render(result: CheckResult, kinds: Collection[Kind]) -> dict[str, Any]:
                         "toolExecutionNotifications": notifications,
                     }
                 ],
-                "properties": {"goVersion": result.go_version},
+                "properties": _run_properties(result, ranking.report),
                 "results": [
-                    _result(f, cols, rule_index) for f in result.findings if f.kind in kinds
+                    _result(f, cols, rule_index, ranking.report)
+                    for f in shown(result.findings, kinds, ranking)
                 ],
             }
         ],
     }
+
+
+def _run_properties(result: CheckResult, report: ProfileReport | None) -> dict[str, Any]:
+    properties: dict[str, Any] = {"goVersion": result.go_version}
+    if report is not None:
+        properties["profile"] = profile_to_json(report)
+    return properties

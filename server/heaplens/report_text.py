@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from . import kinds as kind_table
 from . import wording
 from .analysis import CheckResult
 from .model import CompileError, Finding, Kind
+from .report_cost import COST, NO_PROFILE, Ranking, shown
+
+if TYPE_CHECKING:
+    from .profiles import ProfileReport
 
 
 def display_path(path: str, cwd: str) -> str:
@@ -20,18 +25,49 @@ def display_path(path: str, cwd: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _finding_line(f: Finding) -> str:
+def _finding_line(f: Finding, report: ProfileReport | None = None, where: str = "") -> str:
+    """One finding. ``where`` (a path) goes before the position when findings are not
+    grouped by file; with a profile, its figures follow the function."""
     r = f.range
-    span = f"{r.start.line}:{r.start.column}"
+    span = f"{where}{r.start.line}:{r.start.column}"
     text = wording.message(f)
     extra = []
     if f.function:
         extra.append(f"in {f.function}")
+    if report is not None:
+        extra.extend(_profile_notes(f, report))
     verified = [x for x in f.fixes if x.verified]
     if verified:
         extra.append("fix: " + ", ".join(dict.fromkeys(x.kind for x in verified)))
     tail = f"  ({'; '.join(extra)})" if extra else ""
     return f"  {span:<8} {f.kind.value:<{_kind_width()}} {text}{tail}"
+
+
+def _profile_notes(f: Finding, report: ProfileReport) -> list[str]:
+    from .profiles.wording import cost_phrase, share_label
+
+    notes = []
+    if f.cost is not None:
+        notes.append(cost_phrase(f.cost, report.label))
+    if report.has_cpu and f.hot is not None and f.hot > 0:
+        notes.append(f"its function is in {share_label(f.hot)} of CPU samples")
+    return notes
+
+
+def _profile_summary(report: ProfileReport) -> str:
+    """What the profiles held, and how much of it the findings account for."""
+    from .profiles.wording import human_bytes, share_label
+
+    parts = []
+    if report.has_alloc:
+        parts.append(
+            f"{human_bytes(report.alloc_space_total)} allocated "
+            f"({report.alloc_objects_total:,} objects), "
+            f"{share_label(report.attributed_share)} of it charged to heap findings"
+        )
+    if report.has_cpu:
+        parts.append("CPU samples give each finding's function its share")
+    return f"profile {report.label}: " + "; ".join(parts)
 
 
 def _kind_width() -> int:
@@ -47,35 +83,56 @@ def _error_line(e: CompileError, cwd: str) -> str:
     return e.message
 
 
+def _finding_lines(found: list[Finding], cwd: str, ranking: Ranking) -> list[str]:
+    """Grouped by file; in ``--sort cost`` order, one list with each finding's path."""
+    report = ranking.report
+    if ranking.sort == COST:
+        lines = [_finding_line(f, report, f"{display_path(f.file, cwd)}:") for f in found]
+        return [*lines, ""] if lines else []
+    lines = []
+    by_file: dict[str, list[Finding]] = {}
+    for f in found:
+        by_file.setdefault(f.file, []).append(f)
+    for file in sorted(by_file):
+        lines.append(display_path(file, cwd))
+        lines.extend(_finding_line(f, report) for f in by_file[file])
+        lines.append("")
+    return lines
+
+
 def render(
     result: CheckResult,
     kinds: Collection[Kind],
     cwd: str,
     verbose: bool = False,
+    ranking: Ranking = NO_PROFILE,
 ) -> str:
-    lines: list[str] = []
-    shown = [f for f in result.findings if f.kind in kinds]
-    by_file: dict[str, list[Finding]] = {}
-    for f in shown:
-        by_file.setdefault(f.file, []).append(f)
-    for file in sorted(by_file):
-        lines.append(display_path(file, cwd))
-        lines.extend(_finding_line(f) for f in by_file[file])
-        lines.append("")
+    found = shown(result.findings, kinds, ranking)
+    lines = _finding_lines(found, cwd, ranking)
     errors = result.all_errors
     if errors:
         lines.append("Packages that do not compile (no findings for them):")
         lines.extend("  " + _error_line(e, cwd).replace("\n", "\n    ") for e in errors)
         lines.append("")
-    counts = Counter(f.kind.value for f in shown)
+    counts = Counter(f.kind.value for f in found)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no findings"
     npk = len(result.packages)
     lines.append(
-        f"{len(shown)} finding{'s' if len(shown) != 1 else ''}"
+        f"{len(found)} finding{'s' if len(found) != 1 else ''}"
         f" ({summary}) in {npk} package{'s' if npk != 1 else ''}"
         f" [{result.go_version}]"
     )
-    unverified = sum(1 for f in shown if f.fixes and not any(x.verified for x in f.fixes))
+    if ranking.report is not None:
+        lines.append(_profile_summary(ranking.report))
+    hidden = sum(1 for f in result.findings if f.kind in kinds) - len(found)
+    if hidden:
+        from .profiles.wording import share_label
+
+        lines.append(
+            f"{hidden} heap finding{'s' if hidden != 1 else ''} below "
+            f"{share_label(ranking.min_share or 0.0)} of allocated bytes not shown (--min-share)"
+        )
+    unverified = sum(1 for f in found if f.fixes and not any(x.verified for x in f.fixes))
     if unverified:
         # Only fixes the compiler has checked are named: a candidate may not build, or
         # may gain nothing. Checking them costs a compile each.
