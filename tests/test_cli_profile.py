@@ -100,9 +100,11 @@ def profiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (mod / "hot_test.go").write_text(HOT_TEST_GO)
     proc = subprocess.run(
         # -o keeps the test binary go test leaves behind out of the module.
-        ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "300ms"]
-        + ["-memprofile", "mem.out", "-memprofilerate", "1", "-cpuprofile", "cpu.out"]
-        + ["-o", str(root / "hot.test"), "."],
+        [
+            *("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "300ms"),
+            *("-memprofile", "mem.out", "-memprofilerate", "1", "-cpuprofile", "cpu.out"),
+            *("-o", str(root / "hot.test"), "."),
+        ],
         cwd=mod,
         capture_output=True,
         text=True,
@@ -127,7 +129,9 @@ def _heap_at(data: dict[str, Any], mod: Path, needle: str) -> list[dict[str, Any
 def _space(f: dict[str, Any]) -> int:
     """What a heap finding ranks by: its line's bytes when the line is shared."""
     cost = f["cost"]
-    return int(cost["shared_total"]["alloc_space"] if "shared_total" in cost else cost["alloc_space"])
+    return int(
+        cost["shared_total"]["alloc_space"] if "shared_total" in cost else cost["alloc_space"]
+    )
 
 
 def test_json_gains_cost_hot_and_profile(profiled: Path, cli_env: dict[str, str]) -> None:
@@ -232,6 +236,12 @@ def test_text_shows_share_and_bytes(profiled: Path, cli_env: dict[str, str]) -> 
     )
     first = by_cost.stdout.splitlines()[0]
     assert first.strip().startswith(f"hot.go:{fill_line}:"), by_cost.stdout
+    # A CPU profile read with it allocated none of the bytes: the words name mem.out only.
+    both = run_cli(
+        "check", "--profile", "mem.out", "--profile", "cpu.out", ".", cwd=profiled, env=cli_env
+    )
+    assert "of allocated bytes in mem.out (" in both.stdout, both.stdout
+    assert "of CPU samples" in both.stdout and "mem.out, cpu.out (" not in both.stdout
 
 
 def test_sarif_carries_cost_and_rank(profiled: Path, cli_env: dict[str, str]) -> None:
@@ -259,10 +269,10 @@ def test_sarif_carries_cost_and_rank(profiled: Path, cli_env: dict[str, str]) ->
     others = [r for r in results if r["ruleId"] not in HEAP]
     assert others and all("rank" not in r and r["properties"]["cost"] is None for r in others)
     assert sarif["runs"][0]["properties"]["profile"]["alloc_space_total"] > 0
-    plain = json.loads(
-        run_cli("check", "--format", "sarif", ".", cwd=profiled, env=cli_env).stdout
+    plain = json.loads(run_cli("check", "--format", "sarif", ".", cwd=profiled, env=cli_env).stdout)
+    assert all(
+        "rank" not in r and "cost" not in r["properties"] for r in plain["runs"][0]["results"]
     )
-    assert all("rank" not in r and "cost" not in r["properties"] for r in plain["runs"][0]["results"])
 
 
 def test_a_missing_profile_stops_before_anything(profiled: Path, cli_env: dict[str, str]) -> None:

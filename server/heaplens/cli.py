@@ -388,7 +388,12 @@ def _rank(
     result, report = join(result, profiles)
     for warning in report.warnings:
         print(f"heaplens: warning: {warning}", file=sys.stderr)
-    return result, Ranking(report, args.sort, args.min_share)
+    return result, Ranking(report, args.sort, args.min_share, _alloc_label(profiles))
+
+
+def _alloc_label(profiles: Profiles) -> str:
+    """The allocation profiles' file names, for a cost's words."""
+    return ", ".join(os.path.basename(f.path) for f in profiles.files if f.kind == "alloc")
 
 
 def _render(
@@ -606,7 +611,7 @@ def _fix_savings(
             for a in fix.anchors
             if a in by_range and (above is None or a[1].end.line < above)
         ]
-        words = fix_savings(anchored, report.label)
+        words = fix_savings(anchored, _alloc_label(profiles))
         if words:
             out[id(fix)] = words
         if fix.edits:

@@ -27,6 +27,9 @@ class Ranking:
     report: ProfileReport | None = None
     sort: str = POSITION
     min_share: float | None = None
+    #: The allocation profiles' names, as a cost's words give them ("41% of allocated
+    #: bytes in mem.out"): a CPU profile read with them allocated none of those bytes.
+    alloc_label: str = ""
 
 
 NO_PROFILE = Ranking()

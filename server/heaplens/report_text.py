@@ -25,7 +25,7 @@ def display_path(path: str, cwd: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _finding_line(f: Finding, report: ProfileReport | None = None, where: str = "") -> str:
+def _finding_line(f: Finding, ranking: Ranking = NO_PROFILE, where: str = "") -> str:
     """One finding. ``where`` (a path) goes before the position when findings are not
     grouped by file; with a profile, its figures follow the function."""
     r = f.range
@@ -34,8 +34,8 @@ def _finding_line(f: Finding, report: ProfileReport | None = None, where: str = 
     extra = []
     if f.function:
         extra.append(f"in {f.function}")
-    if report is not None:
-        extra.extend(_profile_notes(f, report))
+    if ranking.report is not None:
+        extra.extend(_profile_notes(f, ranking.report, ranking.alloc_label))
     verified = [x for x in f.fixes if x.verified]
     if verified:
         extra.append("fix: " + ", ".join(dict.fromkeys(x.kind for x in verified)))
@@ -43,12 +43,12 @@ def _finding_line(f: Finding, report: ProfileReport | None = None, where: str = 
     return f"  {span:<8} {f.kind.value:<{_kind_width()}} {text}{tail}"
 
 
-def _profile_notes(f: Finding, report: ProfileReport) -> list[str]:
+def _profile_notes(f: Finding, report: ProfileReport, label: str) -> list[str]:
     from .profiles.wording import cost_phrase, share_label
 
     notes = []
     if f.cost is not None:
-        notes.append(cost_phrase(f.cost, report.label))
+        notes.append(cost_phrase(f.cost, label or report.label))
     if report.has_cpu and f.hot is not None and f.hot > 0:
         notes.append(f"its function is in {share_label(f.hot)} of CPU samples")
     return notes
@@ -85,9 +85,8 @@ def _error_line(e: CompileError, cwd: str) -> str:
 
 def _finding_lines(found: list[Finding], cwd: str, ranking: Ranking) -> list[str]:
     """Grouped by file; in ``--sort cost`` order, one list with each finding's path."""
-    report = ranking.report
     if ranking.sort == COST:
-        lines = [_finding_line(f, report, f"{display_path(f.file, cwd)}:") for f in found]
+        lines = [_finding_line(f, ranking, f"{display_path(f.file, cwd)}:") for f in found]
         return [*lines, ""] if lines else []
     lines = []
     by_file: dict[str, list[Finding]] = {}
@@ -95,7 +94,7 @@ def _finding_lines(found: list[Finding], cwd: str, ranking: Ranking) -> list[str
         by_file.setdefault(f.file, []).append(f)
     for file in sorted(by_file):
         lines.append(display_path(file, cwd))
-        lines.extend(_finding_line(f, report) for f in by_file[file])
+        lines.extend(_finding_line(f, ranking) for f in by_file[file])
         lines.append("")
     return lines
 
