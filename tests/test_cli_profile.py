@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -315,3 +317,17 @@ def test_fix_says_what_it_saves(profiled: Path, cli_env: dict[str, str]) -> None
     # Without the profile the same fix is announced by its title alone.
     plain = run_cli("fix", ".", cwd=profiled, env=cli_env)
     assert f"hot.go: {saved.group(1)}\n" in plain.stderr and "saves" not in plain.stderr
+
+
+def test_warnings_go_to_stderr(profiled: Path, tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """A source edited after the profile was taken: the report is still made, and a
+    warning says its lines may have moved."""
+    mod = tmp_path / "hot"
+    shutil.copytree(profiled, mod)
+    later = time.time() + 3600
+    os.utime(mod / "hot.go", (later, later))
+    rc, data, err = check_json("--profile", "mem.out", ".", cwd=mod, env=cli_env)
+    assert rc == 0
+    (warning,) = data["profile"]["warnings"]
+    assert "mem.out is older than hot.go" in warning
+    assert f"heaplens: warning: {warning}\n" in err
