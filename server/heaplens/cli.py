@@ -151,7 +151,7 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         action="store_true",
         help="recompile to verify each fix listed in the report (slower)",
     )
-    _add_profile_args(check)
+    _add_profile_args(check, "each heap finding shows what the profiles say it allocated")
     check.add_argument(
         "--sort",
         choices=SORTS,
@@ -169,14 +169,14 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
-def _add_profile_args(p: argparse.ArgumentParser) -> None:
+def _add_profile_args(p: argparse.ArgumentParser, purpose: str) -> None:
     p.add_argument(
         "--profile",
         action="append",
         default=[],
         metavar="FILE",
         help="a pprof profile (go test -memprofile, /debug/pprof/allocs, a CPU profile, "
-        "default.pgo), gzipped or not; repeat for more, their samples are merged",
+        f"default.pgo), gzipped or not; repeat for more, their samples are merged; {purpose}",
     )
 
 
@@ -222,7 +222,7 @@ def _add_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="run the package's benchmarks matching REGEX (-benchmem) before and with each "
         "fix; report allocs/op, B/op, ns/op and drop fixes that make one worse",
     )
-    _add_profile_args(fix)
+    _add_profile_args(fix, "each fix applied says what it saves of the bytes allocated")
     fix.add_argument(
         "--count",
         type=_count,
