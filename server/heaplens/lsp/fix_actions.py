@@ -38,6 +38,7 @@ from lsprotocol import types
 from .. import fixes
 from ..fixes.edits import to_range
 from ..fixes.fixer import Refusal
+from ..fixes.savings import savings
 from ..fixes.service import FixService
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
@@ -90,6 +91,14 @@ def title_of(fix: fixes.VerifiedFix) -> str:
     if not fix.changes_api:
         return fix.title
     return API_CHANGE + _API_NOTE.sub("", fix.title)
+
+
+def _with_savings(title: str, findings: Sequence[Finding], label: str) -> str:
+    """The title, with what the profile says the fix saves: the costliest allocation of
+    those it answers (a fix answers one allocation, but may carry its flow's others)."""
+    ranked = sorted(findings, key=lambda f: f.cost.alloc_space if f.cost else 0, reverse=True)
+    saved = next((s for f in ranked if (s := savings(f, label or "the profile"))), None)
+    return f"{title} ({saved})" if saved else title
 
 
 def kind_of(fix: fixes.VerifiedFix) -> types.CodeActionKind:
@@ -361,10 +370,14 @@ class FixVerifier:
         finding each answers, with the diagnostics of all the findings it answers."""
         rank: dict[Anchor, int] = {}
         diagnostics: dict[Anchor, list[Sequence[types.Diagnostic]]] = {}
+        costly: dict[Anchor, Finding] = {}
         for f, diags in found:
             anchor = (f.file, f.range)
             rank.setdefault(anchor, len(rank))
             diagnostics.setdefault(anchor, []).append(diags)
+            if f.cost is not None:
+                costly[anchor] = f
+        label = self.analyzer.profiles.labels.alloc
         ranked = []
         for entry in self.current(path):
             hits = [a for a in dict.fromkeys(entry.fix.anchors) if a in rank]
@@ -373,7 +386,7 @@ class FixVerifier:
             first = min(hits, key=rank.__getitem__)
             fix = entry.fix
             action = types.CodeAction(
-                title=title_of(fix),
+                title=_with_savings(title_of(fix), [costly[a] for a in hits if a in costly], label),
                 kind=kind_of(fix),
                 diagnostics=merge_diagnostics(d for a in hits for d in diagnostics[a]),
                 # An API change is never the one-click fix.
