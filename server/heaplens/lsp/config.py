@@ -24,7 +24,7 @@ SECTION = "heaplens"
 # Settings that change how the engine runs `go`: a change means a new engine.
 _ENGINE = ("goBinary", "buildFlags", "env", "tests", "timeout", "allowNetwork")
 # Settings the profiles are found and read with: a change reads them again.
-_PROFILES = ("profile", "goBinary", "env")
+_PROFILES = ("profile", "goBinary", "env", "workspaceTrusted")
 
 
 def apply_settings(server: HeaplensServer, analyzer: Analyzer, raw: object) -> None:

@@ -173,7 +173,9 @@ class ProfileSource:
                 self._client.log_warning(f"could not load the profiles: {error}")
 
     async def _load(self) -> None:
-        patterns = list(self._settings().profile)
+        settings = self._settings()
+        # An untrusted workspace runs no go at all, and so no `go tool pprof` either.
+        patterns = list(settings.profile) if settings.workspaceTrusted else []
         folders = list(self._folders())
         loop = asyncio.get_running_loop()
         paths = await loop.run_in_executor(self._executor, resolve, patterns, folders)
