@@ -1,0 +1,278 @@
+"""The ``profile`` setting in the editor (issue 16): the real server over stdio, joined to
+real allocation profiles that a real ``go test -bench -memprofile`` wrote for a module
+this file writes. The hover and the inlay hint give a finding's share, the severity
+follows it, a verified fix says what it saves, the status names the profile, and a
+profile rewritten or removed on disk is picked up without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.lsp.harness import (
+    STATUS,
+    inlay_hints,
+    open_file,
+    session,
+    wait_for,
+    wait_for_diagnostics,
+)
+
+HOT = """package hot
+
+type Point struct {
+	X, Y int
+	Pad  [30]int
+}
+
+//go:noinline
+func NewPoint(x int) *Point { return &Point{X: x, Y: x} }
+
+func Cold() *Point { return &Point{X: 1, Y: 2} }
+
+//go:noinline
+func Squares(xs []int) []int {
+	var out []int
+	for _, x := range xs {
+		out = append(out, x*x)
+	}
+	return out
+}
+
+var sink []byte
+
+//go:noinline
+func Fill(n int) { sink = make([]byte, n) }
+"""
+
+BENCH = """package hot
+
+import "testing"
+
+var sinkP *Point
+var sinkS []int
+
+func BenchmarkHot(b *testing.B) {
+	xs := []int{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	for i := 0; i < b.N; i++ {
+		sinkP = NewPoint(i)
+		sinkS = Squares(xs)
+	}
+}
+
+func BenchmarkFill(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		Fill(64 + i%8)
+	}
+}
+"""
+
+
+def _profile(module: Path, bench: str, out: str) -> None:
+    subprocess.run(
+        [
+            *("go", "test", "-run", "^$", "-bench", f"^{bench}$", "-benchmem"),
+            *("-benchtime", "5000x", "-memprofile", out, "-memprofilerate", "1", "."),
+        ],
+        cwd=module,
+        env={**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=mod"},
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def profiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module, with ``mem.out`` (BenchmarkHot) and ``fill.out`` (BenchmarkFill):
+    profiled once, copied for each test."""
+    module = tmp_path_factory.mktemp("profiled") / "hot"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/hot\n\ngo 1.21\n")
+    (module / "hot.go").write_text(HOT)
+    (module / "hot_test.go").write_text(BENCH)
+    _profile(module, "BenchmarkHot", "mem.out")
+    _profile(module, "BenchmarkFill", "fill.out")
+    (module / "hot.test").unlink(missing_ok=True)  # the test binary a profile leaves
+    return module
+
+
+def _copy(profiled: Path, tmp_path: Path) -> Path:
+    # copy2 keeps the times: the profiles stay newer than the sources they profiled.
+    return Path(shutil.copytree(profiled, tmp_path / "hot", copy_function=shutil.copy2))
+
+
+def _line_of(needle: str) -> int:
+    """The 0-based line of ``needle`` in hot.go, as LSP counts."""
+    return next(i for i, line in enumerate(HOT.splitlines()) if needle in line)
+
+
+def _at(diags: list[types.Diagnostic], line: int, prefix: str) -> types.Diagnostic | None:
+    return next(
+        (d for d in diags if d.range.start.line == line and d.message.startswith(prefix)), None
+    )
+
+
+def _statuses(lsp: LanguageClient) -> list[dict[str, Any]]:
+    """Every ``heaplens/status`` the client receives from now on, whole."""
+    seen: list[dict[str, Any]] = []
+    recorded = lsp.protocol.fm.features[STATUS]
+
+    def record(params: Any) -> None:
+        seen.append(params if isinstance(params, dict) else vars(params))
+        recorded(params)
+
+    lsp.protocol.fm.features[STATUS] = record
+    return seen
+
+
+class Sites:
+    def __init__(self, module: Path) -> None:
+        self.new_point = _line_of("func NewPoint")
+        self.cold = _line_of("func Cold")
+        self.append = _line_of("out = append(out")
+        self.fill = _line_of("func Fill")
+
+    def severity_is(
+        self, line: int, prefix: str, severity: types.DiagnosticSeverity
+    ) -> Callable[[list[types.Diagnostic]], bool]:
+        def check(diags: list[types.Diagnostic]) -> bool:
+            d = _at(diags, line, prefix)
+            return d is not None and d.severity == severity
+
+        return check
+
+
+async def _hover(lsp: LanguageClient, uri: str, d: types.Diagnostic) -> str:
+    hover = await lsp.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=d.range.start
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    return hover.contents.value
+
+
+async def test_hover_inlay_and_severity_follow_the_profile(profiled: Path, tmp_path: Path) -> None:
+    mod = _copy(profiled, tmp_path)
+    sites = Sites(mod)
+    options = {"profile": ["mem.out"]}
+    async with session(mod, init_options=options, cache_dir=tmp_path / "c") as lsp:
+        statuses = _statuses(lsp)
+        uri = open_file(lsp, mod / "hot.go")
+        # escapes-to-heap is information by default: hot is one step up, unseen a hint.
+        raised = sites.severity_is(sites.new_point, "&Point{", types.DiagnosticSeverity.Warning)
+        cold = sites.severity_is(sites.cold, "&Point{", types.DiagnosticSeverity.Hint)
+        diags = await wait_for_diagnostics(lsp, uri, lambda ds: raised(ds) and cold(ds))
+        hot = _at(diags, sites.new_point, "&Point{")
+        never = _at(diags, sites.cold, "&Point{")
+        assert hot is not None and never is not None
+        hot_text = await _hover(lsp, uri, hot)
+        cold_text = await _hover(lsp, uri, never)
+        hints = await inlay_hints(lsp, uri)
+        await wait_for(lambda: any(s.get("profile") == "mem.out" for s in statuses), 30)
+    assert "of allocated bytes in mem.out (" in hot_text and " objects)" in hot_text, hot_text
+    assert "Never allocated in mem.out" in cold_text, cold_text
+    by_line = {h.position.line: _label(h) for h in hints}
+    assert "%" in by_line[sites.new_point], by_line  # "↑heap: returned · 49%"
+    assert "%" not in by_line[sites.cold], by_line
+
+
+def _label(hint: types.InlayHint) -> str:
+    if isinstance(hint.label, str):
+        return hint.label
+    return "".join(part.value for part in hint.label)
+
+
+async def test_a_profile_rewritten_or_removed_is_picked_up(profiled: Path, tmp_path: Path) -> None:
+    mod = _copy(profiled, tmp_path)
+    sites = Sites(mod)
+    async with session(mod, init_options={"profile": ["mem.out"]}, cache_dir=tmp_path / "c") as lsp:
+        statuses = _statuses(lsp)
+        uri = open_file(lsp, mod / "hot.go")
+        warning, hint = types.DiagnosticSeverity.Warning, types.DiagnosticSeverity.Hint
+        await wait_for_diagnostics(lsp, uri, sites.severity_is(sites.new_point, "&Point{", warning))
+        # Another benchmark's profile in its place: NewPoint never ran there, Fill did.
+        os.replace(mod / "fill.out", mod / "mem.out")
+        swapped = sites.severity_is(sites.new_point, "&Point{", hint)
+        filled = sites.severity_is(sites.fill, "make([]byte", warning)
+        await wait_for_diagnostics(lsp, uri, lambda ds: swapped(ds) and filled(ds))
+        # No profile at all: the kinds' own severities, and the status says why.
+        (mod / "mem.out").unlink()
+        info = types.DiagnosticSeverity.Information
+        diags = await wait_for_diagnostics(
+            lsp, uri, sites.severity_is(sites.new_point, "&Point{", info)
+        )
+        await wait_for(
+            lambda: any("no file matches" in s.get("profileNote", "") for s in statuses), 30
+        )
+        hints = await inlay_hints(lsp, uri)
+    cold = _at(diags, sites.cold, "&Point{")
+    assert cold is not None and cold.severity == info
+    assert not any("%" in _label(h) for h in hints)
+
+
+async def test_a_file_that_is_no_profile_is_said_once(profiled: Path, tmp_path: Path) -> None:
+    mod = _copy(profiled, tmp_path)
+    (mod / "bad.out").write_text("this is not a profile\n")
+    sites = Sites(mod)
+    async with session(mod, init_options={"profile": ["*.out"]}, cache_dir=tmp_path / "c") as lsp:
+        uri = open_file(lsp, mod / "hot.go")
+        # The server goes on without costs: the kind's own severity.
+        info = types.DiagnosticSeverity.Information
+        await wait_for_diagnostics(lsp, uri, sites.severity_is(sites.new_point, "&Point{", info))
+        said = await wait_for(
+            lambda: [m for m in lsp.messages if "bad.out" in m.message], 30, "the warning"
+        )
+    assert len(said) == 1 and said[0].type == types.MessageType.Warning, said
+
+
+async def test_a_verified_fix_says_what_it_saves(profiled: Path, tmp_path: Path) -> None:
+    mod = _copy(profiled, tmp_path)
+    sites = Sites(mod)
+    async with session(mod, init_options={"profile": ["mem.out"]}, cache_dir=tmp_path / "c") as lsp:
+        uri = open_file(lsp, mod / "hot.go")
+        warning = types.DiagnosticSeverity.Warning
+        diags = await wait_for_diagnostics(
+            lsp, uri, sites.severity_is(sites.append, "append(out", warning)
+        )
+        target = _at(diags, sites.append, "append(out")
+        assert target is not None
+
+        async def preallocate() -> list[str]:
+            actions = await lsp.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    range=target.range,
+                    context=types.CodeActionContext(diagnostics=[target]),
+                )
+            )
+            return [
+                a.title
+                for a in actions or []
+                if isinstance(a, types.CodeAction) and a.title.startswith("Preallocate out")
+            ]
+
+        titles = await _wait_async(preallocate)
+    assert any("(saves " in t and "of allocated bytes in mem.out" in t for t in titles), titles
+
+
+async def _wait_async(ask: Callable[[], Any], timeout: float = 60) -> Any:
+    """Ask until the answer is not empty: verified fixes appear in the background."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = await ask()
+        if answer:
+            return answer
+        await asyncio.sleep(0.2)
+    raise AssertionError("no answer in time")
