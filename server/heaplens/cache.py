@@ -33,7 +33,7 @@ from .model import (
     ReasonCode,
 )
 
-SCHEMA = 6
+SCHEMA = 7
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
 
@@ -254,6 +254,7 @@ def _encode_finding(f: Finding) -> dict[str, Any]:
         "fixes": [[x.kind, x.title, x.verified] for x in f.fixes],
         "leak": None if f.leak is None else [f.leak.heap_derefs, [list(r) for r in f.leak.results]],
         "n": f.count,
+        "in": [_loc(x) for x in f.inline],
     }
 
 
@@ -300,4 +301,5 @@ def _decode_finding(d: dict[str, Any]) -> Finding:
         tuple([Fix(*x) for x in fixes]) if fixes else (),
         None if leak is None else Leak(leak[0], tuple((n, k) for n, k in leak[1])),
         d["n"],
+        tuple([loc for loc in map(_unloc, d["in"]) if loc is not None]) if d["in"] else (),
     )

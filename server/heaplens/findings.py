@@ -393,7 +393,7 @@ def _explained_finding(
         look.scope,
         look.closures_before,
         look.source,
-        _origin_location(origin),
+        origin,
     )
 
 
@@ -417,7 +417,7 @@ def _bare_verdict_finding(
         look.scope,
         look.closures_before,
         look.source,
-        _origin_location(origin),
+        origin,
     )
 
 
@@ -530,7 +530,7 @@ def _leak_finding(site: _LeakSite, leak: _Leak, records: _Records) -> tuple[Find
         look.scope,
         look.closures_before,
         look.source,
-        None,
+        (),
     )
     summary = Leak(leak.heap[0] if leak.heap is not None else None, tuple(results))
     return replace(found, leak=summary), _storage_of(explained)
@@ -791,9 +791,11 @@ def _finding(
     scope: ScopeLookup,
     closures_before: ClosuresBefore,
     source: SourceLookup,
-    origin: Location | None,
+    inline: _Origin,
 ) -> Finding:
-    """A finding of ``kind`` at ``pos`` about what the compiler calls ``said``."""
+    """A finding of ``kind`` at ``pos`` about what the compiler calls ``said``, in code
+    inlined through ``inline`` (outermost first) when that is not empty."""
+    origin = _origin_location(inline)
     at = _Site(file, pos, rng, said, src, scope, source, origin)
     reason = reasons.explain(
         kind,
@@ -824,6 +826,7 @@ def _finding(
         flow=flow,
         point=pos,
         subject=at.subject(),
+        inline=inline,
     )
 
 

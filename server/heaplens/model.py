@@ -183,6 +183,11 @@ class Finding:
     #: How many identical verdicts the compiler gave for this range (a callee inlined
     #: twice at one call, say): one finding stands for them all.
     count: int = 1
+    #: When the compiler reports code it inlined here: each level of inlining below the
+    #: reported position, outermost first, down to where the code is written. An
+    #: allocation profile names the same chain, which tells this copy of an inlined
+    #: allocation from the callee's own.
+    inline: tuple[Location, ...] = ()
     #: Heap kinds, when allocation profiles are given: what they say this allocation
     #: cost (``heaplens.profiles``). None otherwise, and for other kinds.
     cost: Cost | None = None

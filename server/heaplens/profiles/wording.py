@@ -40,10 +40,12 @@ def cost_phrase(cost: Cost, label: str) -> str:
         return f"never allocated in {label}"
     if cost.shared_by > 1:
         others = cost.shared_by - 1
+        together = _figures(
+            cost.group_share, cost.group_alloc_space, cost.group_alloc_objects, label
+        )
         return (
             f"shares, with {others} other allocation{'s' if others > 1 else ''} on this "
-            f"line, {_figures(cost.group_share, cost.group_alloc_space, cost.group_alloc_objects, label)}"
-            ": the profile cannot tell them apart"
+            f"line, {together}: the profile cannot tell them apart"
         )
     return _figures(cost.share, cost.alloc_space, cost.alloc_objects, label)
 
