@@ -129,7 +129,11 @@ def _statuses(lsp: LanguageClient) -> list[dict[str, Any]]:
     recorded = lsp.protocol.fm.features[STATUS]
 
     def record(params: Any) -> None:
-        seen.append(params if isinstance(params, dict) else vars(params))
+        # pygls hands a notification it has no type for as an object of its fields.
+        keys = ("state", "profile", "profileNote")
+        seen.append(
+            params if isinstance(params, dict) else {k: getattr(params, k, "") for k in keys}
+        )
         recorded(params)
 
     lsp.protocol.fm.features[STATUS] = record

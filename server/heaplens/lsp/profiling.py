@@ -193,7 +193,8 @@ class ProfileSource:
                 profiles = await loop.run_in_executor(self._executor, read_profiles, paths, go, env)
             except (ProfileError, ToolchainError) as error:
                 failed = str(error)
-        changed = (profiles, failed) != (self.profiles, self._failed) or current != self._loaded
+        # Not by comparing the profiles: their samples are many, and this runs on the loop.
+        changed = current != self._loaded or (profiles is None) != (self.profiles is None)
         self.profiles, self._failed, self._loaded = profiles, failed, current
         self._shown.clear()  # new profiles: their warnings are new too
         self.status = self._status_of(patterns, paths, profiles, failed)
