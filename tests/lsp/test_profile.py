@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,11 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from heaplens.fixes.savings import savings
+from heaplens.lsp.presentation import ProfileLabels, finding_severity, hover_markdown
+from heaplens.lsp.profiling import resolve, watch_points
+from heaplens.lsp.settings import Settings, parse_settings, settings_to_json
+from heaplens.model import Cost, Finding, Kind, Position, Range, Reason, ReasonCode
 from tests.lsp.harness import (
     STATUS,
     inlay_hints,
@@ -280,3 +286,88 @@ async def _wait_async(ask: Callable[[], Any], timeout: float = 60) -> Any:
             return answer
         await asyncio.sleep(0.2)
     raise AssertionError("no answer in time")
+
+
+# -- the rules the editor shows by, without a server -----------------------------------
+
+
+def _finding(kind: Kind = Kind.ESCAPES_TO_HEAP, **changes: Any) -> Finding:
+    base = Finding(
+        kind=kind,
+        file="/w/a.go",
+        range=Range(Position(3, 2), Position(3, 9)),
+        message="&T{} escapes to heap",
+        reason=Reason(ReasonCode.ADDRESS_RETURNED),
+        function="p.f",
+    )
+    return replace(base, **changes)
+
+
+def _cost(space: int, objects: int, share: float, shared_by: int = 1) -> Cost:
+    """As the join gives it: the line's figures, and this finding's even part of them."""
+    k = shared_by
+    return Cost(space // k, objects // k, share / k, k, space, objects, share)
+
+
+def test_the_profile_settings_are_read_and_checked() -> None:
+    settings, problems = parse_settings({"profile": "mem.out", "profileHotShare": 0.2})
+    assert (settings.profile, settings.profileHotShare, problems) == (["mem.out"], 0.2, [])
+    settings, problems = parse_settings({"profile": ["a.out", 3], "profileHotShare": 2})
+    assert (settings.profile, settings.profileHotShare) == ([], 0.05)
+    assert len(problems) == 2 and "'profileHotShare'" in problems[1], problems
+    assert settings_to_json(Settings())["profile"] == []
+
+
+def test_severity_rises_for_hot_findings_and_falls_for_unseen_ones() -> None:
+    settings = Settings()  # escapes-to-heap is information; the threshold is 5%
+    info, warn = types.DiagnosticSeverity.Information, types.DiagnosticSeverity.Warning
+    hot = _cost(1000, 10, 0.05)
+    assert finding_severity(_finding(cost=hot), settings) == warn
+    assert finding_severity(_finding(cost=_cost(10, 1, 0.049)), settings) == info
+    unseen = _finding(cost=_cost(0, 0, 0.0))
+    assert finding_severity(unseen, settings) == types.DiagnosticSeverity.Hint
+    # Shared: weighed by the line's share (6%), not by its even part of it (3%).
+    shared = _cost(1000, 10, 0.06, shared_by=2)
+    assert finding_severity(_finding(cost=shared), settings) == warn
+    # Only a CPU profile: its function's share of the samples.
+    assert finding_severity(_finding(hot=0.5), settings) == warn
+    assert finding_severity(_finding(hot=0.01), settings) == info
+    # Never above error, and never for kinds that allocate nothing.
+    loud = Settings(severity={**Settings().severity, "escapes-to-heap": "error"})
+    assert finding_severity(_finding(cost=hot), loud) == types.DiagnosticSeverity.Error
+    leak = _finding(Kind.LEAKING_PARAM, hot=0.9)
+    assert finding_severity(leak, settings) == types.DiagnosticSeverity.Hint
+
+
+def test_hover_says_the_cpu_share_and_a_shared_line() -> None:
+    shared = _cost(1000, 10, 0.4, shared_by=2)
+    text = hover_markdown(_finding(cost=shared, hot=0.12), profile=ProfileLabels("m.out", "c.pgo"))
+    assert "Its function has 12% of CPU samples in c.pgo." in text, text
+    assert "with 1 other allocation on this line" in text and "cannot tell them apart" in text
+    assert "40% of allocated bytes in m.out" in text
+
+
+def test_savings_name_what_the_profile_saw() -> None:
+    said = savings(_finding(cost=_cost(3_200_000, 20_000, 0.41)), "mem.out")
+    assert said == "saves 41% of allocated bytes in mem.out (3.2 MB, 20,000 objects)"
+    assert savings(_finding(cost=_cost(0, 0, 0.0)), "mem.out") is None
+    part = savings(_finding(cost=_cost(2000, 20, 0.5, shared_by=2)), "mem.out")
+    assert part is not None and "about 25%" in part and "2 allocations on its line" in part
+    assert savings(_finding(), "mem.out") is None
+
+
+def test_profile_paths_are_globs_in_each_folder(tmp_path: Path) -> None:
+    for name in ("a/mem.out", "a/deep/x/cpu.pgo", "b/mem.out", "b/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    folders = [str(tmp_path / "a"), str(tmp_path / "b")]
+    absolute = str(tmp_path / "b" / "notes.txt")
+    found = resolve(["mem.out", "**/*.pgo", absolute, "missing.out"], folders)
+    assert found == [
+        str(tmp_path / "a" / "mem.out"),
+        str(tmp_path / "b" / "mem.out"),
+        str(tmp_path / "a" / "deep" / "x" / "cpu.pgo"),
+        absolute,
+    ]
+    points = watch_points(["mem.out", "**/*.pgo", "gone/dir/*.out"], folders[:1])
+    assert points == {folders[0]: True}  # "gone" does not exist: its parent, deeply

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 #: a profile in a burst of events, and one reload reads the finished file.
 QUIET = 0.3
 #: What identifies a loaded file's content without reading it.
-Signature = tuple[tuple[str, int, int], ...]
+Signature = tuple[tuple[str, int, int, int], ...]
 
 
 def _magic(part: str) -> bool:
@@ -84,7 +84,8 @@ def signature(paths: Iterable[str]) -> Signature:
             st = os.stat(path)
         except OSError:
             continue
-        out.append((path, st.st_mtime_ns, st.st_size))
+        # The inode too: a profile moved into place may keep another's time and size.
+        out.append((path, st.st_ino, st.st_mtime_ns, st.st_size))
     return tuple(out)
 
 
