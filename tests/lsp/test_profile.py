@@ -232,6 +232,28 @@ async def test_a_profile_rewritten_or_removed_is_picked_up(profiled: Path, tmp_p
     assert not any("%" in _label(h) for h in hints)
 
 
+async def test_the_setting_changed_loads_the_profile(profiled: Path, tmp_path: Path) -> None:
+    mod = _copy(profiled, tmp_path)
+    sites = Sites(mod)
+    async with session(mod, cache_dir=tmp_path / "c") as lsp:
+        uri = open_file(lsp, mod / "hot.go")
+        info = types.DiagnosticSeverity.Information
+        await wait_for_diagnostics(lsp, uri, sites.severity_is(sites.cold, "&Point{", info))
+        lsp.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"heaplens": {"profile": ["*.out"]}})
+        )
+        # Both profiles, merged: NewPoint ran in one, Fill in the other; Cold in neither.
+        raised = sites.severity_is(sites.new_point, "&Point{", types.DiagnosticSeverity.Warning)
+        cold = sites.severity_is(sites.cold, "&Point{", types.DiagnosticSeverity.Hint)
+        diags = await wait_for_diagnostics(lsp, uri, lambda ds: raised(ds) and cold(ds))
+        fill = _at(diags, sites.fill, "make([]byte")
+        assert fill is not None and fill.severity != types.DiagnosticSeverity.Hint
+        hot = _at(diags, sites.new_point, "&Point{")
+        assert hot is not None
+        text = await _hover(lsp, uri, hot)
+    assert "of allocated bytes in fill.out, mem.out (" in text, text
+
+
 async def test_a_file_that_is_no_profile_is_said_once(profiled: Path, tmp_path: Path) -> None:
     mod = _copy(profiled, tmp_path)
     (mod / "bad.out").write_text("this is not a profile\n")
