@@ -63,11 +63,9 @@ def join(result: CheckResult, profiles: Profiles) -> tuple[CheckResult, ProfileR
     charged = _charge(profiles.alloc_samples, paths) if profiles.has_alloc else {}
     hot = _hotness(profiles.cpu_samples, paths) if profiles.has_cpu else None
     costs = _costs(result.findings, charged, profiles.alloc_space_total)
+    has_alloc = profiles.has_alloc
     packages = [
-        replace(
-            p,
-            findings=tuple(_with_cost(f, costs, profiles.has_alloc, hot) for f in p.findings),
-        )
+        replace(p, findings=tuple(_with_cost(f, costs, has_alloc, hot) for f in p.findings))
         for p in result.packages
     ]
     attributed = sum(c.share for c in costs.values())
