@@ -27,7 +27,7 @@ import { pythonExtensionInterpreter } from './python';
 import { config, currentServerSettings, SECTION } from './config';
 import { activateGoExtension } from './goExtension';
 import { affectsServer, affectsServerProcess, answerConfiguration, toggleTarget } from './settings';
-import { fromNotification } from './status';
+import { fromNotification, profileFromNotification } from './status';
 import { SHOW_OUTPUT_COMMAND, StatusBar } from './statusBar';
 import { TraceChannel } from './trace';
 import { ProgressValue, resultMessage, WorkspaceProgressRelay, WorkspaceResult } from './workspaceRun';
@@ -143,6 +143,10 @@ class Controller implements vscode.Disposable {
     const client = new LanguageClient(SECTION, 'heaplens', serverOptions, this.clientOptions());
     ownCommandsStayOurs(client);
     client.onNotification(STATUS_NOTIFICATION, (params: unknown) => {
+      const profile = profileFromNotification(params);
+      if (profile) {
+        this.status.setProfile(profile);
+      }
       const state = fromNotification(params);
       if (state) {
         this.status.setServer(state);

@@ -46,6 +46,9 @@ export interface ServerSettings {
   tests: boolean;
   timeout: number;
   allowNetwork: boolean;
+  /** pprof files (paths or globs, relative to the workspace folder) to weigh findings by. */
+  profile: string[];
+  profileHotShare: number;
   workspaceTrusted: boolean;
 }
 
@@ -63,6 +66,8 @@ const DEFAULTS: Omit<ServerSettings, 'workspaceTrusted'> = {
   tests: true,
   timeout: 120,
   allowNetwork: false,
+  profile: [],
+  profileHotShare: 0.05,
 };
 export const SERVER_DEFAULTS: Readonly<Omit<ServerSettings, 'workspaceTrusted'>> = Object.freeze(DEFAULTS);
 

@@ -26,9 +26,18 @@ export interface FileSummary {
   stale: boolean;
 }
 
+/** The profiles of `heaplens.profile` the server has loaded (`heaplens/status` says). */
+export interface ProfileInfo {
+  /** Their names, e.g. `mem.out`; empty when none is loaded. */
+  label: string;
+  /** Why none is, when the setting names some (none matched, one could not be read). */
+  note: string;
+}
+
 export interface StatusInput {
   server: ServerState;
   workspaceTrusted: boolean;
+  profile?: ProfileInfo;
   /** The active editor's Go file; undefined when the active editor is not a Go file. */
   file?: FileSummary;
 }
@@ -122,6 +131,10 @@ export function statusView(input: StatusInput): StatusView {
       text += ' (stale)';
     }
   }
+  const profile = input.profile;
+  if (profile?.label && state !== 'stopped' && state !== 'restricted') {
+    text += ` · ${profile.label}`;
+  }
 
   const lines: string[] = [];
   switch (state) {
@@ -154,6 +167,11 @@ export function statusView(input: StatusInput): StatusView {
       `${file.name}: ${plural(file.heapEscapes, 'value escapes', 'values escape')} to the heap.`,
     );
   }
+  if (profile?.label) {
+    lines.push(`Findings are weighed by the profile ${profile.label}.`);
+  } else if (profile?.note) {
+    lines.push(`Profile: ${profile.note}.`);
+  }
   lines.push(CLICK_HINT);
 
   let background: StatusView['background'];
@@ -185,4 +203,16 @@ export function fromNotification(params: unknown): ServerState | undefined {
     default:
       return undefined;
   }
+}
+
+/** The profile a `heaplens/status` notification reports, if it reports one. */
+export function profileFromNotification(params: unknown): ProfileInfo | undefined {
+  if (typeof params !== 'object' || params === null) {
+    return undefined;
+  }
+  const p = params as { profile?: unknown; profileNote?: unknown };
+  if (typeof p.profile !== 'string') {
+    return undefined; // a server from before profiles
+  }
+  return { label: p.profile, note: typeof p.profileNote === 'string' ? p.profileNote : '' };
 }

@@ -3,7 +3,7 @@
  * active editor's heaplens diagnostics, and renders what `status.ts` decides.
  */
 import * as vscode from 'vscode';
-import { ServerState, statusView, StatusView, summarize, FileSummary } from './status';
+import { ProfileInfo, ServerState, statusView, StatusView, summarize, FileSummary } from './status';
 
 export const SHOW_OUTPUT_COMMAND = 'heaplens.showOutput';
 
@@ -11,6 +11,7 @@ export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subscriptions: vscode.Disposable[] = [];
   private server: ServerState = { kind: 'starting' };
+  private profile: ProfileInfo | undefined;
   private trusted: boolean;
   /** What is shown now (for tests and logs). */
   view!: StatusView;
@@ -35,6 +36,11 @@ export class StatusBar implements vscode.Disposable {
 
   setServer(state: ServerState): void {
     this.server = state;
+    this.render();
+  }
+
+  setProfile(profile: ProfileInfo): void {
+    this.profile = profile;
     this.render();
   }
 
@@ -79,6 +85,7 @@ export class StatusBar implements vscode.Disposable {
       server: this.server,
       workspaceTrusted: this.trusted,
       file: this.activeFile(),
+      profile: this.profile,
     });
     this.item.text = this.view.text;
     this.item.tooltip = this.view.tooltip;

@@ -39,6 +39,9 @@ local function defaults()
     tests = true,
     timeout = 120,
     allowNetwork = false,
+    -- pprof files (paths or globs, relative to the root) to weigh heap findings by
+    profile = {},
+    profileHotShare = 0.05, -- this share of allocated bytes or more: one severity up
     workspaceTrusted = true,
   }
 end

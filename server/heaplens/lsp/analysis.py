@@ -19,7 +19,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -30,12 +30,13 @@ from ..cache import ResultCache, default_directory
 from ..fixes.propose import with_candidates
 from ..model import Finding
 from ..positions import Encoding
-from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError
+from ..toolchain import Cancelled, CancelToken, TimedOut, ToolchainError, find_go
 from ..workspace import Query, TargetError, plan
 from .client import Client, Encoded, SettingsSource
 from .convert import LineLookup, lines_of, path_to_uri
 from .documents import DocumentStore, FileFindings, OpenDocument, read_disk
 from .presentation import diagnostic, encode, excluded_note, stale_hint
+from .profiling import ProfileSource
 from .scheduler import Scheduler
 from .settings import Settings
 
@@ -83,6 +84,7 @@ class Analyzer:
         docs: DocumentStore,
         settings: SettingsSource,
         cache: ResultCache | None = None,
+        folders: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.client = client
         self.docs = docs
@@ -116,6 +118,12 @@ class Analyzer:
         self._error: str | None = None
         #: After shutdown no analysis starts: its threads are gone.
         self._stopped = False
+        #: The profiles of the ``profile`` setting, joined to every result (issue 16),
+        #: looked for in the workspace folders ``folders`` gives.
+        self.profiles = ProfileSource(
+            client, settings, folders or tuple, self.executor, self._go_for_profiles
+        )
+        self.profiles.on_loaded = self._profiles_loaded
 
     # -- listeners -------------------------------------------------------------------
 
@@ -167,8 +175,29 @@ class Analyzer:
             self._scheduler = Scheduler(self._run, MAX_PARALLEL, on_idle=self._idle)
         return self._scheduler
 
+    def _go_for_profiles(self) -> tuple[str, Mapping[str, str]]:
+        """The go that reads the profiles (``go tool pprof``), as analyses find it."""
+        env = self.engine().base_env()
+        return find_go(self.settings.goBinary or None, env), env
+
+    def _profiles_loaded(self) -> None:
+        """Other profiles (or none): analyse the open packages again, answered from the
+        cache, so their findings are joined to them and published again."""
+        self.client.log_info(f"profiles now: {self.profiles.status.label or 'none'}")
+        self.request_open_packages()
+
+    def _join(self, result: CheckResult, loop: asyncio.AbstractEventLoop) -> CheckResult:
+        """``result`` joined to the loaded profiles (in the worker thread); what the join
+        warns about is said on the loop."""
+        joined, warnings = self.profiles.join(result)
+        if warnings:
+            with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
+                loop.call_soon_threadsafe(self.profiles.warn, warnings)
+        return joined
+
     def shutdown(self) -> None:
         self._stopped = True
+        self.profiles.stop()
         if self._scheduler is not None:
             self._scheduler.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -218,18 +247,20 @@ class Analyzer:
         started = time.monotonic()
         result: CheckResult | None = None
         try:
+            await self.profiles.ready()  # a load under way: its costs, not the old ones
             engine = self.engine()
             queries = self.queries_for(directory)
 
             def early(partial: CheckResult) -> None:
                 # In the worker, as the whole result's: proposing fixes reads the files.
-                partial = with_candidates(partial, cache=engine.cache)
+                partial = self._join(with_candidates(partial, cache=engine.cache), loop)
                 with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
                     loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
 
             def check() -> CheckResult:
                 found = engine.check_queries(queries, overlays, token, None, early)
-                return with_candidates(found, cache=engine.cache)
+                # After the candidates: the join replaces findings, keeping what they carry.
+                return self._join(with_candidates(found, cache=engine.cache), loop)
 
             result = await loop.run_in_executor(self.executor, check)
         except Cancelled:

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 SECTION = "heaplens"
 # Settings that change how the engine runs `go`: a change means a new engine.
 _ENGINE = ("goBinary", "buildFlags", "env", "tests", "timeout", "allowNetwork")
+# Settings the profiles are found and read with: a change reads them again.
+_PROFILES = ("profile", "goBinary", "env", "workspaceTrusted")
 
 
 def apply_settings(server: HeaplensServer, analyzer: Analyzer, raw: object) -> None:
@@ -43,6 +45,10 @@ def apply_settings(server: HeaplensServer, analyzer: Analyzer, raw: object) -> N
     if changed & set(_ENGINE) or "workspaceTrusted" in changed or "mode" in changed:
         analyzer.reset()
         analyzer.request_open_packages()
+    if changed & set(_PROFILES) and server.initialized:
+        # Read in a worker; when what is loaded changes, the open packages are analysed
+        # again (from the cache) and so published with the new costs.
+        analyzer.profiles.reload()
     analyzer.republish(analyzer.known_files())
     server.refresh_inlay_hints()
 
@@ -74,6 +80,9 @@ def register(server: HeaplensServer, analyzer: Analyzer) -> None:
         server.loop = asyncio.get_running_loop()
         for problem in server.pending_messages:
             server.show_warning(problem)
+        # Started before anything is awaited, so the first analysis waits for it
+        # (``ready``); a pulled change of the setting reads them again after it.
+        analyzer.profiles.reload()
         await _register_for_changes(server)
         await pull_configuration(server, analyzer)
         server.start_watching()

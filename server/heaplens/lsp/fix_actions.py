@@ -38,6 +38,7 @@ from lsprotocol import types
 from .. import fixes
 from ..fixes.edits import to_range
 from ..fixes.fixer import Refusal
+from ..fixes.savings import fix_savings
 from ..fixes.service import FixService
 from ..model import Finding, Fix, Range
 from ..syntax import SourceFile
@@ -90,6 +91,18 @@ def title_of(fix: fixes.VerifiedFix) -> str:
     if not fix.changes_api:
         return fix.title
     return API_CHANGE + _API_NOTE.sub("", fix.title)
+
+
+def _with_savings(title: str, findings: Sequence[Finding], label: str) -> str:
+    """The title, with what the profile says the fix saves of the allocations it
+    answers (``fix_savings``: each shared line once, "up to" where the profile cannot
+    split one)."""
+    saved = fix_savings(findings, label or "the profile")
+    return f"{title} ({saved})" if saved else title
+
+
+def _weighed(anchors: Iterable[Anchor], costly: Mapping[Anchor, Finding]) -> list[Finding]:
+    return [costly[a] for a in dict.fromkeys(anchors) if a in costly]
 
 
 def kind_of(fix: fixes.VerifiedFix) -> types.CodeActionKind:
@@ -365,6 +378,9 @@ class FixVerifier:
             anchor = (f.file, f.range)
             rank.setdefault(anchor, len(rank))
             diagnostics.setdefault(anchor, []).append(diags)
+        # What a fix saves is of every allocation it answers, asked about or not.
+        costly = {(f.file, f.range): f for f in self.docs.findings(path).findings if f.cost}
+        label = self.analyzer.profiles.labels.alloc
         ranked = []
         for entry in self.current(path):
             hits = [a for a in dict.fromkeys(entry.fix.anchors) if a in rank]
@@ -373,7 +389,7 @@ class FixVerifier:
             first = min(hits, key=rank.__getitem__)
             fix = entry.fix
             action = types.CodeAction(
-                title=title_of(fix),
+                title=_with_savings(title_of(fix), _weighed(fix.anchors, costly), label),
                 kind=kind_of(fix),
                 diagnostics=merge_diagnostics(d for a in hits for d in diagnostics[a]),
                 # An API change is never the one-click fix.

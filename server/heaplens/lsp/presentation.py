@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,8 +17,9 @@ from lsprotocol import types
 from pygls.protocol import default_converter
 
 from .. import advice, kinds, wording
-from ..model import Finding, Location, Position, Range
+from ..model import Cost, Finding, Location, Position, Range
 from ..positions import Encoding
+from ..profiles.wording import cost_phrase, share_label
 from .convert import LineLookup, path_to_uri, to_lsp_position, to_lsp_range
 from .settings import Settings
 
@@ -30,6 +32,23 @@ _SEVERITY = {
 }
 
 LinesFor = Callable[[str], LineLookup]
+#: An inlay hint shows a finding's share of the allocated bytes from this share on.
+INLAY_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class ProfileLabels:
+    """The basenames of the loaded allocation and CPU profiles ("" for none), as the
+    hover names them: "41% of allocated bytes in mem.out"."""
+
+    alloc: str = ""
+    cpu: str = ""
+
+
+def shown_share(cost: Cost) -> float:
+    """The share a finding is weighed by: its line's, when it shares the line with
+    findings the profile cannot tell apart (its own is only an even part of that)."""
+    return cost.group_share if cost.shared_by > 1 else cost.share
 
 
 def message(f: Finding) -> str:
@@ -92,7 +111,7 @@ def diagnostic(
     }
     return types.Diagnostic(
         range=to_lsp_range(lines, f.range, encoding),
-        severity=severity(f.kind.value, settings),
+        severity=finding_severity(f, settings),
         code=f.kind.value,
         source=SOURCE,
         message=text,
@@ -104,6 +123,32 @@ def diagnostic(
 def severity(kind: str, settings: Settings) -> types.DiagnosticSeverity:
     """The user's severity for ``kind``, else the table's default for it."""
     return _SEVERITY[settings.severity.get(kind) or kinds.info(kind).severity]
+
+
+_LOUDER = {
+    types.DiagnosticSeverity.Hint: types.DiagnosticSeverity.Information,
+    types.DiagnosticSeverity.Information: types.DiagnosticSeverity.Warning,
+    types.DiagnosticSeverity.Warning: types.DiagnosticSeverity.Error,
+    types.DiagnosticSeverity.Error: types.DiagnosticSeverity.Error,
+}
+
+
+def finding_severity(f: Finding, settings: Settings) -> types.DiagnosticSeverity:
+    """``severity`` of the finding's kind, weighed by the profiles: one step louder for
+    a heap finding with at least ``profileHotShare`` of the allocated bytes (or, with
+    only a CPU profile, in a function with that share of the samples); a hint for one
+    an allocation profile never saw allocate."""
+    level = severity(f.kind.value, settings)
+    if not kinds.info(f.kind).heap:
+        return level
+    threshold = settings.profileHotShare
+    if f.cost is not None:  # an allocation profile is loaded
+        if not f.cost.seen:
+            return types.DiagnosticSeverity.Hint
+        return _LOUDER[level] if shown_share(f.cost) >= threshold else level
+    if f.hot is not None and f.hot >= threshold:
+        return _LOUDER[level]
+    return level
 
 
 _CONVERTER = default_converter()  # type: ignore[no-untyped-call]
@@ -166,16 +211,25 @@ def has_inlay_hint(kind: str) -> bool:
 
 
 def inlay_hint(
-    f: Finding, lines: LineLookup, lines_for: LinesFor, encoding: Encoding
+    f: Finding,
+    lines: LineLookup,
+    lines_for: LinesFor,
+    encoding: Encoding,
+    profile: ProfileLabels | None = None,
 ) -> types.InlayHint:
     target = next(
         (s.location for s in reversed(f.flow) if s.location is not None),
         Location(f.file, f.range.start),
     )
     target_pos = to_lsp_position(lines_for(target.file), target.position, encoding)
+    label = advice.short_label(f)
+    if f.cost is not None and shown_share(f.cost) >= INLAY_SHARE:
+        label += f" · {share_label(shown_share(f.cost))}"
     part = types.InlayHintLabelPart(
-        value=advice.short_label(f),
-        tooltip=types.MarkupContent(kind=types.MarkupKind.Markdown, value=hover_markdown(f)),
+        value=label,
+        tooltip=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=hover_markdown(f, profile=profile)
+        ),
         location=types.Location(
             uri=path_to_uri(target.file), range=types.Range(start=target_pos, end=target_pos)
         ),
@@ -188,7 +242,7 @@ def inlay_hint(
     )
 
 
-def hover_markdown(f: Finding, stale: bool = False) -> str:
+def hover_markdown(f: Finding, stale: bool = False, profile: ProfileLabels | None = None) -> str:
     row = kinds.info(f.kind)
     what = row.label
     subject = f"`{f.subject}`" if f.subject else "This value"
@@ -202,6 +256,7 @@ def hover_markdown(f: Finding, stale: bool = False) -> str:
         times = f" ({f.count} times)" if f.count > 1 else ""
         lines.append(f"{subject} {what}{times}{where}{reason}.")
         lines.append(f"\n_Compiler:_ `{wording.tidy(f.message)}`")
+    lines += profile_lines(f, profile or ProfileLabels())
     steps = [s for s in f.flow if s.location is not None]
     if steps:
         lines += ["", "**How it gets there**", ""]
@@ -218,6 +273,19 @@ def hover_markdown(f: Finding, stale: bool = False) -> str:
     if stale:
         lines += ["", "_From the last build that compiled; the package does not compile now._"]
     return "\n".join(lines)
+
+
+def profile_lines(f: Finding, profile: ProfileLabels) -> list[str]:
+    """What the profiles say of ``f``, for the hover: its share of the allocated bytes,
+    and its function's share of the CPU samples."""
+    out: list[str] = []
+    if f.cost is not None:
+        phrase = cost_phrase(f.cost, profile.alloc or "the profile")
+        out += ["", f"**Profile:** {phrase[:1].upper()}{phrase[1:]}."]
+    if f.hot is not None:
+        where = profile.cpu or "the CPU profile"
+        out += ["", f"Its function has {share_label(f.hot)} of CPU samples in {where}."]
+    return out
 
 
 def _link(loc: Location) -> str:

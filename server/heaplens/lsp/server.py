@@ -57,7 +57,7 @@ class HeaplensServer(LanguageServer):
         )
         self.settings = Settings()
         self.docs = DocumentStore()
-        self.analyzer = Analyzer(self, self.docs, self.current_settings)
+        self.analyzer = Analyzer(self, self.docs, self.current_settings, folders=self.folders)
         self.fixer = FixVerifier(self, self.docs, self.analyzer)
         self.watcher: Any = None
         self.initialized = False
@@ -74,6 +74,12 @@ class HeaplensServer(LanguageServer):
         self._writes: set[asyncio.Future[Any]] = set()
         #: Workspace folders refused as no Go workspace, said once each (``roots``).
         self.refused_folders: set[str] = set()
+
+    def folders(self) -> list[str]:
+        """The workspace folders (``roots.folders``): where relative profile paths are."""
+        from .roots import folders
+
+        return folders(self)
 
     def current_settings(self) -> Settings:
         """The settings now (``config`` replaces them whole): the parts' ``SettingsSource``."""
@@ -149,13 +155,23 @@ class HeaplensServer(LanguageServer):
         """``heaplens/status``: what the server is doing, for a status bar.
 
         ``state`` is ``analysing``, ``idle`` or ``error`` (with ``message``). Clients that
-        do not know the notification ignore it.
+        do not know the notification ignore it. ``profile`` is the label of the loaded
+        profiles ("mem.out"), empty when none is; ``profileNote`` says why none is when
+        the ``profile`` setting names some (none matched, or one could not be read).
         """
         if not self.initialized:
             return
+        profile = self.analyzer.profiles.status
         try:
             self.protocol.notify(
-                STATUS_NOTIFICATION, {"state": state, "directory": directory, "message": message}
+                STATUS_NOTIFICATION,
+                {
+                    "state": state,
+                    "directory": directory,
+                    "message": message,
+                    "profile": profile.label,
+                    "profileNote": profile.note,
+                },
             )
         except Exception:
             log.debug("could not send status", exc_info=True)
@@ -272,7 +288,7 @@ def create_server() -> HeaplensServer:
     # Each feature is handed what it uses, and nothing else (``test_feature_wiring``).
     config.register(server, analyzer)
     sync.register(server, docs, analyzer, settings)
-    views.register(server, docs, settings)
+    views.register(server, docs, settings, lambda: analyzer.profiles.labels)
     fix_actions.register(analyzer, docs, fixer)
     code_actions.register(server, docs, fixer, settings)
     commands.register(server, analyzer, settings)

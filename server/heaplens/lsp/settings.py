@@ -52,6 +52,12 @@ class Settings:
     allowNetwork: bool = False
     #: False in an untrusted workspace: then no `go` command is ever run.
     workspaceTrusted: bool = True
+    #: pprof files (paths or globs, relative to each workspace folder, or absolute) whose
+    #: allocation and CPU samples are joined to the heap findings (issue 16).
+    profile: list[str] = attrs.field(factory=list)
+    #: A heap finding with at least this share of the allocated bytes (or, with only a
+    #: CPU profile, whose function has this share of the samples) is one severity higher.
+    profileHotShare: float = 0.05
 
     @property
     def kind_set(self) -> frozenset[Kind]:
@@ -102,6 +108,8 @@ def _validate(name: str, value: Any) -> Any:
         raise ValueError("expected a number of milliseconds between 0 and 60000")
     if name == "timeout" and value <= 0:
         raise ValueError("expected a positive number of seconds")
+    if name == "profileHotShare" and not 0 <= value <= 1:
+        raise ValueError("expected a fraction between 0 and 1")
     if name == "kinds":
         parse_kinds(",".join(value))
     if name == "severity":
@@ -136,7 +144,9 @@ def parse_settings(raw: object, base: Settings | None = None) -> tuple[Settings,
     for name, value in raw.items():
         if str(name) not in _FIELDS:
             continue
-        # Friendly spellings: "moved-to-heap,leaking-param" and "-tags=x -race".
+        # Friendly spellings: "moved-to-heap,leaking-param", "-tags=x -race", "mem.out".
+        if name == "profile" and isinstance(value, str):
+            value = [value] if value.strip() else []
         if name == "kinds" and isinstance(value, str):
             value = [k.strip() for k in value.split(",") if k.strip()]
         if name == "buildFlags" and isinstance(value, str):

@@ -1,18 +1,26 @@
 """Hover and inlay hints, computed from a file's current findings: from those on the lines
-asked about only (``DocumentStore.index``). Registered with the document store and the
-settings, which is all they read."""
+asked about only (``DocumentStore.index``). Registered with the document store, the
+settings and the names of the loaded profiles (which the hover quotes), which is all
+they read."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from lsprotocol import types
 
 from .client import FeatureHost, SettingsSource
 from .convert import LineLookup, from_lsp_position, from_lsp_range
 from .documents import DocumentStore
-from .presentation import findings_at, has_inlay_hint, hover_markdown, inlay_hint
+from .presentation import ProfileLabels, findings_at, has_inlay_hint, hover_markdown, inlay_hint
 
 
-def register(server: FeatureHost, docs: DocumentStore, settings: SettingsSource) -> None:
+def register(
+    server: FeatureHost,
+    docs: DocumentStore,
+    settings: SettingsSource,
+    profile: Callable[[], ProfileLabels] = ProfileLabels,
+) -> None:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(params: types.HoverParams) -> types.Hover | None:
         doc = docs.get(params.text_document.uri)
@@ -25,7 +33,7 @@ def register(server: FeatureHost, docs: DocumentStore, settings: SettingsSource)
         hits = [f for f in findings_at(view.on_line(pos.line), pos) if f.kind in kinds]
         if not hits:
             return None
-        text = "\n\n---\n\n".join(hover_markdown(f, view.stale) for f in hits)
+        text = "\n\n---\n\n".join(hover_markdown(f, view.stale, profile()) for f in hits)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
@@ -44,9 +52,10 @@ def register(server: FeatureHost, docs: DocumentStore, settings: SettingsSource)
                 cache[path] = docs.lines(path)
             return cache[path]
 
+        labels = profile()
         nearby = docs.index(doc.path).ending_on(window.start.line, window.end.line)
         return [
-            inlay_hint(f, lines, lines_for, encoding)
+            inlay_hint(f, lines, lines_for, encoding, labels)
             for f in nearby
             if f.kind in kinds and window.start <= f.range.end <= window.end
         ]

@@ -36,6 +36,8 @@ const DEFAULT_FLAT = {
   tests: true,
   timeout: 120,
   allowNetwork: false,
+  profile: [],
+  profileHotShare: 0.05,
   workspaceTrusted: true,
 };
 

@@ -1,7 +1,14 @@
 import '../stubs/register';
 import { strict as assert } from 'node:assert';
 import { beforeEach, describe, it } from 'node:test';
-import { CLICK_HINT, fromNotification, statusView, summarize, StatusInput } from '../../src/status';
+import {
+  CLICK_HINT,
+  fromNotification,
+  profileFromNotification,
+  statusView,
+  summarize,
+  StatusInput,
+} from '../../src/status';
 import { StatusBar } from '../../src/statusBar';
 import { stub, TabInputText, Uri } from '../stubs/vscode';
 
@@ -104,6 +111,19 @@ describe('the status bar states', () => {
     });
     assert.equal(fromNotification({ state: 'dancing' }), undefined);
     assert.equal(fromNotification(null), undefined);
+  });
+
+  it('says which profile is loaded, or why none is', () => {
+    const loaded = profileFromNotification({ state: 'idle', profile: 'mem.out', profileNote: '' });
+    assert.deepEqual(loaded, { label: 'mem.out', note: '' });
+    const shown = view({ profile: loaded });
+    assert.ok(shown.text.endsWith(' · mem.out'), shown.text);
+    assert.ok(shown.tooltip.includes('weighed by the profile mem.out'), shown.tooltip);
+    const none = profileFromNotification({ state: 'idle', profile: '', profileNote: 'no file matches the profile setting' });
+    const unmatched = view({ profile: none });
+    assert.ok(!unmatched.text.includes('·'), unmatched.text);
+    assert.ok(unmatched.tooltip.includes('Profile: no file matches the profile setting.'), unmatched.tooltip);
+    assert.equal(profileFromNotification({ state: 'idle' }), undefined, 'a server from before profiles');
   });
 });
 
