@@ -44,6 +44,11 @@ func Far(n int) {
 	sink = indirect(n)
 }
 
+// Inlined at its one call, in the benchmark: its own copy never runs.
+func Small(n int) *T {
+	return &T{B: n}
+}
+
 func Never(n int) []int {
 	return make([]int, n)
 }
@@ -76,6 +81,7 @@ func BenchmarkAlloc(b *testing.B) {
 		Far(i)
 		Far(i)
 		out = Say(i)
+		sink = Small(i)
 	}
 }
 
@@ -227,6 +233,19 @@ def test_a_function_that_never_ran_costs_nothing_and_shares_add_up_to_at_most_on
     assert all(f.cost is None for f in result.findings if f.kind not in HEAP_KINDS)
     assert all(f.hot is None for f in result.findings)  # no CPU profile given
     assert report.warnings == ()
+
+
+def test_a_copy_that_never_ran_says_the_inlined_copies_carry_the_cost(
+    profiled: Profiled,
+) -> None:
+    result, _ = joined(profiled, profiled.mem)
+    (own,) = heap(result, "Small", _line_of(HOT, "return &T{B: n}"))
+    (inlined,) = heap(result, "BenchmarkAlloc", _line_of(HOT_TEST, "sink = Small(i)"))
+    assert own.cost is not None and inlined.cost is not None
+    assert not own.cost.seen and own.cost.inlined_elsewhere
+    assert inlined.cost.seen and inlined.cost.alloc_objects >= 3000
+    (never,) = heap(result, "Never", _line_of(HOT, "make([]int, n)"))
+    assert never.cost is not None and not never.cost.inlined_elsewhere
 
 
 def test_two_profiles_merge(profiled: Profiled) -> None:

@@ -153,6 +153,9 @@ class Cost:
     group_alloc_space: int = 0
     group_alloc_objects: int = 0
     group_share: float = 0.0
+    #: Not seen here, but the same code allocated where the compiler inlined it: this
+    #: copy is cold, the inlined copies (findings at their calls) carry the cost.
+    inlined_elsewhere: bool = False
 
     @property
     def seen(self) -> bool:

@@ -85,6 +85,8 @@ def cost_to_json(cost: Cost) -> dict[str, Any]:
             "alloc_objects": cost.group_alloc_objects,
             "share": cost.group_share,
         }
+    if cost.inlined_elsewhere:
+        out["inlined_elsewhere"] = True
     return out
 
 

@@ -208,10 +208,14 @@ def _costs(
     for f in findings:
         if f.kind in HEAP_KINDS:
             by_site.setdefault(finding_site(f), []).append(f)
+    # Where code allocated, whatever it was inlined into: a function's own copy that
+    # never ran may still be hot where callers inlined it.
+    written = {site[0] for site in charged}
     out: dict[int, Cost] = {}
     for site, group in by_site.items():
         space, objects = charged.get(site, (0, 0))
         share = space / total if total else 0.0
+        inlined_elsewhere = not space and not objects and site[0] in written
         k = len(group)
         for i, f in enumerate(group):
             # Even parts, the remainder on the first: the parts add up to the whole.
@@ -225,6 +229,7 @@ def _costs(
                 space,
                 objects,
                 share,
+                inlined_elsewhere,
             )
     return out
 

@@ -36,6 +36,11 @@ def cost_phrase(cost: Cost, label: str) -> str:
     """What ``cost`` says, in words: ``41% of allocated bytes in mem.out (3.2 MB, 20,000
     objects)``. A cost the profile cannot give one finding alone says so, with the
     figures of the line it shares."""
+    if not cost.seen and cost.inlined_elsewhere:
+        return (
+            f"never allocated here in {label}: this code allocated only where it was "
+            "inlined, and the findings at those calls carry the cost"
+        )
     if not cost.seen:
         return f"never allocated in {label}"
     if cost.shared_by > 1:
