@@ -380,7 +380,7 @@ class FixVerifier:
             diagnostics.setdefault(anchor, []).append(diags)
         # What a fix saves is of every allocation it answers, asked about or not.
         costly = {(f.file, f.range): f for f in self.docs.findings(path).findings if f.cost}
-        label = self.analyzer.profiles.labels.alloc
+        label = self.analyzer.profiles.labels.alloc if costly else ""
         ranked = []
         for entry in self.current(path):
             hits = [a for a in dict.fromkeys(entry.fix.anchors) if a in rank]
