@@ -33,7 +33,7 @@ from .model import (
     ReasonCode,
 )
 
-SCHEMA = 7
+SCHEMA = 8
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
 

@@ -18,6 +18,8 @@ export const KINDS = [
   'leaking-param',
   'inlining',
   'cannot-inline',
+  'bounds-check',
+  'nil-check',
 ] as const;
 /** Kinds whose diagnostics count as heap escapes in the status bar. */
 export const HEAP_KINDS: readonly string[] = ['moved-to-heap', 'escapes-to-heap'];
@@ -28,6 +30,8 @@ const DEFAULT_SEVERITY: Readonly<Record<string, Severity>> = {
   'leaking-param': 'hint',
   inlining: 'hint',
   'cannot-inline': 'hint',
+  'bounds-check': 'information',
+  'nil-check': 'information',
 };
 // END generated kinds
 export type Kind = (typeof KINDS)[number];

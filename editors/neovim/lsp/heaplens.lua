@@ -20,7 +20,7 @@ local function defaults()
     mode = 'onType', -- 'onType' | 'onSave' | 'off'
     debounceMs = 300,
     -- BEGIN generated kinds: scripts/gen_kinds.py writes this from server/heaplens/kinds.py
-    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline
+    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline, bounds-check, nil-check
     kinds = { 'escapes-to-heap', 'leaking-param', 'moved-to-heap' },
     -- kind -> 'error' | 'warning' | 'information' | 'hint'
     severity = {
@@ -29,6 +29,8 @@ local function defaults()
       ['leaking-param'] = 'hint',
       ['inlining'] = 'hint',
       ['cannot-inline'] = 'hint',
+      ['bounds-check'] = 'information',
+      ['nil-check'] = 'information',
     },
     -- END generated kinds
     inlayHints = true,

@@ -27,6 +27,8 @@ const DEFAULT_FLAT = {
     'leaking-param': 'hint',
     inlining: 'hint',
     'cannot-inline': 'hint',
+    'bounds-check': 'information',
+    'nil-check': 'information',
   },
   inlayHints: true,
   goBinary: '',
