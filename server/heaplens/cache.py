@@ -33,6 +33,8 @@ from .model import (
     ReasonCode,
 )
 
+#: 8: findings may be of kinds bounds-check and nil-check, which an older heaplens cannot
+#: decode; and a file's findings now include its checks.
 SCHEMA = 8
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
