@@ -336,8 +336,10 @@ def run_check(args: argparse.Namespace) -> int:
     # Read before the check: a baseline or profile that cannot be read is said before
     # any work.
     baseline, wrong = _read_baseline(args.baseline)
-    if wrong is None:
-        profiles, wrong = _read_profiles(args.profile, engine)
+    if wrong is not None:
+        print(f"heaplens: {wrong}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    profiles, wrong = _read_profiles(args.profile, engine)
     if profiles is not None and args.min_share is not None and not profiles.has_alloc:
         wrong = "--min-share needs an allocation profile (go test -memprofile)"
     if wrong is not None:
