@@ -126,21 +126,7 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     check.add_argument(
         "patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="what to analyse (default ./...)"
     )
-    check.add_argument(
-        "--format",
-        choices=("text", "json", "sarif", "github"),
-        default="text",
-        help="text (default); json (a report --baseline can read); sarif (for code "
-        "scanning); github (workflow-command annotations, one per finding; with "
-        "--baseline, only the new ones)",
-    )
-    check.add_argument(
-        "--baseline",
-        metavar="FILE",
-        help="an earlier --format json report (-o FILE): each finding is marked new or "
-        "unchanged, matched by file, function, kind, subject and occurrence (not by line), "
-        "and --fail-on counts only new ones",
-    )
+    _add_report_args(check)
     check.add_argument(
         "--kinds",
         type=_kinds_arg,
@@ -181,6 +167,25 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="hide heap findings whose share of the profiles' allocated bytes is below F "
         "(0 to 1: 0.05 is 5%%; a shared line counts whole); findings of other kinds stay "
         "shown, and --fail-on counts only what is shown (needs an allocation --profile)",
+    )
+
+
+def _add_report_args(p: argparse.ArgumentParser) -> None:
+    """The report's format, and the baseline it is compared with."""
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (default); json (a report --baseline can read); sarif (for code "
+        "scanning); github (workflow-command annotations, one per finding; with "
+        "--baseline, only the new ones)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="an earlier --format json report (-o FILE): each finding is marked new or "
+        "unchanged, matched by file, function, kind, subject and occurrence (not by line), "
+        "and --fail-on counts only new ones",
     )
 
 
