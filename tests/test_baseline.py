@@ -281,3 +281,37 @@ def test_pre_commit_hook_is_declared() -> None:
     assert "- id: heaplens" in text and "entry: heaplens check" in text
     assert "language: python" in text and "pass_filenames: false" in text
     assert shutil.which("heaplens") is not None  # the entry the hook runs exists
+
+
+OCCURRENCES = """package shapes
+
+import "fmt"
+
+func Twice(n int) (string, string) {
+	a := fmt.Sprint(n)
+	b := fmt.Sprint(n)
+	return a, b
+}
+"""
+
+
+def _uses_of_n(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in data["findings"] if f["subject"] == "n"]
+
+
+def test_occurrences_count_in_source_order(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    mod = _module(tmp_path, OCCURRENCES)
+    base = _baseline(mod, cli_env)
+    keys = [f["key"] for f in _uses_of_n(json.loads(base.read_text()))]
+    assert [(k["function"], k["kind"], k["occurrence"]) for k in keys] == [
+        ("Twice", "escapes-to-heap", 1),
+        ("Twice", "escapes-to-heap", 2),
+    ]
+    # A third use after them is the new one; the first two keep their keys.
+    (mod / "shapes.go").write_text(
+        OCCURRENCES.replace("\treturn a, b", "\t_ = fmt.Sprint(n)\n\treturn a, b")
+    )
+    rc, data, _ = check_json("--baseline", str(base), "./...", cwd=mod, env=cli_env)
+    assert rc == 0
+    got = [(f["line"], f["key"]["occurrence"], f["baseline"]) for f in _uses_of_n(data)]
+    assert got == [(6, 1, "unchanged"), (7, 2, "unchanged"), (8, 3, "new")]
