@@ -23,6 +23,7 @@ from .report_cost import POSITION, SORTS, Ranking, shown
 
 if TYPE_CHECKING:
     from .analysis import CheckResult, Engine, Options, Progress
+    from .baseline import Baseline, Marks
     from .cache import ResultCache
     from .fixes.measure import BenchJudge
     from .fixes.model import VerifiedFix
@@ -125,7 +126,7 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     check.add_argument(
         "patterns", nargs="*", metavar="PATTERN|DIR|FILE", help="what to analyse (default ./...)"
     )
-    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    _add_report_args(check)
     check.add_argument(
         "--kinds",
         type=_kinds_arg,
@@ -138,7 +139,7 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         type=_kinds_arg,
         default=frozenset(),
         metavar="KINDS",
-        help="exit 1 when a finding of these kinds exists",
+        help="exit 1 when a finding of these kinds exists (with --baseline: a new one)",
     )
     check.add_argument("-o", "--output", metavar="FILE", help="write the report here")
     check.add_argument(
@@ -166,6 +167,25 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="hide heap findings whose share of the profiles' allocated bytes is below F "
         "(0 to 1: 0.05 is 5%%; a shared line counts whole); findings of other kinds stay "
         "shown, and --fail-on counts only what is shown (needs an allocation --profile)",
+    )
+
+
+def _add_report_args(p: argparse.ArgumentParser) -> None:
+    """The report's format, and the baseline it is compared with."""
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (default); json (a report --baseline can read); sarif (for code "
+        "scanning); github (workflow-command annotations, one per finding; with "
+        "--baseline, only the new ones)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="an earlier --format json report (-o FILE): each finding is marked new or "
+        "unchanged, matched by file, function, kind, subject and occurrence (not by line), "
+        "and --fail-on counts only new ones",
     )
 
 
@@ -318,7 +338,12 @@ def run_check(args: argparse.Namespace) -> int:
     # Kinds that can fail the run are always shown: a CI failure must point at something.
     kinds = args.kinds | args.fail_on
     engine = _engine_from(args)
-    # Read before the check: a profile that cannot be read is said before any work.
+    # Read before the check: a baseline or profile that cannot be read is said before
+    # any work.
+    baseline, wrong = _read_baseline(args.baseline)
+    if wrong is not None:
+        print(f"heaplens: {wrong}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     profiles, wrong = _read_profiles(args.profile, engine)
     if profiles is not None and args.min_share is not None and not profiles.has_alloc:
         wrong = "--min-share needs an allocation profile (go test -memprofile)"
@@ -346,10 +371,41 @@ def run_check(args: argparse.Namespace) -> int:
     for left_out in result.left_out:
         print(f"heaplens: {left_out.message}", file=sys.stderr)
     result, ranking = _rank(args, result, profiles)
+    marks = _mark(result, kinds, cwd, baseline)
 
-    if not _write_report(args.output, _render(args, result, kinds, cwd, ranking)):
+    if not _write_report(args.output, _render(args, result, kinds, cwd, ranking, marks)):
         return EXIT_INCOMPLETE
-    return _check_exit(args, result, kinds, ranking)
+    return _check_exit(args, result, kinds, ranking, marks)
+
+
+def _read_baseline(path: str | None) -> tuple[Baseline | None, str | None]:
+    """The baseline named by ``--baseline`` (None when none was), or why it is unusable."""
+    if path is None:
+        return None, None
+    from .baseline import BaselineError, read_baseline
+
+    try:
+        return read_baseline(path), None
+    except BaselineError as e:
+        return None, str(e)
+
+
+def _mark(
+    result: CheckResult, kinds: frozenset[Kind], cwd: str, baseline: Baseline | None
+) -> Marks:
+    """Each finding's key, and with a baseline what is new; kinds the baseline did not
+    report are said on stderr, since all their findings are new."""
+    from .baseline import ModuleRoots, mark
+
+    marks = mark(result.findings, kinds, ModuleRoots(cwd), baseline)
+    if marks.unseen_kinds:
+        unseen = ", ".join(sorted(marks.unseen_kinds))
+        print(
+            f"heaplens: warning: the baseline did not report {unseen}: "
+            "every finding of those kinds counts as new",
+            file=sys.stderr,
+        )
+    return marks
 
 
 def _ranking_usage_error(args: argparse.Namespace) -> str | None:
@@ -402,20 +458,27 @@ def _render(
     kinds: frozenset[Kind],
     cwd: str,
     ranking: Ranking,
+    marks: Marks,
 ) -> str:
     """The report in the format asked for."""
     if args.format == "json":
         from . import report_json
 
-        report = report_json.render(result, kinds, ranking)
+        report = report_json.render(result, kinds, ranking, marks)
     elif args.format == "sarif":
         from . import report_sarif
 
-        report = report_sarif.render(result, kinds, ranking)
+        report = report_sarif.render(result, kinds, ranking, marks)
+    elif args.format == "github":
+        from . import report_github
+
+        return report_github.render(result, kinds, cwd, ranking, marks)
     else:
         from . import report_text
 
-        return report_text.render(result, kinds, cwd, verbose=args.verbose, ranking=ranking)
+        return report_text.render(
+            result, kinds, cwd, verbose=args.verbose, ranking=ranking, marks=marks
+        )
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -437,11 +500,15 @@ def _write_report(output: str | None, text: str) -> bool:
 
 
 def _check_exit(
-    args: argparse.Namespace, result: CheckResult, kinds: frozenset[Kind], ranking: Ranking
+    args: argparse.Namespace,
+    result: CheckResult,
+    kinds: frozenset[Kind],
+    ranking: Ranking,
+    marks: Marks,
 ) -> int:
     """2 when something did not compile (its findings are missing), 1 when ``--fail-on``
     found something among the findings shown (``--min-share`` hides the cheap ones from
-    it too: "fail on a heap escape costing 5%"), else 0."""
+    it too: "fail on a heap escape costing 5%"; a baseline, those it already had), else 0."""
     errors = result.all_errors
     if errors:
         packages = {e.package for e in errors if e.package}
@@ -454,7 +521,9 @@ def _check_exit(
         return EXIT_INCOMPLETE
     if args.verbose and args.format != "text":
         print(f"heaplens: {len(result.unknown)} unknown compiler lines", file=sys.stderr)
-    if args.fail_on and any(f.kind in args.fail_on for f in shown(result.findings, kinds, ranking)):
+    if args.fail_on and any(
+        f.kind in args.fail_on and marks.is_new(f) for f in shown(result.findings, kinds, ranking)
+    ):
         return EXIT_FINDINGS
     return EXIT_OK
 

@@ -2,15 +2,22 @@
 
 Lines and columns are 1-based; columns count bytes, as the Go toolchain does; ends are
 exclusive. Version 1 fields are a contract: add fields, never change or remove them.
+
+Each finding carries its baseline ``key`` and ``fingerprint`` (``heaplens.baseline``), and
+the report the ``kinds`` it reports, so any report can serve as a later run's baseline.
+With ``--baseline``, each finding also says whether it is ``new`` or ``unchanged``, and
+the report's ``baseline`` object counts them and lists the findings that are gone.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from typing import Any
 
 from . import wording
 from .analysis import CheckResult
+from .baseline import Entry, Marks, ModuleRoots, mark
 from .model import CompileError, Finding, FlowStep, Kind, Reason
 from .report_cost import NO_PROFILE, Ranking, profile_fields, profile_to_json, shown
 
@@ -86,21 +93,51 @@ def error_to_json(e: CompileError) -> dict[str, Any]:
     }
 
 
+def _absent_to_json(e: Entry) -> dict[str, Any]:
+    return {
+        "file": e.file,
+        "line": e.line,
+        "column": e.column,
+        "end_line": e.end_line,
+        "end_column": e.end_column,
+        "kind": e.key.kind,
+        "message": e.message,
+        "function": e.key.function,
+        "subject": e.key.subject,
+        "key": e.key.to_json(),
+        "fingerprint": e.key.fingerprint,
+    }
+
+
 def render(
-    result: CheckResult, kinds: Collection[Kind], ranking: Ranking = NO_PROFILE
+    result: CheckResult,
+    kinds: Collection[Kind],
+    ranking: Ranking = NO_PROFILE,
+    marks: Marks | None = None,
 ) -> dict[str, Any]:
     """The report. With profiles (``ranking.report``), each finding gains ``cost`` and
-    ``hot`` and the report a top-level ``profile``; without, it is exactly as before."""
+    ``hot`` and the report a top-level ``profile``. ``marks`` (keys, and a baseline's
+    states) are made here, for the current directory, when not given."""
     report = ranking.report
+    if marks is None:
+        marks = mark(result.findings, kinds, ModuleRoots(os.getcwd()))
     findings = []
     for f in shown(result.findings, kinds, ranking):
         out = finding_to_json(f)
         if report is not None:
             out.update(profile_fields(f, report))
+        key = marks.key(f)
+        if key is not None:
+            out["key"] = key.to_json()
+            out["fingerprint"] = key.fingerprint
+        state = marks.state(f)
+        if state is not None:
+            out["baseline"] = state
         findings.append(out)
     rendered: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "go_version": result.go_version,
+        "kinds": sorted(k.value for k in kinds),
         "findings": findings,
         "errors": [error_to_json(e) for e in result.all_errors],
         "packages": [
@@ -115,4 +152,10 @@ def render(
     }
     if report is not None:
         rendered["profile"] = profile_to_json(report)
+    if marks.compared:
+        rendered["baseline"] = {
+            "new": sum(1 for f in findings if f.get("baseline") == "new"),
+            "unchanged": sum(1 for f in findings if f.get("baseline") == "unchanged"),
+            "absent": [_absent_to_json(e) for e in marks.absent],
+        }
     return rendered

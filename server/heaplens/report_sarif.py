@@ -3,6 +3,11 @@
 SARIF has no byte columns: a run counts columns in UTF-16 code units or in code points.
 heaplens declares ``utf16CodeUnits`` and converts with the shared position helper, so a
 finding after Chinese text or an emoji lands on the right character in any viewer.
+
+Every result carries ``partialFingerprints`` (``heaplens/v1``: the hash of its baseline
+key, which names no line), so code scanning tracks it across commits. With a baseline,
+results carry ``baselineState`` (``new`` or ``unchanged``), and each baseline finding that
+is gone is a result of its own with ``baselineState: absent``, where the baseline saw it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, wording
 from . import kinds as kind_table
 from .analysis import CheckResult
+from .baseline import ABSENT, FINGERPRINT_NAME, Entry, Marks, ModuleRoots, mark
 from .model import Finding, Kind, Location, Position
 from .positions import LineIndex
 from .report_cost import NO_PROFILE, Ranking, profile_fields, profile_to_json, ranked_share, shown
@@ -70,6 +76,7 @@ def _result(
     cols: _Columns,
     rule_index: Callable[[Kind], int],
     report: ProfileReport | None = None,
+    marks: Marks | None = None,
 ) -> dict[str, Any]:
     text = wording.message(f, ": ")
     if f.function:
@@ -84,6 +91,12 @@ def _result(
         "message": {"text": text},
         "locations": [_location(f.file, f.range.start, f.range.end, cols)],
     }
+    key = marks.key(f) if marks is not None else None
+    if key is not None:
+        result["partialFingerprints"] = {FINGERPRINT_NAME: key.fingerprint}
+    state = marks.state(f) if marks is not None else None
+    if state is not None:
+        result["baselineState"] = state
     if located:
         result["relatedLocations"] = [
             {"id": i, **_location(loc.file, loc.position, None, cols, msg)}
@@ -115,6 +128,38 @@ def _result(
     return result
 
 
+def _absent_result(e: Entry, file: str | None, rule_index: Callable[[Kind], int]) -> dict[str, Any]:
+    """A baseline finding that is gone, at its place in the baseline (lines as they were
+    then). Its file is named as in this checkout when the module is here, so the URI
+    stays inside the repository code scanning knows; else as the baseline named it."""
+    kind = Kind(e.key.kind)
+    # Byte columns: the baseline's text is not here to count UTF-16 units in (they agree
+    # on ASCII lines).
+    region = {
+        "startLine": e.line,
+        "startColumn": e.column,
+        "endLine": e.end_line,
+        "endColumn": e.end_column,
+    }
+    text = e.message + (f" (in {e.key.function})" if e.key.function else "")
+    return {
+        "ruleId": kind.value,
+        "ruleIndex": rule_index(kind),
+        "level": kind_table.info(kind).sarif_level,
+        "message": {"text": text},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(file or e.file)},
+                    "region": region,
+                }
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT_NAME: e.key.fingerprint},
+        "baselineState": ABSENT,
+    }
+
+
 def rank(share: float) -> float:
     """SARIF's ``rank`` (0 to 100, higher first; -1, the default, means unknown): the
     percentage of the profile's allocated bytes, so dashboards that sort by rank put the
@@ -134,10 +179,17 @@ def _rule(row: kind_table.KindInfo) -> dict[str, Any]:
 
 
 def render(
-    result: CheckResult, kinds: Collection[Kind], ranking: Ranking = NO_PROFILE
+    result: CheckResult,
+    kinds: Collection[Kind],
+    ranking: Ranking = NO_PROFILE,
+    marks: Marks | None = None,
 ) -> dict[str, Any]:
     """The SARIF log. With profiles (``ranking.report``), heap results carry their cost
-    and a ``rank``, and the run's properties say which profiles were read."""
+    and a ``rank``, and the run's properties say which profiles were read. ``marks``
+    (keys, and a baseline's states) are made here, for the current directory, when not
+    given."""
+    if marks is None:
+        marks = mark(result.findings, kinds, ModuleRoots(os.getcwd()))
     cols = _Columns()
     rules = [_rule(row) for row in kind_table.KINDS]
     index = {row.name: i for i, row in enumerate(kind_table.KINDS)}
@@ -173,8 +225,14 @@ def render(
                 ],
                 "properties": _run_properties(result, ranking.report),
                 "results": [
-                    _result(f, cols, rule_index, ranking.report)
-                    for f in shown(result.findings, kinds, ranking)
+                    *(
+                        _result(f, cols, rule_index, ranking.report, marks)
+                        for f in shown(result.findings, kinds, ranking)
+                    ),
+                    *(
+                        _absent_result(e, marks.absent_files.get(e), rule_index)
+                        for e in marks.absent
+                    ),
                 ],
             }
         ],

@@ -1,4 +1,7 @@
-"""Human-readable ``heaplens check`` output: findings grouped by file, one line each."""
+"""Human-readable ``heaplens check`` output: findings grouped by file, one line each.
+
+With ``--baseline``, a finding the baseline did not have says ``new`` first in its
+parentheses, and a last line counts the new, unchanged and gone findings."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import TYPE_CHECKING
 from . import kinds as kind_table
 from . import wording
 from .analysis import CheckResult
+from .baseline import Marks
 from .model import CompileError, Finding, Kind
 from .report_cost import COST, NO_PROFILE, Ranking, shown
 
@@ -25,13 +29,17 @@ def display_path(path: str, cwd: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _finding_line(f: Finding, ranking: Ranking = NO_PROFILE, where: str = "") -> str:
+def _finding_line(
+    f: Finding, ranking: Ranking = NO_PROFILE, where: str = "", marks: Marks | None = None
+) -> str:
     """One finding. ``where`` (a path) goes before the position when findings are not
     grouped by file; with a profile, its figures follow the function."""
     r = f.range
     span = f"{where}{r.start.line}:{r.start.column}"
     text = wording.message(f)
     extra = []
+    if marks is not None and marks.compared and marks.is_new(f):
+        extra.append("new")
     if f.function:
         extra.append(f"in {f.function}")
     if ranking.report is not None:
@@ -70,6 +78,12 @@ def _profile_summary(report: ProfileReport) -> str:
     return f"profile {report.label}: " + "; ".join(parts)
 
 
+def _baseline_summary(found: list[Finding], marks: Marks) -> str:
+    new = sum(1 for f in found if marks.is_new(f))
+    gone = len(marks.absent)
+    return f"baseline: {new} new, {len(found) - new} unchanged, {gone} gone since the baseline"
+
+
 def _kind_width() -> int:
     """The kind column fits the longest kind's name, and a space."""
     return max(len(name) for name in kind_table.names()) + 1
@@ -83,10 +97,12 @@ def _error_line(e: CompileError, cwd: str) -> str:
     return e.message
 
 
-def _finding_lines(found: list[Finding], cwd: str, ranking: Ranking) -> list[str]:
+def _finding_lines(
+    found: list[Finding], cwd: str, ranking: Ranking, marks: Marks | None = None
+) -> list[str]:
     """Grouped by file; in ``--sort cost`` order, one list with each finding's path."""
     if ranking.sort == COST:
-        lines = [_finding_line(f, ranking, f"{display_path(f.file, cwd)}:") for f in found]
+        lines = [_finding_line(f, ranking, f"{display_path(f.file, cwd)}:", marks) for f in found]
         return [*lines, ""] if lines else []
     lines = []
     by_file: dict[str, list[Finding]] = {}
@@ -94,7 +110,7 @@ def _finding_lines(found: list[Finding], cwd: str, ranking: Ranking) -> list[str
         by_file.setdefault(f.file, []).append(f)
     for file in sorted(by_file):
         lines.append(display_path(file, cwd))
-        lines.extend(_finding_line(f, ranking) for f in by_file[file])
+        lines.extend(_finding_line(f, ranking, marks=marks) for f in by_file[file])
         lines.append("")
     return lines
 
@@ -105,9 +121,10 @@ def render(
     cwd: str,
     verbose: bool = False,
     ranking: Ranking = NO_PROFILE,
+    marks: Marks | None = None,
 ) -> str:
     found = shown(result.findings, kinds, ranking)
-    lines = _finding_lines(found, cwd, ranking)
+    lines = _finding_lines(found, cwd, ranking, marks)
     errors = result.all_errors
     if errors:
         lines.append("Packages that do not compile (no findings for them):")
@@ -123,6 +140,8 @@ def render(
     )
     if ranking.report is not None:
         lines.append(_profile_summary(ranking.report))
+    if marks is not None and marks.compared:
+        lines.append(_baseline_summary(found, marks))
     hidden = sum(1 for f in result.findings if f.kind in kinds) - len(found)
     if hidden:
         from .profiles.wording import share_label
