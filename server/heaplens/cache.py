@@ -33,7 +33,8 @@ from .model import (
     ReasonCode,
 )
 
-SCHEMA = 7
+# 8: a file's entry holds its broken assertions and unreadable directives too.
+SCHEMA = 8
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
 

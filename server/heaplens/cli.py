@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from . import kinds as kind_table
-from .model import DEFAULT_KINDS, Kind, parse_kinds
+from .model import ALWAYS_KINDS, DEFAULT_KINDS, Kind, parse_kinds
 from .report_cost import POSITION, SORTS, Ranking, shown
 
 if TYPE_CHECKING:
@@ -316,7 +316,8 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     cwd = os.getcwd()
     # Kinds that can fail the run are always shown: a CI failure must point at something.
-    kinds = args.kinds | args.fail_on
+    # So are broken assertions and unreadable directives, whatever --kinds says.
+    kinds = args.kinds | args.fail_on | ALWAYS_KINDS
     engine = _engine_from(args)
     # Read before the check: a profile that cannot be read is said before any work.
     profiles, wrong = _read_profiles(args.profile, engine)
@@ -439,9 +440,9 @@ def _write_report(output: str | None, text: str) -> bool:
 def _check_exit(
     args: argparse.Namespace, result: CheckResult, kinds: frozenset[Kind], ranking: Ranking
 ) -> int:
-    """2 when something did not compile (its findings are missing), 1 when ``--fail-on``
-    found something among the findings shown (``--min-share`` hides the cheap ones from
-    it too: "fail on a heap escape costing 5%"), else 0."""
+    """2 when something did not compile (its findings are missing), 1 when an assertion
+    is broken or ``--fail-on`` found something among the findings shown (``--min-share``
+    hides the cheap ones from it too: "fail on a heap escape costing 5%"), else 0."""
     errors = result.all_errors
     if errors:
         packages = {e.package for e in errors if e.package}
@@ -454,7 +455,11 @@ def _check_exit(
         return EXIT_INCOMPLETE
     if args.verbose and args.format != "text":
         print(f"heaplens: {len(result.unknown)} unknown compiler lines", file=sys.stderr)
-    if args.fail_on and any(f.kind in args.fail_on for f in shown(result.findings, kinds, ranking)):
+    found = shown(result.findings, kinds, ranking)
+    # A broken assertion fails the run without --fail-on: the source asked for it.
+    if any(f.kind is Kind.ASSERTION for f in found):
+        return EXIT_FINDINGS
+    if args.fail_on and any(f.kind in args.fail_on for f in found):
         return EXIT_FINDINGS
     return EXIT_OK
 

@@ -30,6 +30,8 @@ class Kind(str, enum.Enum):
     LEAKING_PARAM = "leaking-param"
     INLINING = "inlining"
     CANNOT_INLINE = "cannot-inline"
+    ASSERTION = "assertion"
+    DIRECTIVE = "directive"
 
     def __str__(self) -> str:
         return self.value
@@ -64,6 +66,9 @@ class KindInfo:
     sarif_full: str
     #: SARIF ``defaultConfiguration.level`` (and each result's level).
     sarif_level: Literal["none", "note", "warning", "error"] = "note"
+    #: Reported whatever the ``kinds`` setting or ``--kinds`` says: a contract the user
+    #: wrote into the source (``heaplens.assertions``) is never filtered away.
+    always: bool = False
 
     @property
     def sarif_name(self) -> str:
@@ -140,6 +145,40 @@ KINDS: tuple[KindInfo, ...] = (
         sarif_short="A function cannot be inlined",
         sarif_full="The compiler will not inline this function; the reason says why.",
     ),
+    KindInfo(
+        name="assertion",
+        label="assertion broken",
+        summary="A `//heaplens:noescape` or `//gcassert:` assertion the compiler broke "
+        "(always reported; fails `heaplens check`).",
+        severity="error",
+        on_by_default=True,
+        heap=False,
+        escape=False,
+        inlay_label="",
+        inlay_hint=False,
+        sarif_short="An assertion about the compiler's decisions is broken",
+        sarif_full="A //heaplens:noescape, //gcassert:noescape, //gcassert:bce or "
+        "//gcassert:inline directive asserts a decision the compiler did not make.",
+        sarif_level="error",
+        always=True,
+    ),
+    KindInfo(
+        name="directive",
+        label="directive not understood",
+        summary="A `//heaplens:` or `//gcassert:` directive heaplens cannot read, such as a "
+        "misspelt word (always reported).",
+        severity="warning",
+        on_by_default=True,
+        heap=False,
+        escape=False,
+        inlay_label="",
+        inlay_hint=False,
+        sarif_short="A directive is not understood",
+        sarif_full="A //heaplens: or //gcassert: comment names no directive heaplens knows, "
+        "or applies to nothing, so it asserts nothing.",
+        sarif_level="warning",
+        always=True,
+    ),
 )
 
 
@@ -150,7 +189,7 @@ def _key(kind: str | Kind) -> str:
 def info(kind: str | Kind) -> KindInfo:
     """The row of ``kind`` (a ``Kind`` or its name). Raises ``KeyError`` for no such kind.
 
-    Reads ``KINDS`` on each call (five rows), so a table swapped in by a test is what
+    Reads ``KINDS`` on each call (a few rows), so a table swapped in by a test is what
     every reader sees."""
     name = _key(kind)
     for row in KINDS:
@@ -167,6 +206,11 @@ def names() -> tuple[str, ...]:
 def default_names() -> list[str]:
     """The kinds shown by default, sorted (as the settings' default lists them)."""
     return sorted(row.name for row in KINDS if row.on_by_default)
+
+
+def always_names() -> frozenset[str]:
+    """The kinds reported whatever the user's kinds say (``KindInfo.always``)."""
+    return frozenset(row.name for row in KINDS if row.always)
 
 
 def default_severity() -> dict[str, Severity]:

@@ -18,16 +18,20 @@ export const KINDS = [
   'leaking-param',
   'inlining',
   'cannot-inline',
+  'assertion',
+  'directive',
 ] as const;
 /** Kinds whose diagnostics count as heap escapes in the status bar. */
 export const HEAP_KINDS: readonly string[] = ['moved-to-heap', 'escapes-to-heap'];
-const DEFAULT_KINDS: readonly string[] = ['escapes-to-heap', 'leaking-param', 'moved-to-heap'];
+const DEFAULT_KINDS: readonly string[] = ['assertion', 'directive', 'escapes-to-heap', 'leaking-param', 'moved-to-heap'];
 const DEFAULT_SEVERITY: Readonly<Record<string, Severity>> = {
   'moved-to-heap': 'information',
   'escapes-to-heap': 'information',
   'leaking-param': 'hint',
   inlining: 'hint',
   'cannot-inline': 'hint',
+  assertion: 'error',
+  directive: 'warning',
 };
 // END generated kinds
 export type Kind = (typeof KINDS)[number];

@@ -20,8 +20,8 @@ local function defaults()
     mode = 'onType', -- 'onType' | 'onSave' | 'off'
     debounceMs = 300,
     -- BEGIN generated kinds: scripts/gen_kinds.py writes this from server/heaplens/kinds.py
-    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline
-    kinds = { 'escapes-to-heap', 'leaking-param', 'moved-to-heap' },
+    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline, assertion, directive
+    kinds = { 'assertion', 'directive', 'escapes-to-heap', 'leaking-param', 'moved-to-heap' },
     -- kind -> 'error' | 'warning' | 'information' | 'hint'
     severity = {
       ['moved-to-heap'] = 'information',
@@ -29,6 +29,8 @@ local function defaults()
       ['leaking-param'] = 'hint',
       ['inlining'] = 'hint',
       ['cannot-inline'] = 'hint',
+      ['assertion'] = 'error',
+      ['directive'] = 'warning',
     },
     -- END generated kinds
     inlayHints = true,

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .. import compiler_output, findings, keys
+from .. import assertions, compiler_output, findings, keys
 from ..cache import ResultCache, UnitResult
 from ..model import Finding
 from ..syntax import SourceFile
@@ -25,6 +25,23 @@ def log_digest(logs: Sequence[bytes]) -> str:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
+
+
+def _assertions(
+    check: Check,
+    files: Sequence[str],
+    found: Sequence[Finding],
+    logs: dict[str, list[bytes]],
+) -> list[Finding]:
+    """The broken assertions and unreadable directives of ``files``, judged against
+    ``found`` and the bounds checks in each file's ``logs`` (none when not given)."""
+    out: list[Finding] = []
+    for file in files:
+        src = check.sources.get(file)
+        if src is not None:
+            bounds = assertions.bounds_in_log(logs.get(file, ()))
+            out += assertions.check(src, found, bounds)
+    return out
 
 
 class Classifier:
@@ -60,7 +77,10 @@ class Classifier:
                 classified = findings.classify(
                     raw, wanted, check.sources.get, scope, before, check.sources.imported_scalar
                 )
-                return list(classified.findings), unknown + classified.unknown
+                # cgo's files: bounds checks are not remapped, so bce is not judged there.
+                found = list(classified.findings)
+                found += _assertions(check, wanted, found, {})
+                return found, unknown + classified.unknown
             logs_of: dict[str, list[bytes]] = {}
             for one in log.files:
                 if one.header is not None:
@@ -68,7 +88,10 @@ class Classifier:
             out: list[Finding] = []
             for file in wanted:
                 if file not in logs_of:
-                    continue  # the compiler had nothing to say about it
+                    # The compiler had nothing to say about it; its directives may still
+                    # be misspelt.
+                    out += _assertions(check, [file], [], {})
+                    continue
                 src = check.sources.get(file)
                 key = self.file_key(file, src, scope(file), before(file))
                 tag = log_digest(logs_of[file])
@@ -80,7 +103,12 @@ class Classifier:
                     classified = findings.classify(
                         raw, [file], check.sources.get, scope, before, check.sources.imported_scalar
                     )
-                    known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
+                    # Assertions are judged on the file's text and log, which its key and
+                    # tag cover: they are cached with its findings.
+                    judged = _assertions(check, [file], classified.findings, {file: logs_of[file]})
+                    known = UnitResult(
+                        (*classified.findings, *judged), (), tuple(classified.unknown)
+                    )
                     fresh.append((key, tag, known))
                 out.extend(known.findings)
                 unknown.extend(known.unknown)
