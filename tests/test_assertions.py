@@ -297,3 +297,20 @@ def test_a_build_error_still_wins_over_a_broken_assertion(tmp_path: Path) -> Non
     proc = run_cli("check", "./...", cwd=module, env=_env(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "unknown directive //heaplens:wat" in proc.stdout
+
+
+def test_the_cache_keeps_assertions_and_sees_a_directive_change(tmp_path: Path) -> None:
+    """A file's assertions are cached with its findings, and its text is in the key: an
+    edit to a comment alone (which the compiler logs the same) is judged again."""
+    source = "package a\n\nfunc F() *int {\n\tx := 1 //heaplens:noescape\n\treturn &x\n}\n"
+    module = _module(tmp_path / "m", source)
+    env = _env(tmp_path)
+    first = check_json("./...", cwd=module, env=env)[1]["findings"]
+    again = check_json("./...", cwd=module, env=env)[1]
+    assert [p["cached"] for p in again["packages"]] == [True]
+    assert again["findings"] == first
+    assert [f["kind"] for f in first].count("assertion") == 1
+    (module / "a.go").write_text(source.replace("heaplens:noescape", "heaplens:noescap"))
+    edited = check_json("./...", cwd=module, env=env)[1]["findings"]
+    assert "assertion" not in [f["kind"] for f in edited]
+    assert any("did you mean //heaplens:noescape?" in f["message"] for f in edited)

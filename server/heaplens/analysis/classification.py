@@ -44,6 +44,25 @@ def _assertions(
     return out
 
 
+def _classify_file(
+    log: compiler_output.RawLog,
+    file: str,
+    logs: list[bytes],
+    check: Check,
+    scope: Callable[[str], findings.PackageScope],
+    before: Callable[[str], int],
+) -> UnitResult:
+    """One file's findings from its part of the log (``logs``), with its assertions:
+    they are judged on the file's text and log, which its key and tag cover, so they
+    are cached with its findings."""
+    raw = log.parse(only_about={file})
+    classified = findings.classify(
+        raw, [file], check.sources.get, scope, before, check.sources.imported_scalar
+    )
+    judged = _assertions(check, [file], classified.findings, {file: logs})
+    return UnitResult((*classified.findings, *judged), (), tuple(classified.unknown))
+
+
 class Classifier:
     """Turns logs into findings, for the engine that owns ``cache``."""
 
@@ -99,16 +118,7 @@ class Classifier:
                 if known is not None:
                     check.result.stats.reused_files += 1
                 else:
-                    raw = log.parse(only_about={file})
-                    classified = findings.classify(
-                        raw, [file], check.sources.get, scope, before, check.sources.imported_scalar
-                    )
-                    # Assertions are judged on the file's text and log, which its key and
-                    # tag cover: they are cached with its findings.
-                    judged = _assertions(check, [file], classified.findings, {file: logs_of[file]})
-                    known = UnitResult(
-                        (*classified.findings, *judged), (), tuple(classified.unknown)
-                    )
+                    known = _classify_file(log, file, logs_of[file], check, scope, before)
                     fresh.append((key, tag, known))
                 out.extend(known.findings)
                 unknown.extend(known.unknown)
