@@ -24,23 +24,24 @@ What each directive covers:
   gcassert does (it matches the compiler's output by line): ``noescape`` fails on a value
   escaping or moved to the heap there and on ``leaking param:`` (to the heap, or to a
   result: gcassert counts both); ``bce`` on a bounds check (the log's ``isInBounds`` /
-  ``isSliceInBounds``, which are gcassert's ``Found IsInBounds`` lines); ``inline`` on a
-  function declaration fails when the compiler cannot inline the function. The ``-json``
-  log never records a call that was inlined, so ``inline`` on a statement, and gcassert's
-  "every call of this function is inlined", are not checked.
+  ``isSliceInBounds``, which are gcassert's ``Found IsInBounds`` lines: findings of kind
+  ``bounds-check``, made whatever kinds are shown); ``inline`` on a function declaration
+  fails when the compiler cannot inline the function. The ``-json`` log never records a
+  call that was inlined, so ``inline`` on a statement, and gcassert's "every call of this
+  function is inlined", are not checked.
 
-Pure engine code: no LSP, no compiler runs. ``//heaplens:ignore`` is ``suppress``'s.
+The findings judged are those ``//heaplens:ignore`` (``suppress``) left: a verdict the
+user accepted in so many words breaks no assertion. Pure engine code: no LSP, no
+compiler runs.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
-
-import orjson
 
 from . import wording
 from .model import (
@@ -100,34 +101,16 @@ class _Target:
     at: Range
 
 
-def check(
-    src: SourceFile, findings: Sequence[Finding], bounds: Sequence[Position]
-) -> list[Finding]:
+def check(src: SourceFile, findings: Sequence[Finding]) -> list[Finding]:
     """The broken assertions and unreadable directives of ``src``, judged against its
-    ``findings`` (those of its compile, before any report filters them) and the positions
-    of the bounds checks the compiler kept in it."""
+    ``findings``: those of its compile, of every kind (bounds checks too), before any
+    report filters them."""
     if b"heaplens:" not in src.source and b"gcassert:" not in src.source:
         return []
     mine = [f for f in findings if f.file == src.path]
     out: list[Finding] = []
     for d in _directives(src):
-        out.extend(_judge(src, d, mine, bounds))
-    return out
-
-
-def bounds_in_log(logs: Iterable[bytes]) -> list[Position]:
-    """Where one file's ``-json`` log records a bounds check (``isInBounds``,
-    ``isSliceInBounds``). The log's columns are 1-based, as heaplens counts."""
-    out: list[Position] = []
-    for data in logs:
-        for line in data.splitlines():
-            if b'"isInBounds"' not in line and b'"isSliceInBounds"' not in line:
-                continue
-            try:
-                start = orjson.loads(line)["range"]["start"]
-                out.append(Position(int(start["line"]), int(start["character"])))
-            except (ValueError, KeyError, TypeError):
-                continue  # not a record: the log's reader counts it as unknown
+        out.extend(_judge(src, d, mine))
     return out
 
 
@@ -185,9 +168,7 @@ def _target(src: SourceFile, node: Node) -> _Target:
     return _Target("statement", node, _span(src, node))
 
 
-def _judge(
-    src: SourceFile, d: _Directive, findings: Sequence[Finding], bounds: Sequence[Position]
-) -> list[Finding]:
+def _judge(src: SourceFile, d: _Directive, findings: Sequence[Finding]) -> list[Finding]:
     words = GCASSERT_WORDS if d.gcassert else HEAPLENS_WORDS
     if d.word not in words:
         return [_unknown(src, d, words)]
@@ -202,7 +183,7 @@ def _judge(
         ]
     target = _target(src, d.target)
     if d.gcassert:
-        return _judge_gcassert(src, d, target, findings, bounds)
+        return _judge_gcassert(src, d, target, findings)
     return _judge_noescape(src, d, target, findings)
 
 
@@ -264,7 +245,6 @@ def _judge_gcassert(
     d: _Directive,
     t: _Target,
     findings: Sequence[Finding],
-    bounds: Sequence[Position],
 ) -> list[Finding]:
     """gcassert's meaning: the verdicts on the first line of what the directive applies
     to (gcassert matches the compiler's output to a node by its line)."""
@@ -274,8 +254,8 @@ def _judge_gcassert(
         bad = [f for f in on_line if f.kind in HEAP_KINDS or _gcassert_leak(f)]
         return [_broken(src, d, t.at, bad)] if bad else []
     if d.word == "bce":
-        checks = sorted(p for p in bounds if p.line == line)
-        return [_broken_bce(src, d, t.at, checks)] if checks else []
+        bad = [f for f in on_line if f.kind is Kind.BOUNDS_CHECK]
+        return [_broken(src, d, t.at, bad)] if bad else []
     # inline: only a declaration can be judged from the log (see the module's words).
     if t.kind != "function":
         return []
@@ -317,24 +297,6 @@ def _listed(said: Sequence[str]) -> str:
     """The first few verdicts, and how many more."""
     text = "; ".join(said[:_SHOWN])
     return text + (f"; and {len(said) - _SHOWN} more" if len(said) > _SHOWN else "")
-
-
-def _broken_bce(src: SourceFile, d: _Directive, at: Range, checks: Sequence[Position]) -> Finding:
-    said = [f"bounds check on {_index_text(src, p)}" for p in checks]
-    flow = tuple(
-        FlowStep(Location(src.path, p), s, "", "") for p, s in zip(checks, said, strict=True)
-    )
-    return _finding(src, Kind.ASSERTION, at, f"{d.text} broken: {_listed(said)}", d, flow)
-
-
-def _index_text(src: SourceFile, pos: Position) -> str:
-    """The index or slice expression a bounds check guards, as written."""
-    node = src.node_at(pos)
-    while node is not None and node.type not in ("index_expression", "slice_expression"):
-        node = node.parent
-    if node is None:
-        return f"line {pos.line}:{pos.column}"
-    return src.compact_text(_span(src, node))
 
 
 def _unknown(src: SourceFile, d: _Directive, words: Sequence[str]) -> Finding:

@@ -30,13 +30,15 @@ from .model import Location, Position, Range
 #: Codes we read.
 ESCAPE_CODES = frozenset({"escape", "escapes", "leak"})
 INLINE_CODES = frozenset({"canInlineFunction", "cannotInlineFunction"})
-#: Codes the compiler also logs (bounds checks, nil checks, loop variables...): known,
-#: irrelevant, skipped without being counted as unknown.
+#: Checks the SSA back end keeps (``bounds-check``, ``nil-check``). Their message is
+#: empty: the code and the position are all they say.
+BOUNDS_CODES = frozenset({"isInBounds", "isSliceInBounds"})
+NIL_CODES = frozenset({"nilcheck"})
+CHECK_CODES = BOUNDS_CODES | NIL_CODES
+#: Codes the compiler also logs (copies, loop variables...): known, irrelevant, skipped
+#: without being counted as unknown.
 OTHER_KNOWN_CODES = frozenset(
     {
-        "isInBounds",
-        "isSliceInBounds",
-        "nilcheck",
         "cannotInlineCall",
         "copy",
         "iteration-variable-to-heap",
@@ -48,7 +50,7 @@ OTHER_KNOWN_CODES = frozenset(
         "inlineCall",
     }
 )
-_WANTED = ESCAPE_CODES | INLINE_CODES
+_WANTED = ESCAPE_CODES | INLINE_CODES | CHECK_CODES
 
 
 @dataclass(frozen=True, slots=True)

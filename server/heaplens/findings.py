@@ -30,7 +30,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from . import reasons, saturation, suppress, wording
-from .compiler_output import RawDiagnostic, RawOutput, inline_chain, related_entries
+from .checks import check_findings
+from .compiler_output import CHECK_CODES, RawDiagnostic, RawOutput, inline_chain, related_entries
 from .model import (
     HEAP_KINDS,
     NO_REASON,
@@ -198,7 +199,8 @@ def classify(
     pointers (``time.Duration``): the compiler reports no leak of such parameters.
 
     Each record goes where the first of ``_RECORD_RULES`` puts it; each kind of record
-    then makes its findings (``_heap_findings``, ``_leak_findings``, ``_inline_finding``).
+    then makes its findings (``_heap_findings``, ``_leak_findings``, ``_inline_finding``,
+    ``checks.check_findings``).
     """
     look = _Lookups(source, scope, closures_before, imported_scalar)
     out = Classified(unknown=list(raw.unknown))
@@ -219,6 +221,9 @@ def classify(
     # finding is known.
     found = _explained_by_holders(heap + _kept_by_objects(leaks, heap))
     found += [_inline_finding(diag, look) for diag in records.inline]
+    found += check_findings(
+        records.checks, source, closures_before, lambda at, file: _function_at(at, file, source)
+    )
     out.findings = _finished(found, source)
     return out
 
@@ -245,6 +250,8 @@ class _Records:
     verdicts: Counter[_Place] = field(default_factory=Counter)
     leaks: dict[tuple[str, Position], _Leak] = field(default_factory=dict)
     inline: list[RawDiagnostic] = field(default_factory=list)
+    #: Bounds and nil checks (``checks``).
+    checks: list[RawDiagnostic] = field(default_factory=list)
     # Where a saturated column could not be recovered: the range that holds the value.
     spans: dict[tuple[str, Position] | _Place, Range] = field(default_factory=dict)
 
@@ -310,6 +317,14 @@ def _parameter_leak(diag: RawDiagnostic, into: _Records, source: SourceLookup) -
     return True
 
 
+def _check(diag: RawDiagnostic, into: _Records, _source: SourceLookup) -> bool:
+    """A bounds or nil check the compiler keeps (``checks``)."""
+    if diag.code not in CHECK_CODES:
+        return False
+    into.checks.append(diag)
+    return True
+
+
 def _not_understood(diag: RawDiagnostic, into: _Records, _source: SourceLookup) -> bool:
     """An escape or leak record in no shape above: kept for ``-v``, never guessed at."""
     if diag.code not in _ESCAPE_CODES and diag.code != "leak":
@@ -330,6 +345,7 @@ _RECORD_RULES: tuple[_RecordRule, ...] = (
     _verdict,
     _foreign_parameter,
     _parameter_leak,
+    _check,
     _not_understood,
     _inlining,
 )

@@ -30,6 +30,8 @@ class Kind(str, enum.Enum):
     LEAKING_PARAM = "leaking-param"
     INLINING = "inlining"
     CANNOT_INLINE = "cannot-inline"
+    BOUNDS_CHECK = "bounds-check"
+    NIL_CHECK = "nil-check"
     ASSERTION = "assertion"
     DIRECTIVE = "directive"
 
@@ -144,6 +146,39 @@ KINDS: tuple[KindInfo, ...] = (
         inlay_hint=False,
         sarif_short="A function cannot be inlined",
         sarif_full="The compiler will not inline this function; the reason says why.",
+    ),
+    # Checks the SSA back end keeps, logged in the same -json log as escapes. gopls shows
+    # them (its "bounds" and "nil" compiler details) at the log's own severity, 3:
+    # Information. There are many in most code, so they are opt-in, like inlining notes.
+    KindInfo(
+        name="bounds-check",
+        label="bounds check",
+        summary="An index or slice expression whose bounds the compiler checks at run time.",
+        severity="information",
+        on_by_default=False,
+        heap=False,
+        escape=False,
+        inlay_label="bounds",
+        inlay_hint=False,
+        sarif_short="An index or slice expression is bounds-checked",
+        sarif_full="The compiler cannot prove that this index or slice is within bounds, so "
+        "it checks at run time, and panics when it is not. A check costs a compare and a "
+        "branch; in a hot loop, a check hoisted before it (`_ = s[n-1]`) can remove the rest.",
+    ),
+    KindInfo(
+        name="nil-check",
+        label="nil check",
+        summary="A pointer the compiler checks for nil at run time before using it.",
+        severity="information",
+        on_by_default=False,
+        heap=False,
+        escape=False,
+        inlay_label="nil",
+        inlay_hint=False,
+        sarif_short="A pointer is checked for nil",
+        sarif_full="The compiler cannot prove that this pointer is not nil, and the access "
+        "that follows would not fault by itself, so it checks at run time and panics when "
+        "the pointer is nil.",
     ),
     KindInfo(
         name="assertion",
@@ -269,6 +304,10 @@ class ReasonCode(str, enum.Enum):
     UNEXPLAINED = "unexplained"
     #: Not an escape: an inlining note. ``name``: the compiler's reason for not inlining.
     INLINING = "inlining"
+    #: Not an escape: a bounds check the compiler keeps (the message says on what).
+    BOUNDS_CHECK = "bounds-check"
+    #: Not an escape: a nil check the compiler keeps (the message says of what).
+    NIL_CHECK = "nil-check"
 
     def __str__(self) -> str:
         return self.value
@@ -299,6 +338,8 @@ REASONS: dict[ReasonCode, str] = {
     ReasonCode.NON_CONSTANT_SIZE: "a size the compiler cannot know (`make([]T, n)`)",
     ReasonCode.UNEXPLAINED: "the compiler gave no explanation heaplens can name",
     ReasonCode.INLINING: "not an escape: an inlining note",
+    ReasonCode.BOUNDS_CHECK: "not an escape: the compiler cannot prove an index is in bounds",
+    ReasonCode.NIL_CHECK: "not an escape: the compiler cannot prove a pointer is not nil",
 }
 
 

@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .compiler_output import ESCAPE_CODES, RawDiagnostic, inline_chain, path_of
+from .compiler_output import CHECK_CODES, ESCAPE_CODES, RawDiagnostic, inline_chain, path_of
 from .model import Position, Range
 from .syntax import WORD, SourceFile, subject_words
 
@@ -218,6 +218,10 @@ def _place(
     _place_verdicts(line, out, kinds.verdicts, takers)
     _place_leaks(line, out, kinds.leaks, anchors)
     _place_inlines(line, out, kinds.inlines)
+    for i in kinds.checks:
+        # A check names no expression, and one expression can have several (a slice's
+        # bounds): where past byte 255 it is, is not known.
+        out[i] = _at(out[i], None, line.rest)
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,8 @@ class _Kinds:
     verdicts: list[int] = field(default_factory=list)
     #: "parameter p leaks to ...", by p.
     leaks: dict[str, list[int]] = field(default_factory=dict)
+    #: Bounds and nil checks.
+    checks: list[int] = field(default_factory=list)
     #: Everything else: notes of the inliner.
     inlines: list[int] = field(default_factory=list)
 
@@ -249,6 +255,8 @@ def _sort_records(out: list[RawDiagnostic], members: list[int]) -> _Kinds:
                 kinds.explained.setdefault(m.group("subject"), []).append(i)
             elif not d.message:
                 kinds.verdicts.append(i)
+        elif d.code in CHECK_CODES:
+            kinds.checks.append(i)
         else:
             kinds.inlines.append(i)
     return kinds

@@ -109,6 +109,22 @@ _WS = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
+class Checked:
+    """The expression a bounds or nil check is about (``SourceFile.checked_at``)."""
+
+    #: All of it: ``s[i]`` with its operand, ``p.A``, ``*p``, ``range p``.
+    range: Range
+    #: ``index``, ``slice``, ``field``, ``deref`` or ``range``.
+    form: str
+    #: Its text, on one short line.
+    text: str
+    #: What is indexed, or the pointer that is checked: ``s``, ``p``.
+    operand: str
+    #: The index (``i``) or the slice's bounds as written (``i:j``); "" for nil checks.
+    index: str = ""
+
+
+@dataclass(frozen=True)
 class SourceFile:
     """One Go file's bytes and syntax tree, with helpers keyed by compiler positions."""
 
@@ -714,6 +730,42 @@ class SourceFile:
         if node is None or node.type != "argument_list":
             return None
         return self._span(node)
+
+    def checked_at(self, pos: Position) -> Checked | None:
+        """What a bounds or nil check the compiler logged at ``pos`` is about; None when
+        no expression there can be checked.
+
+        Measured (Go 1.26): a bounds check is logged at the ``[`` of its index or slice
+        expression, one record per bound (``s[i:j]`` has two); a nil check at the ``.``
+        of a selector, the ``[`` of an index into a pointer to an array, the ``*`` of a
+        dereference or the ``range`` of a loop over a pointer to an array."""
+        off = self.offset(pos)
+        path = self.path_at(off) if off is not None else []
+        if len(path) < 2 or path[-1].start_byte != off:
+            return None
+        token, node = path[-1], path[-2]
+        operand = node.child_by_field_name("operand")
+        if token.type == "[" and node.type in ("index_expression", "slice_expression"):
+            if operand is None:
+                return None
+            if node.type == "index_expression":
+                index = node.child_by_field_name("index")
+                bounds = _compact(index) if index is not None else ""
+            else:
+                inner = self.source[token.end_byte : node.end_byte - 1]
+                bounds = _WS.sub("", inner.decode("utf-8", "replace"))
+            form = "index" if node.type == "index_expression" else "slice"
+            return Checked(self._span(node), form, _compact(node), _compact(operand), bounds)
+        if token.type == "." and node.type == "selector_expression" and operand is not None:
+            return Checked(self._span(node), "field", _compact(node), _compact(operand))
+        if token.type == "*" and node.type == "unary_expression" and operand is not None:
+            return Checked(self._span(node), "deref", _compact(node), _compact(operand))
+        right = node.child_by_field_name("right")
+        if token.type == "range" and node.type == "range_clause" and right is not None:
+            # From `range` on: the left side is not what is dereferenced.
+            span = Range(pos, self.position(right.end_byte))
+            return Checked(span, "range", f"range {_compact(right)}", _compact(right))
+        return None
 
     def package_var_at(self, pos: Position) -> str:
         """The package variable whose initial value ``pos`` is part of; "" elsewhere

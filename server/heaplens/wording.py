@@ -79,6 +79,10 @@ def _reason_words(r: Reason, kind: Kind | None) -> str:
         return "size not known at compile time"
     if code is ReasonCode.UNEXPLAINED:
         return "kept beyond the call" if kind is Kind.LEAKING_PARAM else "flows to the heap"
+    if code is ReasonCode.BOUNDS_CHECK:
+        return "the compiler cannot prove it is within bounds"
+    if code is ReasonCode.NIL_CHECK:
+        return "the compiler cannot prove the pointer is not nil"
     return ""  # INLINING: the headline says it all
 
 

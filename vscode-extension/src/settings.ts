@@ -18,6 +18,8 @@ export const KINDS = [
   'leaking-param',
   'inlining',
   'cannot-inline',
+  'bounds-check',
+  'nil-check',
   'assertion',
   'directive',
 ] as const;
@@ -30,6 +32,8 @@ const DEFAULT_SEVERITY: Readonly<Record<string, Severity>> = {
   'leaking-param': 'hint',
   inlining: 'hint',
   'cannot-inline': 'hint',
+  'bounds-check': 'information',
+  'nil-check': 'information',
   assertion: 'error',
   directive: 'warning',
 };

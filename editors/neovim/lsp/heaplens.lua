@@ -20,7 +20,7 @@ local function defaults()
     mode = 'onType', -- 'onType' | 'onSave' | 'off'
     debounceMs = 300,
     -- BEGIN generated kinds: scripts/gen_kinds.py writes this from server/heaplens/kinds.py
-    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline, assertion, directive
+    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline, bounds-check, nil-check, assertion, directive
     kinds = { 'assertion', 'directive', 'escapes-to-heap', 'leaking-param', 'moved-to-heap' },
     -- kind -> 'error' | 'warning' | 'information' | 'hint'
     severity = {
@@ -29,6 +29,8 @@ local function defaults()
       ['leaking-param'] = 'hint',
       ['inlining'] = 'hint',
       ['cannot-inline'] = 'hint',
+      ['bounds-check'] = 'information',
+      ['nil-check'] = 'information',
       ['assertion'] = 'error',
       ['directive'] = 'warning',
     },

@@ -27,39 +27,32 @@ def log_digest(logs: Sequence[bytes]) -> str:
     return h.hexdigest()
 
 
-def _assertions(
-    check: Check,
-    files: Sequence[str],
-    found: Sequence[Finding],
-    logs: dict[str, list[bytes]],
-) -> list[Finding]:
+def _assertions(check: Check, files: Sequence[str], found: Sequence[Finding]) -> list[Finding]:
     """The broken assertions and unreadable directives of ``files``, judged against
-    ``found`` and the bounds checks in each file's ``logs`` (none when not given)."""
+    ``found``."""
     out: list[Finding] = []
     for file in files:
         src = check.sources.get(file)
         if src is not None:
-            bounds = assertions.bounds_in_log(logs.get(file, ()))
-            out += assertions.check(src, found, bounds)
+            out += assertions.check(src, found)
     return out
 
 
 def _classify_file(
     log: compiler_output.RawLog,
     file: str,
-    logs: list[bytes],
     check: Check,
     scope: Callable[[str], findings.PackageScope],
     before: Callable[[str], int],
 ) -> UnitResult:
-    """One file's findings from its part of the log (``logs``), with its assertions:
+    """One file's findings from its part of the log, with its assertions:
     they are judged on the file's text and log, which its key and tag cover, so they
     are cached with its findings."""
     raw = log.parse(only_about={file})
     classified = findings.classify(
         raw, [file], check.sources.get, scope, before, check.sources.imported_scalar
     )
-    judged = _assertions(check, [file], classified.findings, {file: logs})
+    judged = _assertions(check, [file], classified.findings)
     return UnitResult((*classified.findings, *judged), (), tuple(classified.unknown))
 
 
@@ -96,9 +89,8 @@ class Classifier:
                 classified = findings.classify(
                     raw, wanted, check.sources.get, scope, before, check.sources.imported_scalar
                 )
-                # cgo's files: bounds checks are not remapped, so bce is not judged there.
                 found = list(classified.findings)
-                found += _assertions(check, wanted, found, {})
+                found += _assertions(check, wanted, found)
                 return found, unknown + classified.unknown
             logs_of: dict[str, list[bytes]] = {}
             for one in log.files:
@@ -109,7 +101,7 @@ class Classifier:
                 if file not in logs_of:
                     # The compiler had nothing to say about it; its directives may still
                     # be misspelt.
-                    out += _assertions(check, [file], [], {})
+                    out += _assertions(check, [file], [])
                     continue
                 src = check.sources.get(file)
                 key = self.file_key(file, src, scope(file), before(file))
@@ -118,7 +110,7 @@ class Classifier:
                 if known is not None:
                     check.result.stats.reused_files += 1
                 else:
-                    known = _classify_file(log, file, logs_of[file], check, scope, before)
+                    known = _classify_file(log, file, check, scope, before)
                     fresh.append((key, tag, known))
                 out.extend(known.findings)
                 unknown.extend(known.unknown)
