@@ -44,6 +44,10 @@ func FnHolds(n int) int {
 	return v.b
 }
 
+func FnLine() *T { //heaplens:noescape
+	return &T{3, 4}
+}
+
 func Param(
 	p *T, //heaplens:noescape
 	//heaplens:noescape
@@ -114,13 +118,19 @@ func Typos() {
 	//gcassert:bce,wat
 	_ = 3
 }
+
+func Nothing() {
+	_ = 1
+	//heaplens:noescape
+}
 """
 
 
-#: Every directive, holding.
+#: Every directive, holding; and prose that only looks like one.
 HOLDING = """\
 package a
 
+// heaplens: this comment is prose, not a directive.
 type T struct{ a int }
 
 //heaplens:noescape
@@ -202,6 +212,11 @@ def test_a_function_assertion(report: Any) -> None:
     assert f["message"].startswith("//heaplens:noescape broken: make([]int, n) escapes to heap")
     assert f["function"] == "Fn" and f["column"] == len("func ") + 1
     assert not _at(data, "assertion", _line(go, "func FnHolds"))
+    # At the end of the func line, it is the function's too.
+    line = _line(go, "func FnLine() *T { //heaplens:noescape")
+    assert _one(data, "assertion", line)["message"].startswith(
+        "//heaplens:noescape broken: &T{...} escapes to heap"
+    )
 
 
 def test_parameter_assertions(report: Any) -> None:
@@ -273,6 +288,8 @@ def test_misspelt_directives_are_warnings(report: Any) -> None:
     wat = _one(data, "directive", _line(go, "//gcassert:bce,wat"))
     assert "unknown directive //gcassert:wat" in wat["message"]
     assert (heaplens["column"], heaplens["end_column"]) == (2, 2 + len("//heaplens:noscape"))
+    nothing = _one(data, "directive", _line(go, "//heaplens:noescape", after="func Nothing"))
+    assert nothing["message"].startswith("//heaplens:noescape applies to nothing")
 
 
 def test_holding_assertions_say_nothing_and_exit_0(tmp_path: Path) -> None:

@@ -64,9 +64,10 @@ HEAPLENS_WORDS = ("noescape", "ignore")
 #: gcassert's words, with gcassert's meaning.
 GCASSERT_WORDS = ("noescape", "bce", "inline")
 
-_HEAPLENS = re.compile(r"//\s*heaplens:([\w-]*)(.*)")
+# A word right after the colon: "// heaplens: prose" is no directive.
+_HEAPLENS = re.compile(r"//\s*heaplens:([\w-]+)(.*)")
 # As gcassert reads its directives: at most one space after the slashes, a comma list.
-_GCASSERT = re.compile(r"// ?gcassert:([\w,]*)")
+_GCASSERT = re.compile(r"// ?gcassert:([\w,]+)")
 _NAMES = re.compile(r"[A-Za-z_]\w*")
 #: Where a statement, a declaration or a parameter is a child.
 _CONTAINERS = frozenset({"source_file", "statement_list", "block", "parameter_list"})

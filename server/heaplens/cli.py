@@ -131,7 +131,8 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         type=_kinds_arg,
         default=DEFAULT_KINDS,
         help=f"kinds to report, comma-separated: {', '.join(kind_table.names())}, or all "
-        f"(default: {','.join(r.name for r in kind_table.KINDS if r.on_by_default)})",
+        f"(default: {','.join(r.name for r in kind_table.KINDS if r.on_by_default)}; "
+        f"{', '.join(sorted(kind_table.always_names()))} are always reported)",
     )
     check.add_argument(
         "--fail-on",
