@@ -89,6 +89,10 @@ func Calls(n int) int {
 	return Inlinable(n) + NotInlinable(n)
 }
 
+func CallsNone(n int) int {
+	return NotInlinable(n) //gcassert:inline
+}
+
 //gcassert:noescape
 func (t T) SetA(a int) *T {
 	t.a = a
@@ -259,8 +263,15 @@ def test_gcassert_inline_on_a_declaration(report: Any) -> None:
     assert not _at(data, "assertion", _line(go, "func Inlinable("))
     f = _one(data, "assertion", _line(go, "func NotInlinable("))
     assert f["message"].startswith("//gcassert:inline broken: cannot inline NotInlinable")
-    # On a statement the log cannot tell: nothing is said either way.
+    # On a statement gcassert asks that some call is inlined. The log never says one
+    # was, but it says NotInlinable cannot be: a line calling nothing else breaks, one
+    # that also calls Inlinable holds.
     assert not _at(data, "assertion", _line(go, "return Inlinable(n) + NotInlinable(n)"))
+    none = _one(data, "assertion", _line(go, "return NotInlinable(n) //gcassert:inline"))
+    assert none["message"] == (
+        "//gcassert:inline broken: cannot inline NotInlinable: marked go:noinline"
+    )
+    assert none["flow"][0]["line"] == _line(go, "func NotInlinable(")
 
 
 def test_gcassert_noescape_with_gcassert_meaning(report: Any) -> None:

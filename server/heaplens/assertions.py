@@ -27,8 +27,9 @@ What each directive covers:
   ``isSliceInBounds``, which are gcassert's ``Found IsInBounds`` lines: findings of kind
   ``bounds-check``, made whatever kinds are shown); ``inline`` on a function declaration
   fails when the compiler cannot inline the function. The ``-json`` log never records a
-  call that was inlined, so ``inline`` on a statement, and gcassert's "every call of this
-  function is inlined", are not checked.
+  call that was inlined, so gcassert's "every call of this function is inlined" is not
+  checked, and ``inline`` on a statement ("some call on it is inlined") fails only when
+  every call on its first line is to a function of the file the compiler cannot inline.
 
 The findings judged are those ``//heaplens:ignore`` (``suppress``) left: a verdict the
 user accepted in so many words breaks no assertion. Pure engine code: no LSP, no
@@ -54,7 +55,7 @@ from .model import (
     Position,
     Range,
 )
-from .syntax import SourceFile
+from .syntax import SourceFile, nodes_of_type
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -257,12 +258,37 @@ def _judge_gcassert(
     if d.word == "bce":
         bad = [f for f in on_line if f.kind is Kind.BOUNDS_CHECK]
         return [_broken(src, d, t.at, bad)] if bad else []
-    # inline: only a declaration can be judged from the log (see the module's words).
     if t.kind != "function":
-        return []
+        return _judge_inline_statement(src, d, t, findings)
     name = t.at
     bad = [f for f in findings if f.kind is Kind.CANNOT_INLINE and _at(f).line == name.start.line]
     return [_broken(src, d, t.at, bad)] if bad else []
+
+
+def _judge_inline_statement(
+    src: SourceFile, d: _Directive, t: _Target, findings: Sequence[Finding]
+) -> list[Finding]:
+    """gcassert holds ``inline`` on a statement when some call on its first line is
+    inlined. The log never says that a call was; it does say which functions of this file
+    cannot be inlined. So the assertion breaks only when every call on that line is a
+    call, by its plain name, of one of those: then none can have been inlined."""
+    line = t.node.start_point.row + 1
+    cannot = {
+        f.subject: f for f in findings if f.kind is Kind.CANNOT_INLINE and "." not in f.subject
+    }
+    calls = [c for c in nodes_of_type(t.node, "call_expression") if c.start_point.row + 1 == line]
+    names = [_callee(c) for c in calls]
+    if not names or any(n not in cannot for n in names):
+        return []
+    return [_broken(src, d, t.at, [cannot[n] for n in dict.fromkeys(names)])]
+
+
+def _callee(call: Node) -> str:
+    """The called function's plain name ("" for a method, a func value's call...)."""
+    fn = call.child_by_field_name("function")
+    if fn is None or fn.type != "identifier":
+        return ""
+    return (fn.text or b"").decode("utf-8", "replace")
 
 
 def _at(f: Finding) -> Position:
