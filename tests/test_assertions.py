@@ -3,12 +3,15 @@ judged by ``heaplens check``: the real CLI, the real compiler, modules written h
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
-from conftest import check_json, line_of, run_cli
+from conftest import ROOT, check_json, line_of, run_cli
 
 GO_MOD = "module example.com/a\n\ngo 1.22\n"
 
@@ -169,8 +172,6 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any
 
 
 def _env(base: Path) -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env["HEAPLENS_CACHE_DIR"] = str(base / "cache")
     return env
@@ -346,3 +347,17 @@ def test_the_cache_keeps_assertions_and_sees_a_directive_change(tmp_path: Path) 
     edited = check_json("./...", cwd=module, env=env)[1]["findings"]
     assert "assertion" not in [f["kind"] for f in edited]
     assert any("did you mean //heaplens:noescape?" in f["message"] for f in edited)
+
+
+def test_sarif_carries_assertions_as_errors(report: Any) -> None:
+    _, _, go = report
+    proc = run_cli("check", "--format", "sarif", "./...", cwd=go.parent, env=_env(go.parent.parent))
+    assert proc.returncode == 1, proc.stderr
+    sarif = json.loads(proc.stdout)
+    schema = json.loads((ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validate(sarif, schema, cls=jsonschema.Draft4Validator)
+    results = sarif["runs"][0]["results"]
+    broken = [r for r in results if r["ruleId"] == "assertion"]
+    assert broken and all(r["level"] == "error" and r["relatedLocations"] for r in broken)
+    warned = [r for r in results if r["ruleId"] == "directive"]
+    assert warned and all(r["level"] == "warning" for r in warned)
