@@ -35,7 +35,8 @@ from .model import (
 
 #: 8: findings may be of kinds bounds-check and nil-check, which an older heaplens cannot
 #: decode; and a file's findings now include its checks.
-SCHEMA = 8
+#: 9: a file's entry holds its broken assertions and unreadable directives too.
+SCHEMA = 9
 _MAX_DISK_ENTRIES = 20000
 _MAX_MEMORY_ENTRIES = 2048
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from . import kinds as kind_table
-from .model import DEFAULT_KINDS, Kind, parse_kinds
+from .model import ALWAYS_KINDS, DEFAULT_KINDS, Kind, parse_kinds
 from .report_cost import POSITION, SORTS, Ranking, shown
 
 if TYPE_CHECKING:
@@ -132,7 +132,8 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         type=_kinds_arg,
         default=DEFAULT_KINDS,
         help=f"kinds to report, comma-separated: {', '.join(kind_table.names())}, or all "
-        f"(default: {','.join(r.name for r in kind_table.KINDS if r.on_by_default)})",
+        f"(default: {','.join(r.name for r in kind_table.KINDS if r.on_by_default)}; "
+        f"{', '.join(sorted(kind_table.always_names()))} are always reported)",
     )
     check.add_argument(
         "--fail-on",
@@ -336,7 +337,8 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     cwd = os.getcwd()
     # Kinds that can fail the run are always shown: a CI failure must point at something.
-    kinds = args.kinds | args.fail_on
+    # So are broken assertions and unreadable directives, whatever --kinds says.
+    kinds = args.kinds | args.fail_on | ALWAYS_KINDS
     engine = _engine_from(args)
     # Read before the check: a baseline or profile that cannot be read is said before
     # any work.
@@ -506,9 +508,11 @@ def _check_exit(
     ranking: Ranking,
     marks: Marks,
 ) -> int:
-    """2 when something did not compile (its findings are missing), 1 when ``--fail-on``
-    found something among the findings shown (``--min-share`` hides the cheap ones from
-    it too: "fail on a heap escape costing 5%"; a baseline, those it already had), else 0."""
+    """2 when something did not compile (its findings are missing), 1 when an assertion
+    is broken or ``--fail-on`` found something among the findings shown (``--min-share``
+    hides the cheap ones from it too: "fail on a heap escape costing 5%"; a baseline,
+    those it already had), else 0. A broken assertion fails whatever the baseline says:
+    it is a contract the source states, not a finding a team may have accepted."""
     errors = result.all_errors
     if errors:
         packages = {e.package for e in errors if e.package}
@@ -521,9 +525,11 @@ def _check_exit(
         return EXIT_INCOMPLETE
     if args.verbose and args.format != "text":
         print(f"heaplens: {len(result.unknown)} unknown compiler lines", file=sys.stderr)
-    if args.fail_on and any(
-        f.kind in args.fail_on and marks.is_new(f) for f in shown(result.findings, kinds, ranking)
-    ):
+    found = shown(result.findings, kinds, ranking)
+    # A broken assertion fails the run without --fail-on: the source asked for it.
+    if any(f.kind is Kind.ASSERTION for f in found):
+        return EXIT_FINDINGS
+    if args.fail_on and any(f.kind in args.fail_on and marks.is_new(f) for f in found):
         return EXIT_FINDINGS
     return EXIT_OK
 

@@ -32,6 +32,8 @@ class Kind(str, enum.Enum):
     CANNOT_INLINE = "cannot-inline"
     BOUNDS_CHECK = "bounds-check"
     NIL_CHECK = "nil-check"
+    ASSERTION = "assertion"
+    DIRECTIVE = "directive"
 
     def __str__(self) -> str:
         return self.value
@@ -66,6 +68,9 @@ class KindInfo:
     sarif_full: str
     #: SARIF ``defaultConfiguration.level`` (and each result's level).
     sarif_level: Literal["none", "note", "warning", "error"] = "note"
+    #: Reported whatever the ``kinds`` setting or ``--kinds`` says: a contract the user
+    #: wrote into the source (``heaplens.assertions``) is never filtered away.
+    always: bool = False
 
     @property
     def sarif_name(self) -> str:
@@ -175,6 +180,40 @@ KINDS: tuple[KindInfo, ...] = (
         "that follows would not fault by itself, so it checks at run time and panics when "
         "the pointer is nil.",
     ),
+    KindInfo(
+        name="assertion",
+        label="assertion broken",
+        summary="A `//heaplens:noescape` or `//gcassert:` assertion the compiler broke "
+        "(always reported; fails `heaplens check`).",
+        severity="error",
+        on_by_default=True,
+        heap=False,
+        escape=False,
+        inlay_label="",
+        inlay_hint=False,
+        sarif_short="An assertion about the compiler's decisions is broken",
+        sarif_full="A //heaplens:noescape, //gcassert:noescape, //gcassert:bce or "
+        "//gcassert:inline directive asserts a decision the compiler did not make.",
+        sarif_level="error",
+        always=True,
+    ),
+    KindInfo(
+        name="directive",
+        label="directive not understood",
+        summary="A `//heaplens:` or `//gcassert:` directive heaplens cannot read, such as a "
+        "misspelt word (always reported).",
+        severity="warning",
+        on_by_default=True,
+        heap=False,
+        escape=False,
+        inlay_label="",
+        inlay_hint=False,
+        sarif_short="A directive is not understood",
+        sarif_full="A //heaplens: or //gcassert: comment names no directive heaplens knows, "
+        "or applies to nothing, so it asserts nothing.",
+        sarif_level="warning",
+        always=True,
+    ),
 )
 
 
@@ -202,6 +241,11 @@ def names() -> tuple[str, ...]:
 def default_names() -> list[str]:
     """The kinds shown by default, sorted (as the settings' default lists them)."""
     return sorted(row.name for row in KINDS if row.on_by_default)
+
+
+def always_names() -> frozenset[str]:
+    """The kinds reported whatever the user's kinds say (``KindInfo.always``)."""
+    return frozenset(row.name for row in KINDS if row.always)
 
 
 def default_severity() -> dict[str, Severity]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 # Defined in ``kinds``, beside their tables; re-exported because every layer imports
 # them from here.
-from .kinds import KINDS, default_names
+from .kinds import KINDS, always_names, default_names
 from .kinds import Kind as Kind
 from .kinds import ReasonCode as ReasonCode
 
@@ -22,6 +22,9 @@ ALL_KINDS: tuple[Kind, ...] = tuple(Kind)
 DEFAULT_KINDS: frozenset[Kind] = frozenset(Kind(name) for name in default_names())
 #: The kinds that mean "this allocates on the heap".
 HEAP_KINDS: frozenset[Kind] = frozenset(Kind(row.name) for row in KINDS if row.heap)
+#: The kinds every report shows whatever the user's kinds say: broken assertions and
+#: directives that assert nothing.
+ALWAYS_KINDS: frozenset[Kind] = frozenset(Kind(name) for name in always_names())
 
 
 def parse_kinds(text: str) -> frozenset[Kind]:

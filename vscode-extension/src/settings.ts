@@ -20,10 +20,12 @@ export const KINDS = [
   'cannot-inline',
   'bounds-check',
   'nil-check',
+  'assertion',
+  'directive',
 ] as const;
 /** Kinds whose diagnostics count as heap escapes in the status bar. */
 export const HEAP_KINDS: readonly string[] = ['moved-to-heap', 'escapes-to-heap'];
-const DEFAULT_KINDS: readonly string[] = ['escapes-to-heap', 'leaking-param', 'moved-to-heap'];
+const DEFAULT_KINDS: readonly string[] = ['assertion', 'directive', 'escapes-to-heap', 'leaking-param', 'moved-to-heap'];
 const DEFAULT_SEVERITY: Readonly<Record<string, Severity>> = {
   'moved-to-heap': 'information',
   'escapes-to-heap': 'information',
@@ -32,6 +34,8 @@ const DEFAULT_SEVERITY: Readonly<Record<string, Severity>> = {
   'cannot-inline': 'hint',
   'bounds-check': 'information',
   'nil-check': 'information',
+  assertion: 'error',
+  directive: 'warning',
 };
 // END generated kinds
 export type Kind = (typeof KINDS)[number];

@@ -20,8 +20,8 @@ local function defaults()
     mode = 'onType', -- 'onType' | 'onSave' | 'off'
     debounceMs = 300,
     -- BEGIN generated kinds: scripts/gen_kinds.py writes this from server/heaplens/kinds.py
-    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline, bounds-check, nil-check
-    kinds = { 'escapes-to-heap', 'leaking-param', 'moved-to-heap' },
+    -- of: moved-to-heap, escapes-to-heap, leaking-param, inlining, cannot-inline, bounds-check, nil-check, assertion, directive
+    kinds = { 'assertion', 'directive', 'escapes-to-heap', 'leaking-param', 'moved-to-heap' },
     -- kind -> 'error' | 'warning' | 'information' | 'hint'
     severity = {
       ['moved-to-heap'] = 'information',
@@ -31,6 +31,8 @@ local function defaults()
       ['cannot-inline'] = 'hint',
       ['bounds-check'] = 'information',
       ['nil-check'] = 'information',
+      ['assertion'] = 'error',
+      ['directive'] = 'warning',
     },
     -- END generated kinds
     inlayHints = true,

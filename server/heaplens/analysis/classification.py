@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .. import compiler_output, findings, keys
+from .. import assertions, compiler_output, findings, keys
 from ..cache import ResultCache, UnitResult
 from ..model import Finding
 from ..syntax import SourceFile
@@ -25,6 +25,35 @@ def log_digest(logs: Sequence[bytes]) -> str:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
+
+
+def _assertions(check: Check, files: Sequence[str], found: Sequence[Finding]) -> list[Finding]:
+    """The broken assertions and unreadable directives of ``files``, judged against
+    ``found``."""
+    out: list[Finding] = []
+    for file in files:
+        src = check.sources.get(file)
+        if src is not None:
+            out += assertions.check(src, found)
+    return out
+
+
+def _classify_file(
+    log: compiler_output.RawLog,
+    file: str,
+    check: Check,
+    scope: Callable[[str], findings.PackageScope],
+    before: Callable[[str], int],
+) -> UnitResult:
+    """One file's findings from its part of the log, with its assertions:
+    they are judged on the file's text and log, which its key and tag cover, so they
+    are cached with its findings."""
+    raw = log.parse(only_about={file})
+    classified = findings.classify(
+        raw, [file], check.sources.get, scope, before, check.sources.imported_scalar
+    )
+    judged = _assertions(check, [file], classified.findings)
+    return UnitResult((*classified.findings, *judged), (), tuple(classified.unknown))
 
 
 class Classifier:
@@ -60,7 +89,9 @@ class Classifier:
                 classified = findings.classify(
                     raw, wanted, check.sources.get, scope, before, check.sources.imported_scalar
                 )
-                return list(classified.findings), unknown + classified.unknown
+                found = list(classified.findings)
+                found += _assertions(check, wanted, found)
+                return found, unknown + classified.unknown
             logs_of: dict[str, list[bytes]] = {}
             for one in log.files:
                 if one.header is not None:
@@ -68,7 +99,10 @@ class Classifier:
             out: list[Finding] = []
             for file in wanted:
                 if file not in logs_of:
-                    continue  # the compiler had nothing to say about it
+                    # The compiler had nothing to say about it; its directives may still
+                    # be misspelt.
+                    out += _assertions(check, [file], [])
+                    continue
                 src = check.sources.get(file)
                 key = self.file_key(file, src, scope(file), before(file))
                 tag = log_digest(logs_of[file])
@@ -76,11 +110,7 @@ class Classifier:
                 if known is not None:
                     check.result.stats.reused_files += 1
                 else:
-                    raw = log.parse(only_about={file})
-                    classified = findings.classify(
-                        raw, [file], check.sources.get, scope, before, check.sources.imported_scalar
-                    )
-                    known = UnitResult(tuple(classified.findings), (), tuple(classified.unknown))
+                    known = _classify_file(log, file, check, scope, before)
                     fresh.append((key, tag, known))
                 out.extend(known.findings)
                 unknown.extend(known.unknown)

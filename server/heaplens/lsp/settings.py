@@ -20,7 +20,7 @@ import cattrs
 
 from .. import kinds as kind_table
 from ..kinds import Severity as Severity
-from ..model import Kind, parse_kinds
+from ..model import ALWAYS_KINDS, Kind, parse_kinds
 
 Mode = Literal["onType", "onSave", "off"]
 
@@ -61,7 +61,8 @@ class Settings:
 
     @property
     def kind_set(self) -> frozenset[Kind]:
-        return parse_kinds(",".join(self.kinds))
+        # Broken assertions are shown whatever the list says: the user wrote them.
+        return parse_kinds(",".join(self.kinds)) | ALWAYS_KINDS
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)

@@ -20,7 +20,7 @@ import { heaplensPython, packageJson } from './helpers';
 const DEFAULT_FLAT = {
   mode: 'onType',
   debounceMs: 300,
-  kinds: ['escapes-to-heap', 'leaking-param', 'moved-to-heap'],
+  kinds: ['assertion', 'directive', 'escapes-to-heap', 'leaking-param', 'moved-to-heap'],
   severity: {
     'moved-to-heap': 'information',
     'escapes-to-heap': 'information',
@@ -29,6 +29,8 @@ const DEFAULT_FLAT = {
     'cannot-inline': 'hint',
     'bounds-check': 'information',
     'nil-check': 'information',
+    assertion: 'error',
+    directive: 'warning',
   },
   inlayHints: true,
   goBinary: '',
