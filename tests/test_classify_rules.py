@@ -62,6 +62,7 @@ def test_the_record_rules_in_order() -> None:
         "_verdict",
         "_foreign_parameter",
         "_parameter_leak",
+        "_check",
         "_not_understood",
         "_inlining",
     ]
@@ -134,6 +135,16 @@ def test_leak_add_counts_storage_and_outliving_variables_as_the_heap() -> None:
     leak.add("~r0", 0, diag, to_result=True)
     leak.add("d", 0, diag, to_result=False)
     assert leak.heap == (0, diag) and list(leak.results) == ["~r0"]
+
+
+def test_check() -> None:
+    for code in ("isInBounds", "isSliceInBounds", "nilcheck"):
+        diag = record(ESC_GO, code, "", 32, 2)
+        took, into = filed(findings._check, diag)
+        assert took and into.checks == [diag]
+        assert taken_by(diag) == "_check"
+    took, into = filed(findings._check, recorded(*CAN_INLINE))
+    assert not took and is_empty(into) and not into.checks
 
 
 def test_not_understood() -> None:
