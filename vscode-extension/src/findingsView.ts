@@ -98,8 +98,6 @@ export class FindingsView implements vscode.TreeDataProvider<TreeNode>, vscode.D
     this.roots = this.result ? buildTree(this.result, this.kinds) : [];
     const kinds = this.kinds;
     this.view.description = kinds ? `kinds: ${[...kinds].join(', ') || 'none'}` : undefined;
-    const total = this.roots.reduce((n, r) => n + r.count, 0);
-    this.view.badge = total > 0 ? { value: total, tooltip: `${total} findings` } : undefined;
     this.changed.fire(undefined);
   }
 
@@ -136,6 +134,8 @@ export class FindingsView implements vscode.TreeDataProvider<TreeNode>, vscode.D
         break;
     }
     item.description = describe(node);
+    // Read out as it reads: the label first (what a screen reader, or a test, finds it by).
+    item.accessibilityInformation = { label: `${String(item.label)}, ${describe(node)}` };
     item.contextValue = `heaplens.${node.type}${fixable}`;
     return item;
   }
