@@ -200,7 +200,16 @@ describe('package.json contributes the settings', () => {
     }
     assert.deepEqual(
       pkg.contributes.commands.map((c: { command: string }) => c.command).sort(),
-      ['heaplens.analyzeWorkspace', 'heaplens.restartServer', 'heaplens.showOutput', 'heaplens.toggleInlayHints'],
+      [
+        'heaplens.analyzeWorkspace',
+        'heaplens.findings.applyFix',
+        'heaplens.findings.filterByKind',
+        'heaplens.findings.open',
+        'heaplens.findings.refresh',
+        'heaplens.restartServer',
+        'heaplens.showOutput',
+        'heaplens.toggleInlayHints',
+      ],
     );
   });
 
