@@ -58,6 +58,9 @@ class Settings:
     #: A heap finding with at least this share of the allocated bytes (or, with only a
     #: CPU profile, whose function has this share of the samples) is one severity higher.
     profileHotShare: float = 0.05
+    #: Globs of package directories (relative to each workspace folder, or absolute) that
+    #: are paused: not analysed, no diagnostics (issue 18, ``pausing``).
+    exclude: list[str] = attrs.field(factory=list)
 
     @property
     def kind_set(self) -> frozenset[Kind]:
@@ -146,7 +149,7 @@ def parse_settings(raw: object, base: Settings | None = None) -> tuple[Settings,
         if str(name) not in _FIELDS:
             continue
         # Friendly spellings: "moved-to-heap,leaking-param", "-tags=x -race", "mem.out".
-        if name == "profile" and isinstance(value, str):
+        if name in ("profile", "exclude") and isinstance(value, str):
             value = [value] if value.strip() else []
         if name == "kinds" and isinstance(value, str):
             value = [k.strip() for k in value.split(",") if k.strip()]
