@@ -59,6 +59,8 @@ EDIT_PUBLISH_SPACING = 4
 PackageListener = Callable[[PackageResult, Mapping[str, bytes]], None]
 #: Told of a file whose findings an analysis replaced (on the loop).
 FindingsListener = Callable[[str], None]
+#: Told of a file whose diagnostics were published anew (on the loop).
+PublishedListener = Callable[[str], None]
 #: Given a file's fresh findings before they are shown, returns them as they are to be
 #: shown (the fix verifier puts its verified fixes on them). Runs in a worker thread.
 FreshFindings = Callable[[str, tuple[Finding, ...]], tuple[Finding, ...]]
@@ -97,6 +99,9 @@ class Analyzer:
         self._pause_listeners: list[Callable[[], None]] = []
         #: Paused packages whose status was sent since the setting last changed.
         self._paused_said: set[str] = set()
+        self._published_listeners: list[PublishedListener] = []
+        #: The import path of each analysed package, by directory.
+        self._import_paths: dict[str, str] = {}
         self._engine: Engine | None = None
         self._scheduler: Scheduler | None = None
         self.executor = ThreadPoolExecutor(MAX_PARALLEL + 1, thread_name_prefix="heaplens")
@@ -144,6 +149,15 @@ class Analyzer:
     def on_pause_changed(self, listener: Callable[[], None]) -> None:
         """Told when the ``exclude`` setting paused or resumed a package (on the loop)."""
         self._pause_listeners.append(listener)
+
+    def on_published(self, listener: PublishedListener) -> None:
+        """Call ``listener`` with each file whose diagnostics go out changed (or
+        cleared): what a list of all findings shows may have changed."""
+        self._published_listeners.append(listener)
+
+    def import_path(self, directory: str) -> str:
+        """The import path of the package in ``directory``, "" when none was analysed."""
+        return self._import_paths.get(directory, "")
 
     def _fresh(self, path: str, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
         for transform in self._fresh_transforms:
@@ -422,6 +436,8 @@ class Analyzer:
                 # are not taken, and ``diagnostics_for`` shows none.
                 continue
             why = _stale_reason(pkg.errors)
+            if pkg.import_path:
+                self._import_paths[pkg.dir] = pkg.import_path
             files = set(pkg.files)
             excluded = set(pkg.excluded)
             if not result.partial:  # a partial result covers some files; none went away
@@ -536,6 +552,8 @@ class Analyzer:
         diagnostics = self.diagnostics_for(path, text)
         if diagnostics or path in self._published:
             self.client.publish(uri, diagnostics, version)
+            for listener in self._published_listeners:
+                listener(path)
         if diagnostics:
             self._published.add(path)
         else:

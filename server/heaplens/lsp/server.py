@@ -5,7 +5,8 @@ and is the ``Client`` they talk to (``client.py``). Each feature lives in its ow
 and has a ``register`` that is handed what it needs, as esbonio hands its managers to
 each ``esbonio_setup``: ``config`` (settings), ``sync`` (documents), ``views`` (hover,
 inlay hints), ``fix_actions`` (verifying fixes after each analysis), ``code_actions``,
-``commands`` (analyze workspace); ``watcher`` watches files changed on disk. Features
+``commands`` (analyze workspace), ``findings_list`` (every finding, for a view of the
+workspace); ``watcher`` watches files changed on disk. Features
 hear of events through listeners on the analyzer and the store, not through the server.
 The engine does the work; this layer only translates.
 
@@ -178,6 +179,16 @@ class HeaplensServer(LanguageServer):
         except Exception:
             log.debug("could not send status", exc_info=True)
 
+    def notify(self, method: str, params: Any) -> None:
+        """A notification of heaplens's own (``heaplens/findingsChanged``); clients that
+        do not know it ignore it."""
+        if not self.initialized or self._stopping:
+            return
+        try:
+            self.protocol.notify(method, params)
+        except Exception:
+            log.debug("could not send %s", method, exc_info=True)
+
     def refresh_inlay_hints(self) -> None:
         # Not once stopping: a refresh makes the client ask for hints, and a request sent
         # after shutdown can only be refused (Neovim shows that refusal to the user).
@@ -278,7 +289,7 @@ class HeaplensServer(LanguageServer):
 
 
 def create_server() -> HeaplensServer:
-    from . import code_actions, commands, config, fix_actions, pausing, sync, views
+    from . import code_actions, commands, config, findings_list, fix_actions, pausing, sync, views
 
     server = HeaplensServer()
     docs, analyzer, fixer, settings = (
@@ -295,6 +306,7 @@ def create_server() -> HeaplensServer:
     code_actions.register(server, docs, fixer, settings, analyzer.paused)
     commands.register(server, analyzer, settings)
     pausing.register(server, analyzer.folders, settings)
+    findings_list.register(server, analyzer, docs, settings)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HeaplensServer, *_args: Any) -> None:
