@@ -90,11 +90,24 @@ local function run()
   end
   step('diagnostics')
 
-  -- :HeaplensList: the quickfix list from heaplens.listFindings.
+  -- :HeaplensList: the quickfix list from heaplens.listFindings. The answer itself is
+  -- kept too (the same request, through the module), to compare the order.
   local said = #result.notifications
   vim.cmd('HeaplensList')
   wait_for('the quickfix list', function()
     return notified('in the quickfix list', said)
+  end)
+  local answered = false
+  require('heaplens').list({
+    bufnr = bufnr,
+    open = false,
+    on_done = function(_, _, answer)
+      result.listed = answer
+      answered = true
+    end,
+  })
+  wait_for('the list of findings', function()
+    return answered
   end)
   local qf = vim.fn.getqflist({ items = 0, title = 0 })
   result.quickfix = { title = qf.title, window = vim.fn.getqflist({ winid = 0 }).winid ~= 0 }
@@ -109,6 +122,9 @@ local function run()
   vim.cmd('cclose')
   vim.api.nvim_set_current_buf(bufnr)
   step('list')
+  if spec.list_only then
+    return
+  end
 
   -- :HeaplensPause clears the package's diagnostics; :HeaplensResume brings them back.
   cleared_then_back(bufnr, 'pause', function()
@@ -163,6 +179,9 @@ local function finish(ok, err)
   vim.cmd(ok and 'qall!' or 'cquit! 3')
 end
 
+if spec.settings then
+  vim.lsp.config('heaplens', { settings = { heaplens = spec.settings } })
+end
 vim.lsp.enable('heaplens')
 vim.api.nvim_create_autocmd('VimEnter', {
   once = true,

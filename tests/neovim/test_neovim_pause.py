@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.lsp.test_profile import BENCH, HOT, _profile
 from tests.neovim.test_neovim import heaplens_bin, hotpath, nvim, run_nvim
 
 PAUSE_INIT = Path(__file__).resolve().parent / "pause.lua"
@@ -54,3 +55,32 @@ def test_list_pause_and_resume_in_neovim(
     assert result["action"]["command"] == "heaplens.pausePackage"
     assert result["action"]["arguments"] == [go.as_uri()]
     assert result["action"]["exclude"] == ["."]
+
+
+def test_list_by_cost_with_a_profile_in_neovim(
+    nvim: Path, heaplens_bin: Path, tmp_path: Path
+) -> None:
+    module = tmp_path / "hot"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/hot\n\ngo 1.21\n")
+    (module / "hot.go").write_text(HOT)
+    (module / "hot_test.go").write_text(BENCH)
+    _profile(module, "BenchmarkHot", "mem.out")
+    (module / "hot.test").unlink(missing_ok=True)
+    spec = {"at_least": 1, "list_only": True, "settings": {"profile": ["mem.out"]}}
+    result = run_nvim(nvim, tmp_path, "native", spec, module / "hot.go", PAUSE_INIT)
+
+    listed = result["listed"]
+    assert listed["sortedBy"] == "cost" and listed["profile"] == "mem.out", listed
+    items = result["quickfix"]["items"]
+    assert result["quickfix"]["title"] == f"heaplens: {len(items)} findings (by cost, mem.out)"
+    # The quickfix list keeps the server's order: by share of the allocated bytes.
+    findings = listed["findings"]
+    assert [(i["lnum"], i["col"]) for i in items] == [
+        (f["range"]["start"]["line"] + 1, f["range"]["start"]["character"] + 1) for f in findings
+    ]
+    shares = [f["cost"]["share"] for f in findings if f["cost"]]
+    assert shares and shares == sorted(shares, reverse=True), findings
+    assert findings[0]["cost"] is not None
+    hottest = HOT.splitlines()[items[0]["lnum"] - 1]
+    assert "NewPoint" in hottest or "append" in hottest, hottest

@@ -272,7 +272,8 @@ end
 
 --- Fills the quickfix list with heaplens.listFindings: every finding the server holds,
 --- by cost when a profile is loaded (the server's order), else by package, file and
---- position. opts: bufnr, open (default true: opens the quickfix window), on_done(items).
+--- position. opts: bufnr, open (default true: opens the quickfix window),
+--- on_done(items, err, result) with the server's answer.
 function M.list(opts)
   opts = opts or {}
   local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
@@ -300,7 +301,7 @@ function M.list(opts)
       notify(('%d findings in the quickfix list'):format(#items))
     end
     if opts.on_done then
-      opts.on_done(items, err)
+      opts.on_done(items, err, result)
     end
   end, bufnr)
 end
