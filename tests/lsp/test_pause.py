@@ -18,6 +18,7 @@ from heaplens.lsp.pausing import (
     paused_list,
     resumed_list,
 )
+from heaplens.lsp.settings import parse_settings
 from tests.conftest import copy_module
 from tests.lsp.harness import (
     STATUS,
@@ -97,6 +98,13 @@ def test_globs_match_package_directories() -> None:
     assert paused_list(["vendor/**"], "/w/a", folders) == ["vendor/**", "a"]
     assert paused_list(["vendor/**"], "/w/vendor/x", folders) == ["vendor/**"]
     assert resumed_list(["a", "vendor/**", "b"], "/w/vendor/x", folders) == ["a", "b"]
+
+
+def test_the_setting_is_a_list_of_globs() -> None:
+    assert parse_settings({"exclude": ["gen", " ", ""]})[0].exclude == ["gen"]
+    assert parse_settings({"exclude": "vendor/**"})[0].exclude == ["vendor/**"]
+    settings, problems = parse_settings({"exclude": [1]})
+    assert settings.exclude == [] and "'exclude'" in problems[0]
 
 
 async def test_pause_clears_and_resume_republishes(tmp_path: Path) -> None:

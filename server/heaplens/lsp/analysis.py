@@ -96,7 +96,6 @@ class Analyzer:
         self._package_listeners: list[PackageListener] = []
         self._replaced_listeners: list[FindingsListener] = []
         self._fresh_transforms: list[FreshFindings] = []
-        self._pause_listeners: list[Callable[[], None]] = []
         #: Paused packages whose status was sent since the setting last changed.
         self._paused_said: set[str] = set()
         self._published_listeners: list[PublishedListener] = []
@@ -145,10 +144,6 @@ class Analyzer:
 
     def on_fresh_findings(self, transform: FreshFindings) -> None:
         self._fresh_transforms.append(transform)
-
-    def on_pause_changed(self, listener: Callable[[], None]) -> None:
-        """Told when the ``exclude`` setting paused or resumed a package (on the loop)."""
-        self._pause_listeners.append(listener)
 
     def on_published(self, listener: PublishedListener) -> None:
         """Call ``listener`` with each file whose diagnostics go out changed (or
@@ -253,8 +248,6 @@ class Analyzer:
             self.client.log_info(
                 "paused or resumed: " + ", ".join(changed) + f" (exclude: {self.settings.exclude})"
             )
-            for listener in self._pause_listeners:
-                listener()
 
     # -- requests --------------------------------------------------------------------
 

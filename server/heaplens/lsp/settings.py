@@ -114,6 +114,9 @@ def _validate(name: str, value: Any) -> Any:
         raise ValueError("expected a positive number of seconds")
     if name == "profileHotShare" and not 0 <= value <= 1:
         raise ValueError("expected a fraction between 0 and 1")
+    if name == "exclude":
+        # An empty pattern would name the workspace folder itself: a slip, not a wish.
+        value = [p for p in value if p.strip()]
     if name == "kinds":
         parse_kinds(",".join(value))
     if name == "severity":
