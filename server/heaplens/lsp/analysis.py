@@ -35,6 +35,7 @@ from ..workspace import Query, TargetError, plan
 from .client import Client, Encoded, SettingsSource
 from .convert import LineLookup, lines_of, path_to_uri
 from .documents import DocumentStore, FileFindings, OpenDocument, read_disk
+from .pausing import is_paused
 from .presentation import diagnostic, encode, excluded_note, stale_hint
 from .profiling import ProfileSource
 from .scheduler import Scheduler
@@ -95,6 +96,8 @@ class Analyzer:
         self._package_listeners: list[PackageListener] = []
         self._replaced_listeners: list[FindingsListener] = []
         self._fresh_transforms: list[FreshFindings] = []
+        #: Paused packages whose status was sent since the setting last changed.
+        self._paused_said: set[str] = set()
         self._published_listeners: list[PublishedListener] = []
         #: The import path of each analysed package, by directory.
         self._import_paths: dict[str, str] = {}
@@ -125,8 +128,9 @@ class Analyzer:
         self._stopped = False
         #: The profiles of the ``profile`` setting, joined to every result (issue 16),
         #: looked for in the workspace folders ``folders`` gives.
+        self.folders: Callable[[], Sequence[str]] = folders or tuple
         self.profiles = ProfileSource(
-            client, settings, folders or tuple, self.executor, self._go_for_profiles
+            client, settings, self.folders, self.executor, self._go_for_profiles
         )
         self.profiles.on_loaded = self._profiles_loaded
 
@@ -216,14 +220,50 @@ class Analyzer:
             self._scheduler.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
+    def paused(self, directory: str) -> bool:
+        """Whether the package in ``directory`` is paused by the ``exclude`` setting: it is
+        then not analysed, shows no diagnostics, and is left out of lists of findings."""
+        patterns = self.settings.exclude
+        return bool(patterns) and is_paused(directory, patterns, self.folders())
+
+    def exclude_changed(self, old: Sequence[str]) -> None:
+        """The ``exclude`` setting changed from ``old``: every package it resumed is
+        analysed again (its findings were not taken while it was paused), and the files
+        of those it paused are published empty (``republish``, after this)."""
+        folders = self.folders()
+        self._paused_said.clear()
+        known = {os.path.dirname(d.path) for d in self.docs.all()} | set(self._package_files)
+        changed: list[str] = []
+        for directory in sorted(known):
+            now = self.paused(directory)
+            if now != is_paused(directory, old, folders):
+                changed.append(directory)
+                if not now:
+                    self.request(os.path.join(directory, "_"), 0.0)
+                elif not self.scheduler.busy:
+                    # Nothing else will say so: the status bar shows the package paused.
+                    self._paused_said.add(directory)
+                    self.client.send_status("idle", directory)
+        if changed:
+            self.client.log_info(
+                "paused or resumed: " + ", ".join(changed) + f" (exclude: {self.settings.exclude})"
+            )
+
     # -- requests --------------------------------------------------------------------
 
     def request(self, path: str, delay: float | None = None) -> None:
-        """Analyse the package that owns ``path``."""
+        """Analyse the package that owns ``path`` (unless it is paused)."""
         if self._stopped or self.settings.mode == "off" or not self.settings.workspaceTrusted:
             return
+        directory = os.path.dirname(path)
+        if self.paused(directory):
+            if directory not in self._paused_said and not self.scheduler.busy:
+                # Once: a status bar then shows the file's package paused.
+                self._paused_said.add(directory)
+                self.client.send_status("idle", directory)
+            return
         wait = self.settings.debounceMs / 1000 if delay is None else delay
-        self.scheduler.request(os.path.dirname(path), wait)
+        self.scheduler.request(directory, wait)
 
     def request_open_packages(self, delay: float = 0.0) -> None:
         for directory in sorted({os.path.dirname(d.path) for d in self.docs.all()}):
@@ -331,7 +371,7 @@ class Analyzer:
         )
         self.apply(result, prepared=prepared)
         for pkg in result.packages:
-            if not pkg.errors:
+            if not pkg.errors and not self.paused(pkg.dir):
                 for listener in self._package_listeners:
                     listener(pkg, overlays)
 
@@ -384,6 +424,10 @@ class Analyzer:
         prepared = prepared or {}
         docs = self.docs
         for pkg in result.packages:
+            if self.paused(pkg.dir):
+                # Paused while it was analysed, or one of a workspace scan's: its findings
+                # are not taken, and ``diagnostics_for`` shows none.
+                continue
             why = _stale_reason(pkg.errors)
             if pkg.import_path:
                 self._import_paths[pkg.dir] = pkg.import_path
@@ -541,6 +585,8 @@ class Analyzer:
         )
 
     def diagnostics_for(self, path: str, text: bytes) -> list[Encoded]:
+        if self.paused(os.path.dirname(path)):
+            return []  # the publish that clears them once the package is paused
         state = self.docs.findings(path)
         doc = self.docs.by_path(path)
         if doc is not None and doc.text is not text:

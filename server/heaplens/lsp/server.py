@@ -159,6 +159,7 @@ class HeaplensServer(LanguageServer):
         do not know the notification ignore it. ``profile`` is the label of the loaded
         profiles ("mem.out"), empty when none is; ``profileNote`` says why none is when
         the ``profile`` setting names some (none matched, or one could not be read).
+        ``paused`` says whether ``directory``'s package is paused (the ``exclude`` setting).
         """
         if not self.initialized:
             return
@@ -172,6 +173,7 @@ class HeaplensServer(LanguageServer):
                     "message": message,
                     "profile": profile.label,
                     "profileNote": profile.note,
+                    "paused": bool(directory) and self.analyzer.paused(directory),
                 },
             )
         except Exception:
@@ -287,7 +289,7 @@ class HeaplensServer(LanguageServer):
 
 
 def create_server() -> HeaplensServer:
-    from . import code_actions, commands, config, findings_list, fix_actions, sync, views
+    from . import code_actions, commands, config, findings_list, fix_actions, pausing, sync, views
 
     server = HeaplensServer()
     docs, analyzer, fixer, settings = (
@@ -301,8 +303,9 @@ def create_server() -> HeaplensServer:
     sync.register(server, docs, analyzer, settings)
     views.register(server, docs, settings, lambda: analyzer.profiles.labels)
     fix_actions.register(analyzer, docs, fixer)
-    code_actions.register(server, docs, fixer, settings)
+    code_actions.register(server, docs, fixer, settings, analyzer.paused)
     commands.register(server, analyzer, settings)
+    pausing.register(server, analyzer.folders, settings)
     findings_list.register(server, analyzer, docs, settings)
 
     @server.feature(types.SHUTDOWN)

@@ -42,6 +42,7 @@ const DEFAULT_FLAT = {
   allowNetwork: false,
   profile: [],
   profileHotShare: 0.05,
+  exclude: [],
   workspaceTrusted: true,
 };
 
@@ -206,7 +207,9 @@ describe('package.json contributes the settings', () => {
         'heaplens.findings.filterByKind',
         'heaplens.findings.open',
         'heaplens.findings.refresh',
+        'heaplens.pausePackage',
         'heaplens.restartServer',
+        'heaplens.resumePackage',
         'heaplens.showOutput',
         'heaplens.toggleInlayHints',
       ],
