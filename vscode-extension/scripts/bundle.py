@@ -38,11 +38,13 @@ from typing import Any
 
 try:
     from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
     from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
     from packaging.utils import canonicalize_name, parse_wheel_filename
     from packaging.version import Version
 except ImportError:  # pip vendors packaging: any Python with pip has it
     from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef]
+    from pip._vendor.packaging.specifiers import SpecifierSet  # type: ignore[no-redef]
     from pip._vendor.packaging.tags import (  # type: ignore[no-redef]
         Tag, compatible_tags, cpython_tags, mac_platforms)
     from pip._vendor.packaging.utils import (  # type: ignore[no-redef]
@@ -157,11 +159,15 @@ def supported(target: str, python: str) -> list[Tag]:
             *compatible_tags(v, abi, platforms)]
 
 
-def best_wheel(files: list[dict[str, Any]], tags: list[Tag]) -> dict[str, Any] | None:
+def best_wheel(files: list[dict[str, Any]], tags: list[Tag], python: str) -> dict[str, Any] | None:
+    """The file of a release this Python installs: a wheel with its best-ranked tag, whose
+    Requires-Python admits it (watchdog 7 is py3-none-any but needs 3.11)."""
     rank = {t: i for i, t in enumerate(tags)}
     best, best_rank = None, len(rank)
     for f in files:
         if f.get("packagetype") != "bdist_wheel" or f.get("yanked"):
+            continue
+        if f.get("requires_python") and not SpecifierSet(f["requires_python"]).contains(python + ".0"):
             continue
         r = min((rank.get(t, len(rank)) for t in parse_wheel_filename(f["filename"])[3]),
                 default=len(rank))
@@ -196,13 +202,13 @@ class Resolver:
                    and all(r.specifier.contains(v) for r in self.constraints[name])]
         # The same release for every Python when one has wheels for them all.
         for v in allowed:
-            files = {py: best_wheel(releases[str(v)], self.tags[py]) for py in PYTHONS}
+            files = {py: best_wheel(releases[str(v)], self.tags[py], py) for py in PYTHONS}
             if all(files.values()):
                 return {py: f for py, f in files.items() if f}
         chosen = {}
         for py in PYTHONS:
             for v in allowed:
-                wheel = best_wheel(releases[str(v)], self.tags[py])
+                wheel = best_wheel(releases[str(v)], self.tags[py], py)
                 if wheel:
                     chosen[py] = wheel
                     break
