@@ -111,6 +111,11 @@ class FeatureRecorder(RecordingClient):
     commands: dict[str, Callable[..., Any]] = field(default_factory=dict)
     progress_cancels: dict[str, Any] = field(default_factory=dict)
     folders: list[str] = field(default_factory=list)
+    #: Notifications of heaplens's own (``notify``), in order.
+    notified: list[tuple[str, Any]] = field(default_factory=list)
+
+    def notify(self, method: str, params: Any) -> None:
+        self.notified.append((method, params))
 
     def feature(self, feature_name: str, options: Any | None = None) -> Callable[[F], F]:
         def register(handler: F) -> F:

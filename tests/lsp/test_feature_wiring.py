@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types
 
 from heaplens.cache import ResultCache
-from heaplens.lsp import code_actions, commands, config, fix_actions, sync, views
+from heaplens.lsp import code_actions, commands, config, findings_list, fix_actions, sync, views
 from heaplens.lsp.analysis import Analyzer
 from heaplens.lsp.documents import DocumentStore, FileFindings
 from heaplens.lsp.fix_actions import FixVerifier
@@ -59,7 +59,9 @@ def _doc(uri: str = URI) -> types.TextDocumentIdentifier:
     return types.TextDocumentIdentifier(uri=uri)
 
 
-@pytest.mark.parametrize("module", ["sync", "views", "code_actions", "commands", "fix_actions"])
+@pytest.mark.parametrize(
+    "module", ["sync", "views", "code_actions", "commands", "fix_actions", "findings_list"]
+)
 def test_a_feature_module_never_imports_the_server(module: str) -> None:
     tree = ast.parse((FEATURES / f"{module}.py").read_text())
     imported = {
@@ -166,6 +168,33 @@ async def test_a_scan_goes_through_the_folders_the_host_names(tmp_path: Path) ->
     assert not parts.host.progress_cancels  # the scan's token is forgotten when it ends
     assert any(p.uri == (module / "p.go").as_uri() and p.diagnostics for p in parts.host.published)
     parts.analyzer.shutdown()
+
+
+async def test_the_findings_list_reads_the_store_it_is_given(tmp_path: Path) -> None:
+    parts = Parts(tmp_path)
+    findings_list.register(parts.host, parts.analyzer, parts.docs, parts.current)
+    parts.docs.open(URI, PATH, 1, SOURCE)
+    parts.docs.set_findings(PATH, FileFindings((_moved_x(),)))
+    answer = await parts.host.commands[findings_list.LIST_FINDINGS]()
+    assert answer["profile"] is None and answer["sortedBy"] == "position"
+    [row] = answer["findings"]
+    assert row["uri"] == URI and row["function"] == "p.f" and row["kind"] == "moved-to-heap"
+    start, end = row["range"]["start"], row["range"]["end"]
+    assert (start["line"], start["character"], end["line"], end["character"]) == (3, 1, 3, 2)
+    # Kinds asked for override the setting's.
+    none = await parts.host.commands[findings_list.LIST_FINDINGS]({"kinds": ["inlining"]})
+    assert none["findings"] == []
+    parts.analyzer.shutdown()
+
+
+def test_a_publish_tells_the_client_the_findings_changed(tmp_path: Path) -> None:
+    parts = Parts(tmp_path)
+    findings_list.register(parts.host, parts.analyzer, parts.docs, parts.current)
+    parts.docs.open(URI, PATH, 1, SOURCE)
+    parts.docs.set_findings(PATH, FileFindings((_moved_x(),)))
+    assert parts.host.notified == []
+    parts.analyzer.publish(PATH)  # off the loop: told at once
+    assert parts.host.notified == [(findings_list.FINDINGS_CHANGED, {})]
 
 
 def test_config_takes_the_initialization_options(tmp_path: Path) -> None:

@@ -118,8 +118,10 @@ def run_nvim(
     mode: str,
     spec: dict[str, Any],
     file: Path | None = None,
+    init: Path = INIT,
 ) -> dict[str, Any]:
-    """Run init.lua in one headless Neovim and return the JSON it wrote.
+    """Run init.lua (or another ``init`` file) in one headless Neovim and return the JSON
+    it wrote.
 
     Anything still running afterwards (or when the hard timeout hits) is killed: Neovim's
     process group, and every process that carries this run's token.
@@ -147,7 +149,7 @@ def run_nvim(
             TOKEN_VAR: token,
         }
     )
-    argv = [str(nvim), "--headless", "--clean", "-u", str(INIT)]
+    argv = [str(nvim), "--headless", "--clean", "-u", str(init)]
     if file is not None:
         argv.append(str(file))
     stdout, stderr = run / "stdout", run / "stderr"

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { goExtensionBinary } from './goExtension';
+import { serverExclude } from './pause';
 import { ServerSettings, serverSettings } from './settings';
 
 export const SECTION = 'heaplens';
@@ -24,5 +25,17 @@ export function currentServerSettings(scopeUri?: string): ServerSettings {
   if (!flat.goBinary) {
     flat.goBinary = goExtensionBinary(resource) ?? '';
   }
+  if (!resource) {
+    // `heaplens.exclude` is written per workspace folder: each folder's list counts.
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => ({
+      folder: f.uri.fsPath,
+      patterns: strings(config(f.uri).get('exclude')),
+    }));
+    flat.exclude = serverExclude(folders, strings(c.get('exclude')));
+  }
   return flat;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }

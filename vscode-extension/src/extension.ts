@@ -28,6 +28,8 @@ import { config, currentServerSettings, SECTION } from './config';
 import { activateGoExtension } from './goExtension';
 import { affectsServer, affectsServerProcess, answerConfiguration, toggleTarget } from './settings';
 import { fromNotification, profileFromNotification } from './status';
+import { registerPauseCommands } from './pauseCommands';
+import { pausedFromNotification } from './pause';
 import { SHOW_OUTPUT_COMMAND, StatusBar } from './statusBar';
 import { TraceChannel } from './trace';
 import { ProgressValue, resultMessage, WorkspaceProgressRelay, WorkspaceResult } from './workspaceRun';
@@ -69,6 +71,16 @@ class Controller implements vscode.Disposable {
 
   get running(): boolean {
     return this.client?.state === State.Running;
+  }
+
+  /** A server command's answer; undefined when no server runs. */
+  async executeServerCommand(command: string, args: unknown[]): Promise<unknown> {
+    const client = this.client;
+    if (!client || !this.running) {
+      return undefined;
+    }
+    const params: ExecuteCommandParams = { command, arguments: args };
+    return client.sendRequest(ExecuteCommandRequest.type, params);
   }
 
   start(): Promise<void> {
@@ -158,6 +170,10 @@ class Controller implements vscode.Disposable {
       const profile = profileFromNotification(params);
       if (profile) {
         this.status.setProfile(profile);
+      }
+      const paused = pausedFromNotification(params);
+      if (paused) {
+        this.status.setPaused(paused.directory, paused.paused);
       }
       const state = fromNotification(params);
       if (state) {
@@ -347,6 +363,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.analyzeWorkspace, () => c.analyzeWorkspace()),
     vscode.commands.registerCommand(COMMANDS.toggleInlayHints, () => toggleInlayHints()),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
+    ...registerPauseCommands(c, status, output),
     vscode.workspace.onDidChangeConfiguration((event) => {
       const affects = (section: string) => event.affectsConfiguration(section);
       if (affects('heaplens.trace.server')) {

@@ -57,6 +57,8 @@ export interface ServerSettings {
   /** pprof files (paths or globs, relative to the workspace folder) to weigh findings by. */
   profile: string[];
   profileHotShare: number;
+  /** Package directories (globs, relative to each workspace folder) heaplens is paused in. */
+  exclude: string[];
   workspaceTrusted: boolean;
 }
 
@@ -76,6 +78,7 @@ const DEFAULTS: Omit<ServerSettings, 'workspaceTrusted'> = {
   allowNetwork: false,
   profile: [],
   profileHotShare: 0.05,
+  exclude: [],
 };
 export const SERVER_DEFAULTS: Readonly<Omit<ServerSettings, 'workspaceTrusted'>> = Object.freeze(DEFAULTS);
 

@@ -24,6 +24,8 @@ export interface FileSummary {
   heapEscapes: number;
   /** The package no longer compiles and these findings are from the last build. */
   stale: boolean;
+  /** The file's package is paused (`heaplens.exclude`): heaplens does not analyse it. */
+  paused?: boolean;
 }
 
 /** The profiles of `heaplens.profile` the server has loaded (`heaplens/status` says). */
@@ -43,7 +45,15 @@ export interface StatusInput {
 }
 
 /** The state the item shows, one word, also used by tests. */
-export type Shown = 'starting' | 'analysing' | 'idle' | 'stale' | 'error' | 'restricted' | 'stopped';
+export type Shown =
+  | 'starting'
+  | 'analysing'
+  | 'idle'
+  | 'stale'
+  | 'paused'
+  | 'error'
+  | 'restricted'
+  | 'stopped';
 
 export interface StatusView {
   state: Shown;
@@ -59,6 +69,7 @@ const ICONS: Record<Shown, string> = {
   analysing: '$(sync~spin)',
   idle: '$(check)',
   stale: '$(history)',
+  paused: '$(debug-pause)',
   error: '$(error)',
   restricted: '$(shield)',
   stopped: '$(circle-slash)',
@@ -114,6 +125,9 @@ export function statusView(input: StatusInput): StatusView {
     state = 'restricted';
   } else if (server.kind === 'error') {
     state = 'error';
+  } else if (file?.paused && server.kind !== 'starting') {
+    // Before "analysing": another package's analysis says nothing about this one.
+    state = 'paused';
   } else if (server.kind === 'starting' || server.kind === 'analysing') {
     state = server.kind;
   } else if (file?.stale) {
@@ -125,6 +139,8 @@ export function statusView(input: StatusInput): StatusView {
   let text = `${ICONS[state]} heaplens`;
   if (state === 'restricted') {
     text += ': restricted';
+  } else if (state === 'paused') {
+    text += ': paused';
   } else if (file && state !== 'stopped' && state !== 'starting') {
     text += `: ${plural(file.heapEscapes, 'heap escape', 'heap escapes')}`;
     if (state === 'stale') {
@@ -161,8 +177,19 @@ export function statusView(input: StatusInput): StatusView {
     case 'idle':
       lines.push('heaplens is up to date.');
       break;
+    case 'paused':
+      lines.push(
+        'heaplens is paused in this package (heaplens.exclude): it is not analysed. Run "heaplens: resume in this package" to analyse it again.',
+      );
+      break;
   }
-  if (file && state !== 'restricted' && state !== 'stopped' && state !== 'starting') {
+  if (
+    file &&
+    state !== 'restricted' &&
+    state !== 'stopped' &&
+    state !== 'starting' &&
+    state !== 'paused'
+  ) {
     lines.push(
       `${file.name}: ${plural(file.heapEscapes, 'value escapes', 'values escape')} to the heap.`,
     );

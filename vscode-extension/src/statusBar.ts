@@ -2,6 +2,7 @@
  * The heaplens status bar item: it follows the server's state, the workspace trust and the
  * active editor's heaplens diagnostics, and renders what `status.ts` decides.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ProfileInfo, ServerState, statusView, StatusView, summarize, FileSummary } from './status';
 
@@ -13,6 +14,8 @@ export class StatusBar implements vscode.Disposable {
   private server: ServerState = { kind: 'starting' };
   private profile: ProfileInfo | undefined;
   private trusted: boolean;
+  /** Whether each package directory is paused, as the server last said (or a command). */
+  private readonly paused = new Map<string, boolean>();
   /** What is shown now (for tests and logs). */
   view!: StatusView;
 
@@ -41,6 +44,12 @@ export class StatusBar implements vscode.Disposable {
 
   setProfile(profile: ProfileInfo): void {
     this.profile = profile;
+    this.render();
+  }
+
+  /** The server (`heaplens/status`) or a pause/resume command said so for `directory`. */
+  setPaused(directory: string, paused: boolean): void {
+    this.paused.set(path.resolve(directory), paused);
     this.render();
   }
 
@@ -77,7 +86,9 @@ export class StatusBar implements vscode.Disposable {
       return undefined;
     }
     const name = doc.uri.path.slice(doc.uri.path.lastIndexOf('/') + 1);
-    return summarize(name, vscode.languages.getDiagnostics(doc.uri));
+    const summary = summarize(name, vscode.languages.getDiagnostics(doc.uri));
+    summary.paused = this.paused.get(path.dirname(path.resolve(doc.uri.fsPath))) ?? false;
+    return summary;
   }
 
   render(): void {

@@ -46,6 +46,9 @@ local function defaults()
     -- pprof files (paths or globs, relative to the root) to weigh heap findings by
     profile = {},
     profileHotShare = 0.05, -- this share of allocated bytes or more: one severity up
+    -- package directories (globs, relative to the root) heaplens is paused in:
+    -- :HeaplensPause / :HeaplensResume change it for the session
+    exclude = {},
     workspaceTrusted = true,
   }
 end
@@ -65,7 +68,8 @@ return {
       heaplens.before_init(params, config)
     end
   end,
-  -- Turns on inlay hints (unless inlayHints = false) and adds :HeaplensAnalyzeWorkspace.
+  -- Turns on inlay hints (unless inlayHints = false) and adds :HeaplensAnalyzeWorkspace,
+  -- :HeaplensList, :HeaplensPause and :HeaplensResume.
   -- An on_attach of your own replaces this one: call require('heaplens').on_attach from it.
   on_attach = function(client, bufnr)
     local ok, heaplens = pcall(require, 'heaplens')

@@ -35,6 +35,7 @@ from ..workspace import Query, TargetError, plan
 from .client import Client, Encoded, SettingsSource
 from .convert import LineLookup, lines_of, path_to_uri
 from .documents import DocumentStore, FileFindings, OpenDocument, read_disk
+from .pausing import is_paused
 from .presentation import diagnostic, encode, excluded_note, stale_hint
 from .profiling import ProfileSource
 from .scheduler import Scheduler
@@ -58,6 +59,8 @@ EDIT_PUBLISH_SPACING = 4
 PackageListener = Callable[[PackageResult, Mapping[str, bytes]], None]
 #: Told of a file whose findings an analysis replaced (on the loop).
 FindingsListener = Callable[[str], None]
+#: Told of a file whose diagnostics were published anew (on the loop).
+PublishedListener = Callable[[str], None]
 #: Given a file's fresh findings before they are shown, returns them as they are to be
 #: shown (the fix verifier puts its verified fixes on them). Runs in a worker thread.
 FreshFindings = Callable[[str, tuple[Finding, ...]], tuple[Finding, ...]]
@@ -93,6 +96,11 @@ class Analyzer:
         self._package_listeners: list[PackageListener] = []
         self._replaced_listeners: list[FindingsListener] = []
         self._fresh_transforms: list[FreshFindings] = []
+        #: Paused packages whose status was sent since the setting last changed.
+        self._paused_said: set[str] = set()
+        self._published_listeners: list[PublishedListener] = []
+        #: The import path of each analysed package, by directory.
+        self._import_paths: dict[str, str] = {}
         self._engine: Engine | None = None
         self._scheduler: Scheduler | None = None
         self.executor = ThreadPoolExecutor(MAX_PARALLEL + 1, thread_name_prefix="heaplens")
@@ -120,8 +128,9 @@ class Analyzer:
         self._stopped = False
         #: The profiles of the ``profile`` setting, joined to every result (issue 16),
         #: looked for in the workspace folders ``folders`` gives.
+        self.folders: Callable[[], Sequence[str]] = folders or tuple
         self.profiles = ProfileSource(
-            client, settings, folders or tuple, self.executor, self._go_for_profiles
+            client, settings, self.folders, self.executor, self._go_for_profiles
         )
         self.profiles.on_loaded = self._profiles_loaded
 
@@ -135,6 +144,15 @@ class Analyzer:
 
     def on_fresh_findings(self, transform: FreshFindings) -> None:
         self._fresh_transforms.append(transform)
+
+    def on_published(self, listener: PublishedListener) -> None:
+        """Call ``listener`` with each file whose diagnostics go out changed (or
+        cleared): what a list of all findings shows may have changed."""
+        self._published_listeners.append(listener)
+
+    def import_path(self, directory: str) -> str:
+        """The import path of the package in ``directory``, "" when none was analysed."""
+        return self._import_paths.get(directory, "")
 
     def _fresh(self, path: str, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
         for transform in self._fresh_transforms:
@@ -202,14 +220,50 @@ class Analyzer:
             self._scheduler.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
+    def paused(self, directory: str) -> bool:
+        """Whether the package in ``directory`` is paused by the ``exclude`` setting: it is
+        then not analysed, shows no diagnostics, and is left out of lists of findings."""
+        patterns = self.settings.exclude
+        return bool(patterns) and is_paused(directory, patterns, self.folders())
+
+    def exclude_changed(self, old: Sequence[str]) -> None:
+        """The ``exclude`` setting changed from ``old``: every package it resumed is
+        analysed again (its findings were not taken while it was paused), and the files
+        of those it paused are published empty (``republish``, after this)."""
+        folders = self.folders()
+        self._paused_said.clear()
+        known = {os.path.dirname(d.path) for d in self.docs.all()} | set(self._package_files)
+        changed: list[str] = []
+        for directory in sorted(known):
+            now = self.paused(directory)
+            if now != is_paused(directory, old, folders):
+                changed.append(directory)
+                if not now:
+                    self.request(os.path.join(directory, "_"), 0.0)
+                elif not self.scheduler.busy:
+                    # Nothing else will say so: the status bar shows the package paused.
+                    self._paused_said.add(directory)
+                    self.client.send_status("idle", directory)
+        if changed:
+            self.client.log_info(
+                "paused or resumed: " + ", ".join(changed) + f" (exclude: {self.settings.exclude})"
+            )
+
     # -- requests --------------------------------------------------------------------
 
     def request(self, path: str, delay: float | None = None) -> None:
-        """Analyse the package that owns ``path``."""
+        """Analyse the package that owns ``path`` (unless it is paused)."""
         if self._stopped or self.settings.mode == "off" or not self.settings.workspaceTrusted:
             return
+        directory = os.path.dirname(path)
+        if self.paused(directory):
+            if directory not in self._paused_said and not self.scheduler.busy:
+                # Once: a status bar then shows the file's package paused.
+                self._paused_said.add(directory)
+                self.client.send_status("idle", directory)
+            return
         wait = self.settings.debounceMs / 1000 if delay is None else delay
-        self.scheduler.request(os.path.dirname(path), wait)
+        self.scheduler.request(directory, wait)
 
     def request_open_packages(self, delay: float = 0.0) -> None:
         for directory in sorted({os.path.dirname(d.path) for d in self.docs.all()}):
@@ -317,7 +371,7 @@ class Analyzer:
         )
         self.apply(result, prepared=prepared)
         for pkg in result.packages:
-            if not pkg.errors:
+            if not pkg.errors and not self.paused(pkg.dir):
                 for listener in self._package_listeners:
                     listener(pkg, overlays)
 
@@ -370,7 +424,13 @@ class Analyzer:
         prepared = prepared or {}
         docs = self.docs
         for pkg in result.packages:
+            if self.paused(pkg.dir):
+                # Paused while it was analysed, or one of a workspace scan's: its findings
+                # are not taken, and ``diagnostics_for`` shows none.
+                continue
             why = _stale_reason(pkg.errors)
+            if pkg.import_path:
+                self._import_paths[pkg.dir] = pkg.import_path
             files = set(pkg.files)
             excluded = set(pkg.excluded)
             if not result.partial:  # a partial result covers some files; none went away
@@ -485,6 +545,8 @@ class Analyzer:
         diagnostics = self.diagnostics_for(path, text)
         if diagnostics or path in self._published:
             self.client.publish(uri, diagnostics, version)
+            for listener in self._published_listeners:
+                listener(path)
         if diagnostics:
             self._published.add(path)
         else:
@@ -523,6 +585,8 @@ class Analyzer:
         )
 
     def diagnostics_for(self, path: str, text: bytes) -> list[Encoded]:
+        if self.paused(os.path.dirname(path)):
+            return []  # the publish that clears them once the package is paused
         state = self.docs.findings(path)
         doc = self.docs.by_path(path)
         if doc is not None and doc.text is not text:

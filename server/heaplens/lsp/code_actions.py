@@ -18,7 +18,8 @@ and the settings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 
 from lsprotocol import types
 
@@ -31,6 +32,7 @@ from .client import FeatureHost, SettingsSource
 from .convert import from_lsp_range, lines_of, to_lsp_range
 from .documents import DocumentStore
 from .fix_actions import FixVerifier, Offer, merge_diagnostics
+from .pausing import CLIENT_PAUSE, CLIENT_RESUME
 
 Found = Sequence[tuple[Finding, Sequence[types.Diagnostic]]]
 
@@ -215,8 +217,40 @@ def _effect(action: types.CodeAction) -> tuple[object, ...]:
     return (action.kind, action.edit, action.data, action.command)
 
 
+def pause_action(uri: str, found: Found) -> types.CodeAction:
+    """ "heaplens: pause in this package": the client's command, which asks the server for
+    the new ``exclude`` list and keeps it in the client's settings."""
+    return types.CodeAction(
+        title="heaplens: pause in this package",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=merge_diagnostics(d for _f, d in found),
+        command=types.Command(
+            title="heaplens: pause in this package", command=CLIENT_PAUSE, arguments=[uri]
+        ),
+    )
+
+
+def resume_action(uri: str, doc_lines: LineIndex, asked: types.Range) -> types.CodeAction | None:
+    """ "heaplens: resume in this package", offered on the package clause of a paused
+    package's file (it shows no diagnostic to offer it on)."""
+    line = next((n for n in range(1, 200) if doc_lines(n).startswith(b"package ")), None)
+    if line is None or not asked.start.line <= line - 1 <= asked.end.line:
+        return None
+    return types.CodeAction(
+        title="heaplens: resume in this package",
+        kind=types.CodeActionKind.QuickFix,
+        command=types.Command(
+            title="heaplens: resume in this package", command=CLIENT_RESUME, arguments=[uri]
+        ),
+    )
+
+
 def register(
-    server: FeatureHost, docs: DocumentStore, fixer: FixVerifier, settings: SettingsSource
+    server: FeatureHost,
+    docs: DocumentStore,
+    fixer: FixVerifier,
+    settings: SettingsSource,
+    paused: Callable[[str], bool] = lambda _directory: False,
 ) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -232,6 +266,10 @@ def register(
         if not any(wanted(_value(k), only) for k in KINDS):
             return None
         encoding = server.encoding()
+        if paused(os.path.dirname(doc.path)):
+            resume = resume_action(doc.uri, doc.lines, params.range)
+            quick = wanted(_value(types.CodeActionKind.QuickFix), only)
+            return [resume] if resume is not None and quick else None
         kinds = settings().kind_set
         shown = [f for f in docs.findings(doc.path).findings if f.kind in kinds]
         found = _requested(shown, params, doc.lines, encoding)
@@ -244,6 +282,7 @@ def register(
         offers = fixer.actions(doc.path, found, resolve)
         if wanted(_value(types.CodeActionKind.QuickFix), only):
             offers.extend(ignore_actions(found, shown, doc.uri, doc.text, encoding))
+            offers.append(Offer(pause_action(doc.uri, found), 0))
         actions = unique(o for o in offers if wanted(_value(o.action.kind or ""), only))
         return actions or None
 

@@ -49,6 +49,8 @@ def apply_settings(server: HeaplensServer, analyzer: Analyzer, raw: object) -> N
         # Read in a worker; when what is loaded changes, the open packages are analysed
         # again (from the cache) and so published with the new costs.
         analyzer.profiles.reload()
+    if "exclude" in changed:
+        analyzer.exclude_changed(old.exclude)
     analyzer.republish(analyzer.known_files())
     server.refresh_inlay_hints()
 

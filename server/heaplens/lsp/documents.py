@@ -573,6 +573,11 @@ class DocumentStore:
                     self._indexes[path] = index
                     self.shifted_findings += moved.touched
 
+    def paths_with_findings(self) -> list[str]:
+        """Every file the store holds findings for (open or not), in no order."""
+        with self._lock:
+            return [path for path, state in self._findings.items() if state.findings]
+
     def moving(self, path: str) -> bool:
         """Whether ``path``'s findings are still to be moved through edits."""
         with self._lock:

@@ -5,7 +5,8 @@ and is the ``Client`` they talk to (``client.py``). Each feature lives in its ow
 and has a ``register`` that is handed what it needs, as esbonio hands its managers to
 each ``esbonio_setup``: ``config`` (settings), ``sync`` (documents), ``views`` (hover,
 inlay hints), ``fix_actions`` (verifying fixes after each analysis), ``code_actions``,
-``commands`` (analyze workspace); ``watcher`` watches files changed on disk. Features
+``commands`` (analyze workspace), ``findings_list`` (every finding, for a view of the
+workspace); ``watcher`` watches files changed on disk. Features
 hear of events through listeners on the analyzer and the store, not through the server.
 The engine does the work; this layer only translates.
 
@@ -158,6 +159,7 @@ class HeaplensServer(LanguageServer):
         do not know the notification ignore it. ``profile`` is the label of the loaded
         profiles ("mem.out"), empty when none is; ``profileNote`` says why none is when
         the ``profile`` setting names some (none matched, or one could not be read).
+        ``paused`` says whether ``directory``'s package is paused (the ``exclude`` setting).
         """
         if not self.initialized:
             return
@@ -171,10 +173,21 @@ class HeaplensServer(LanguageServer):
                     "message": message,
                     "profile": profile.label,
                     "profileNote": profile.note,
+                    "paused": bool(directory) and self.analyzer.paused(directory),
                 },
             )
         except Exception:
             log.debug("could not send status", exc_info=True)
+
+    def notify(self, method: str, params: Any) -> None:
+        """A notification of heaplens's own (``heaplens/findingsChanged``); clients that
+        do not know it ignore it."""
+        if not self.initialized or self._stopping:
+            return
+        try:
+            self.protocol.notify(method, params)
+        except Exception:
+            log.debug("could not send %s", method, exc_info=True)
 
     def refresh_inlay_hints(self) -> None:
         # Not once stopping: a refresh makes the client ask for hints, and a request sent
@@ -276,7 +289,7 @@ class HeaplensServer(LanguageServer):
 
 
 def create_server() -> HeaplensServer:
-    from . import code_actions, commands, config, fix_actions, sync, views
+    from . import code_actions, commands, config, findings_list, fix_actions, pausing, sync, views
 
     server = HeaplensServer()
     docs, analyzer, fixer, settings = (
@@ -290,8 +303,10 @@ def create_server() -> HeaplensServer:
     sync.register(server, docs, analyzer, settings)
     views.register(server, docs, settings, lambda: analyzer.profiles.labels)
     fix_actions.register(analyzer, docs, fixer)
-    code_actions.register(server, docs, fixer, settings)
+    code_actions.register(server, docs, fixer, settings, analyzer.paused)
     commands.register(server, analyzer, settings)
+    pausing.register(server, analyzer.folders, settings)
+    findings_list.register(server, analyzer, docs, settings)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HeaplensServer, *_args: Any) -> None:

@@ -58,6 +58,9 @@ class Settings:
     #: A heap finding with at least this share of the allocated bytes (or, with only a
     #: CPU profile, whose function has this share of the samples) is one severity higher.
     profileHotShare: float = 0.05
+    #: Globs of package directories (relative to each workspace folder, or absolute) that
+    #: are paused: not analysed, no diagnostics (issue 18, ``pausing``).
+    exclude: list[str] = attrs.field(factory=list)
 
     @property
     def kind_set(self) -> frozenset[Kind]:
@@ -111,6 +114,9 @@ def _validate(name: str, value: Any) -> Any:
         raise ValueError("expected a positive number of seconds")
     if name == "profileHotShare" and not 0 <= value <= 1:
         raise ValueError("expected a fraction between 0 and 1")
+    if name == "exclude":
+        # An empty pattern would name the workspace folder itself: a slip, not a wish.
+        value = [p for p in value if p.strip()]
     if name == "kinds":
         parse_kinds(",".join(value))
     if name == "severity":
@@ -146,7 +152,7 @@ def parse_settings(raw: object, base: Settings | None = None) -> tuple[Settings,
         if str(name) not in _FIELDS:
             continue
         # Friendly spellings: "moved-to-heap,leaking-param", "-tags=x -race", "mem.out".
-        if name == "profile" and isinstance(value, str):
+        if name in ("profile", "exclude") and isinstance(value, str):
             value = [value] if value.strip() else []
         if name == "kinds" and isinstance(value, str):
             value = [k.strip() for k in value.split(",") if k.strip()]

@@ -42,6 +42,7 @@ const DEFAULT_FLAT = {
   allowNetwork: false,
   profile: [],
   profileHotShare: 0.05,
+  exclude: [],
   workspaceTrusted: true,
 };
 
@@ -200,7 +201,14 @@ describe('package.json contributes the settings', () => {
     }
     assert.deepEqual(
       pkg.contributes.commands.map((c: { command: string }) => c.command).sort(),
-      ['heaplens.analyzeWorkspace', 'heaplens.restartServer', 'heaplens.showOutput', 'heaplens.toggleInlayHints'],
+      [
+        'heaplens.analyzeWorkspace',
+        'heaplens.pausePackage',
+        'heaplens.restartServer',
+        'heaplens.resumePackage',
+        'heaplens.showOutput',
+        'heaplens.toggleInlayHints',
+      ],
     );
   });
 

@@ -69,6 +69,22 @@ describe('the status bar states', () => {
     assert.equal(view({ file: { ...file, stale: true }, server: { kind: 'analysing', directory: '' } }).state, 'analysing');
   });
 
+  it('paused: the active file’s package is in heaplens.exclude', () => {
+    const v = view({ file: { ...file, paused: true } });
+    assert.equal(v.state, 'paused');
+    assert.equal(v.text, '$(debug-pause) heaplens: paused');
+    assert.match(v.tooltip, /paused in this package/);
+    assert.match(v.tooltip, /resume in this package/);
+    assert.ok(!v.tooltip.includes('values escape'), 'no count: nothing is analysed');
+    // Another package's analysis says nothing about this one.
+    const other = view({ file: { ...file, paused: true }, server: { kind: 'analysing', directory: '/ws/x' } });
+    assert.equal(other.state, 'paused');
+    // What is wrong with the server or the workspace still shows.
+    assert.equal(view({ file: { ...file, paused: true }, server: { kind: 'error', message: 'x' } }).state, 'error');
+    assert.equal(view({ file: { ...file, paused: true }, workspaceTrusted: false }).state, 'restricted');
+    assert.equal(view({ file: { ...file, paused: false } }).state, 'idle');
+  });
+
   it('error: the toolchain failed, with the server’s message', () => {
     const v = view({ server: { kind: 'error', message: 'go not found on PATH' } });
     assert.equal(v.state, 'error');
@@ -185,6 +201,21 @@ describe('the status bar item (vscode stubbed)', () => {
     stub.activeTabInput = { viewType: 'workspaceTrust' }; // a custom editor, not a text file
     stub.onDidChangeTabs.fire(undefined);
     assert.equal(item.visible, false);
+    bar.dispose();
+  });
+
+  it('shows paused for the active file’s package only', () => {
+    const bar = new StatusBar();
+    const item = stub.statusBarItems[0];
+    bar.setServer({ kind: 'idle' });
+    stub.activeTextEditor = { document: { uri: goFile, languageId: 'go' } };
+    stub.onDidChangeActiveTextEditor.fire(undefined);
+    bar.setPaused('/ws/other', true);
+    assert.equal(bar.view.state, 'idle');
+    bar.setPaused('/ws/hotpath', true);
+    assert.equal(item.text, '$(debug-pause) heaplens: paused');
+    bar.setPaused('/ws/hotpath/', false);
+    assert.equal(bar.view.state, 'idle');
     bar.dispose();
   });
 

@@ -13,6 +13,12 @@
 local M = {}
 
 M.COMMAND = 'heaplens.analyzeWorkspace'
+M.LIST = 'heaplens.listFindings'
+M.PAUSE = 'heaplens.pause'
+M.RESUME = 'heaplens.resume'
+-- The client commands the server's code actions run ("heaplens: pause in this package").
+M.CLIENT_PAUSE = 'heaplens.pausePackage'
+M.CLIENT_RESUME = 'heaplens.resumePackage'
 
 -- setup() options that configure the client rather than the server.
 local CLIENT_OPTIONS = {
@@ -167,6 +173,137 @@ function M.create_command()
   vim.api.nvim_create_user_command('HeaplensAnalyzeWorkspace', function()
     M.analyze_workspace()
   end, { nargs = 0, desc = 'heaplens: analyse every package of the workspace' })
+  vim.api.nvim_create_user_command('HeaplensList', function()
+    M.list()
+  end, { nargs = 0, desc = "heaplens: the workspace's findings in the quickfix list" })
+  vim.api.nvim_create_user_command('HeaplensPause', function()
+    M.pause()
+  end, { nargs = 0, desc = "heaplens: pause in this buffer's package" })
+  vim.api.nvim_create_user_command('HeaplensResume', function()
+    M.resume()
+  end, { nargs = 0, desc = "heaplens: resume in this buffer's package" })
+  -- What the code actions "heaplens: pause/resume in this package" run: their argument is
+  -- the file's URI.
+  vim.lsp.commands[M.CLIENT_PAUSE] = function(command, ctx)
+    M.pause({ uri = (command.arguments or {})[1], client_id = ctx and ctx.client_id })
+  end
+  vim.lsp.commands[M.CLIENT_RESUME] = function(command, ctx)
+    M.resume({ uri = (command.arguments or {})[1], client_id = ctx and ctx.client_id })
+  end
+end
+
+--- The heaplens client of opts.client_id, else of the buffer, else any.
+local function client_for(opts)
+  if opts.client_id then
+    local client = vim.lsp.get_client_by_id(opts.client_id)
+    if client then
+      return client
+    end
+  end
+  return get_clients({ name = 'heaplens', bufnr = opts.bufnr })[1]
+    or get_clients({ name = 'heaplens' })[1]
+end
+
+--- The settings the client answers workspace/configuration with (the server's copy).
+local function client_settings(client)
+  local settings = client.settings or (client.config or {}).settings or {}
+  return settings.heaplens or vim.deepcopy((client.config or {}).init_options or {})
+end
+
+--- Keeps `exclude` in the client's settings tables and tells the server: the server
+--- persists nothing, the client's settings are where the list lives (for this session).
+local function set_exclude(client, exclude)
+  local new = normalize(vim.deepcopy(client_settings(client)))
+  new.exclude = exclude
+  if client.settings then
+    client.settings.heaplens = vim.deepcopy(new)
+  end
+  if client.config and client.config.settings then
+    client.config.settings.heaplens = vim.deepcopy(new)
+  end
+  client_notify(client, 'workspace/didChangeConfiguration', { settings = { heaplens = new } })
+end
+
+local function pause_or_resume(command, verb, opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = client_for({ client_id = opts.client_id, bufnr = bufnr })
+  if not client then
+    notify('no heaplens server is running: open a Go file first', vim.log.levels.WARN)
+    return false
+  end
+  local uri = opts.uri or vim.uri_from_bufnr(bufnr)
+  local params = { command = command, arguments = { { uri = uri } } }
+  return client_request(client, 'workspace/executeCommand', params, function(err, result)
+    if err or type(result) ~= 'table' then
+      local why = err and (err.message or vim.inspect(err)) or 'no answer'
+      notify(verb .. ' failed: ' .. why, vim.log.levels.ERROR)
+    else
+      set_exclude(client, result.exclude or {})
+      notify(('%s in %s'):format(verb, result.pattern or result.directory or '?'))
+    end
+    if opts.on_done then
+      opts.on_done(err, result)
+    end
+  end, bufnr)
+end
+
+--- Pauses heaplens in the package of opts.uri (else the buffer's). opts: bufnr, uri,
+--- client_id, on_done(err, result).
+function M.pause(opts)
+  return pause_or_resume(M.PAUSE, 'paused', opts)
+end
+
+--- Resumes heaplens in the package of opts.uri (else the buffer's).
+function M.resume(opts)
+  return pause_or_resume(M.RESUME, 'resumed', opts)
+end
+
+--- One quickfix entry of a finding: its range's start converted from the client's
+--- position encoding to a byte column (locations_to_items reads the line to do it).
+function M.quickfix_item(finding, offset_encoding)
+  local location = { uri = finding.uri, range = finding.range }
+  local item = vim.lsp.util.locations_to_items({ location }, offset_encoding)[1]
+  item.text = ('%s: %s'):format(finding.kind or '?', finding.message or '')
+  item.end_lnum, item.end_col = nil, nil
+  item.user_data = nil
+  return item
+end
+
+--- Fills the quickfix list with heaplens.listFindings: every finding the server holds,
+--- by cost when a profile is loaded (the server's order), else by package, file and
+--- position. opts: bufnr, open (default true: opens the quickfix window),
+--- on_done(items, err, result) with the server's answer.
+function M.list(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = client_for({ bufnr = bufnr })
+  if not client then
+    notify('no heaplens server is running: open a Go file first', vim.log.levels.WARN)
+    return false
+  end
+  local params = { command = M.LIST }
+  return client_request(client, 'workspace/executeCommand', params, function(err, result)
+    local items = {}
+    if err or type(result) ~= 'table' then
+      local why = err and (err.message or vim.inspect(err)) or 'no answer'
+      notify('listing findings failed: ' .. why, vim.log.levels.ERROR)
+    else
+      for _, finding in ipairs(result.findings or {}) do
+        table.insert(items, M.quickfix_item(finding, client.offset_encoding))
+      end
+      local by = result.sortedBy == 'cost' and ('by cost, ' .. (result.profile or 'profile'))
+        or 'by position'
+      vim.fn.setqflist({}, ' ', { title = ('heaplens: %d findings (%s)'):format(#items, by), items = items })
+      if opts.open ~= false and #items > 0 then
+        vim.cmd('botright copen')
+      end
+      notify(('%d findings in the quickfix list'):format(#items))
+    end
+    if opts.on_done then
+      opts.on_done(items, err, result)
+    end
+  end, bufnr)
 end
 
 --- The directory of the first marker found above `path`, markers tried in order.
