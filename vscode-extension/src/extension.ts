@@ -4,7 +4,8 @@
  *
  * The decisions live in plain modules that tests run without VS Code: `discovery` (which
  * server to start), `settings` (the flat settings object), `status` (the status bar),
- * `workspaceRun` (the Analyze Workspace progress). This file wires them to VS Code.
+ * `workspaceRun` (the Analyze Workspace progress), `findingsTree` (the Heap Escapes view's
+ * tree, which `findingsView` shows). This file wires them to VS Code.
  */
 import * as os from 'node:os';
 import * as vscode from 'vscode';
@@ -27,6 +28,8 @@ import { pythonExtensionInterpreter } from './python';
 import { config, currentServerSettings, SECTION } from './config';
 import { activateGoExtension } from './goExtension';
 import { affectsServer, affectsServerProcess, answerConfiguration, toggleTarget } from './settings';
+import { FindingsView } from './findingsView';
+import { ListResult } from './findingsTree';
 import { fromNotification, profileFromNotification } from './status';
 import { registerPauseCommands } from './pauseCommands';
 import { pausedFromNotification } from './pause';
@@ -35,6 +38,9 @@ import { TraceChannel } from './trace';
 import { ProgressValue, resultMessage, WorkspaceProgressRelay, WorkspaceResult } from './workspaceRun';
 
 export const STATUS_NOTIFICATION = 'heaplens/status';
+/** The server says the set of findings changed: the Heap Escapes view asks again. */
+export const FINDINGS_CHANGED = 'heaplens/findingsChanged';
+export const LIST_FINDINGS = 'heaplens.listFindings';
 /** The server's command, and the extension's command of the same name. */
 export const ANALYZE_WORKSPACE = 'heaplens.analyzeWorkspace';
 export const COMMANDS = {
@@ -57,6 +63,9 @@ class Controller implements vscode.Disposable {
   /** The "not found" notification is shown once a session, not on every restart. */
   private notFoundShown = false;
   readonly relay: WorkspaceProgressRelay;
+  /** Fired when the findings the server holds may have changed (or the server did). */
+  private readonly findingsChanged = new vscode.EventEmitter<void>();
+  readonly onFindingsChanged = this.findingsChanged.event;
 
   constructor(
     private readonly extensionPath: string,
@@ -180,7 +189,9 @@ class Controller implements vscode.Disposable {
         this.status.setServer(state);
       }
     });
+    client.onNotification(FINDINGS_CHANGED, () => this.findingsChanged.fire());
     client.onDidChangeState((event) => {
+      this.findingsChanged.fire();
       if (event.newState === State.Running) {
         this.status.setServer({ kind: 'idle' });
       } else if (event.newState === State.Stopped && !this.stopping) {
@@ -261,6 +272,16 @@ class Controller implements vscode.Disposable {
     }
   }
 
+  /** What the server holds now (`heaplens.listFindings`); undefined with no server. */
+  async listFindings(): Promise<ListResult | undefined> {
+    const client = this.client;
+    if (!client || !this.running) {
+      return undefined;
+    }
+    const params: ExecuteCommandParams = { command: LIST_FINDINGS, arguments: [] };
+    return (await client.sendRequest(ExecuteCommandRequest.type, params)) as ListResult;
+  }
+
   async analyzeWorkspace(): Promise<WorkspaceResult | undefined> {
     if (!vscode.workspace.isTrusted) {
       const choice = await vscode.window.showWarningMessage(
@@ -323,6 +344,7 @@ class Controller implements vscode.Disposable {
 
   dispose(): void {
     void this.stop();
+    this.findingsChanged.dispose();
   }
 }
 
@@ -354,7 +376,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const status = new StatusBar();
   controller = new Controller(context.extensionPath, output, trace, status);
   const c = controller;
+  const findings = new FindingsView(() => c.listFindings(), context.workspaceState);
   context.subscriptions.push(
+    findings,
+    ...findings.register(),
+    c.onFindingsChanged(() => void findings.refresh()),
     output,
     trace,
     status,

@@ -203,6 +203,10 @@ describe('package.json contributes the settings', () => {
       pkg.contributes.commands.map((c: { command: string }) => c.command).sort(),
       [
         'heaplens.analyzeWorkspace',
+        'heaplens.findings.applyFix',
+        'heaplens.findings.filterByKind',
+        'heaplens.findings.open',
+        'heaplens.findings.refresh',
         'heaplens.pausePackage',
         'heaplens.restartServer',
         'heaplens.resumePackage',
