@@ -10,6 +10,9 @@
  *   - Trusted: what a user sees on `return &Config{Name: name, Retries: 3}`: the heaplens
  *     squiggle, the `↑heap` inlay hint, the hover's explanation, and the heap-escape count in
  *     the status bar.
+ *   - Trusted, continued: the Heap Escapes view lists the file's functions and a click on a
+ *     finding row moves the cursor to it; "heaplens: pause in this package" from the Command
+ *     Palette clears the squiggles and says paused, "resume" brings them back.
  *   - Untrusted: the status bar says restricted and `go` is never run (heaplens.goBinary is a
  *     wrapper that logs every run); once the folder is trusted, the findings appear.
  * Screenshots go to test-results/.
@@ -354,11 +357,19 @@ async function runCommand(page: Page, title: string): Promise<void> {
 
 const heapEscapes = (n: number) => `heaplens: ${n} heap escape${n === 1 ? '' : 's'}`;
 
+interface CliFinding {
+  file: string;
+  line: number;
+  column: number;
+  kind: string;
+  subject: string;
+}
+
 /**
  * What the CLI (the bundled server's own, run with the bare python3) reports for
  * hotpath.go: the number of heap escapes the status bar must show.
  */
-function expectedHeapEscapes(vscode: VSCode): number {
+function cliFindings(vscode: VSCode): CliFinding[] {
   const workspace = vscode.workspace;
   let out: string;
   try {
@@ -368,23 +379,30 @@ function expectedHeapEscapes(vscode: VSCode): number {
     out = String((e as { stdout?: string }).stdout ?? '');
   }
   const report = JSON.parse(out);
-  const file = path.join(workspace, 'hotpath.go');
+  const file = path.join(vscode.workspace, 'hotpath.go');
+  const findings = (report.findings as CliFinding[]).filter((f) => f.file === file);
   assert.ok(
-    report.findings.some(
-      (f: { line: number; kind: string; subject: string }) =>
-        f.line === LINE && f.kind === 'escapes-to-heap' && f.subject === '&Config{...}',
-    ),
+    findings.some((f) => f.line === LINE && f.kind === 'escapes-to-heap' && f.subject === '&Config{...}'),
     'the CLI reports the escape the test looks for',
   );
-  return report.findings.filter(
-    (f: { file: string; kind: string }) => f.file === file && (f.kind === 'escapes-to-heap' || f.kind === 'moved-to-heap'),
-  ).length;
+  return findings;
 }
+
+/** The cursor's line, from the status bar's "Ln 12, Col 3". */
+async function cursorLine(page: Page): Promise<number | undefined> {
+  const text = await page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first().textContent();
+  const m = /Ln (\d+), Col/.exec(text ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The Heap Escapes view's rows (its tree, not the Explorer's files). */
+const viewPane = (page: Page) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Heap Escapes' }) });
 
 describe('heaplens in a real VS Code (code-server)', () => {
   let vscode: VSCode | undefined;
   let page: Page;
   let expectedCount: number;
+  let findings: CliFinding[];
   const timings: string[] = [];
   const started = Date.now();
   const mark = (what: string) => timings.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
@@ -397,7 +415,8 @@ describe('heaplens in a real VS Code (code-server)', () => {
     vscode = await launchVSCode('trusted', { trusted: true });
     page = vscode.page;
     mark('hotpath.go open');
-    expectedCount = expectedHeapEscapes(vscode);
+    findings = cliFindings(vscode);
+    expectedCount = findings.filter((f) => f.kind === 'escapes-to-heap' || f.kind === 'moved-to-heap').length;
     mark(`heaplens check: ${expectedCount} heap escapes expected`);
   });
 
@@ -464,6 +483,59 @@ describe('heaplens in a real VS Code (code-server)', () => {
     await runCommand(page, 'heaplens: Toggle Inlay Hints');
     await until('the hint to come back', 30_000, async () => ((await hasHint()) ? true : undefined));
     mark('inlay hints toggled');
+  });
+
+  it('lists the file’s functions in the Heap Escapes view, and a click on a finding goes to it', async () => {
+    const pane = viewPane(page);
+    const header = pane.locator('.pane-header').first();
+    await header.waitFor({ timeout: 30_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') {
+      await header.click();
+    }
+    // The tree draws only the rows it has room for: fold the Explorer's file list away.
+    const files = page.locator('.pane', { has: page.locator('.explorer-folders-view') }).locator('.pane-header').first();
+    if ((await files.getAttribute('aria-expanded')) === 'true') {
+      await files.click();
+    }
+    // Functions of hotpath.go that have heap findings, as the CLI reports them.
+    for (const fn of ['NewConfig', 'SetDefault', 'Counter']) {
+      await pane.getByRole('treeitem', { name: new RegExp(`^${fn}, \\d+$`) }).first().waitFor({ timeout: 60_000 });
+    }
+    await page.screenshot({ path: path.join(RESULTS, 'trusted-view.png') });
+    mark('Heap Escapes view');
+    // The finding under SetDefault: &Config{Name: name} stored in a package variable.
+    const target = findings.find((f) => f.kind === 'escapes-to-heap' && f.line !== LINE && f.subject === '&Config{...}');
+    assert.ok(target, 'the CLI reports SetDefault’s escape');
+    assert.notEqual(await cursorLine(page), target.line, 'the cursor starts elsewhere');
+    const fnRow = pane.getByRole('treeitem', { name: /^SetDefault, \d+$/ }).first();
+    const index = Number(await fnRow.getAttribute('data-index'));
+    const findingRow = pane.locator(`.monaco-list-row[data-index="${index + 1}"]`);
+    assert.match(plain(await findingRow.getAttribute('aria-label')), /escapes to heap/);
+    await findingRow.click();
+    await until(`the cursor on line ${target.line}`, 30_000, async () =>
+      (await cursorLine(page)) === target.line ? true : undefined,
+    );
+    mark('view click');
+  });
+
+  it('pauses and resumes the package from the Command Palette', async () => {
+    const settingsFile = path.join((vscode as VSCode).workspace, '.vscode', 'settings.json');
+    const exclude = () =>
+      existsSync(settingsFile) ? (JSON.parse(readFileSync(settingsFile, 'utf8'))['heaplens.exclude'] as string[] | undefined) : undefined;
+    await squiggleOnLine(page, 30_000);
+    await runCommand(page, 'heaplens: pause in this package');
+    await until('the squiggles to go', 60_000, async () =>
+      (await page.locator('.monaco-editor [class*="squiggly-"]').count()) === 0 ? true : undefined,
+    );
+    await page.locator('.statusbar-item', { hasText: 'heaplens: paused' }).first().waitFor({ timeout: 30_000 });
+    assert.ok((exclude() ?? []).length > 0, `heaplens.exclude names the package: ${JSON.stringify(exclude())}`);
+    await page.screenshot({ path: path.join(RESULTS, 'trusted-paused.png') });
+    mark('paused');
+    await runCommand(page, 'heaplens: resume in this package');
+    await squiggleOnLine(page, 120_000);
+    await page.locator('.statusbar-item', { hasText: heapEscapes(expectedCount) }).first().waitFor({ timeout: 60_000 });
+    assert.deepEqual(exclude() ?? [], [], 'the package is no longer excluded');
+    mark('resumed');
   });
 
   it('analyses the workspace from the Command Palette and reports the result', async () => {
