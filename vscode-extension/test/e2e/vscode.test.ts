@@ -74,6 +74,17 @@ function which(name: string): string | undefined {
   return undefined;
 }
 
+/** A PATH with go and no Python at all. */
+function noPythonPath(): string {
+  const realGo = which('go');
+  assert.ok(realGo, 'go is on PATH');
+  const dir = path.dirname(realGo);
+  for (const name of ['python3', 'python', 'py', 'heaplens']) {
+    assert.ok(!existsSync(path.join(dir, name)), `no ${name} in ${dir}`);
+  }
+  return dir;
+}
+
 /**
  * The extension host's PATH: go's folder and the system's, nothing from a venv or pyenv.
  * Its python3 must not import heaplens: the extension has to bring its own server.
@@ -191,8 +202,10 @@ interface VSCode {
  * A fresh code-server with the .vsix installed and a copy of examples/hotpath open; `go`
  * runs through a wrapper that appends its arguments to `<tmp>/go-runs.log`.
  */
-async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<VSCode> {
-  const bare = barePath();
+async function launchVSCode(name: string, opts: { trusted: boolean; noPython?: boolean }): Promise<VSCode> {
+  // Without Python: the extension host's PATH is go's folder alone (code-server itself
+  // runs from Node 24's folder, and /usr/bin/env is found by its absolute path).
+  const bare = opts.noPython ? noPythonPath() : barePath();
   mkdirSync(RESULTS, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), `heaplens-vscode-e2e-${name}-`));
   const workspace = path.join(tmp, 'hotpath');
@@ -604,5 +617,35 @@ describe('heaplens in an untrusted workspace (code-server)', () => {
     await squiggleOnLine(page, 120_000);
     assert.notEqual(goRuns(), '', 'go runs once the folder is trusted');
     await page.locator('.statusbar-item', { hasText: /heaplens: \d+ heap escapes/ }).first().waitFor({ timeout: 60_000 });
+  });
+});
+
+describe('heaplens without any Python (code-server)', () => {
+  let vscode: VSCode | undefined;
+  let page: Page;
+  const message =
+    'heaplens needs Python 3.10 or newer: install it from python.org or your package manager, or set heaplens.server.path.';
+
+  before(async () => {
+    vscode = await launchVSCode('no-python', { trusted: true, noPython: true });
+    page = vscode.page;
+  });
+
+  after(async () => {
+    await vscode?.stop();
+    assert.deepEqual(markedProcesses(), [], 'no process of this run is left');
+  });
+
+  it('says once what to install, even after a restart', async () => {
+    const toast = page.locator('.notification-toast', { hasText: message });
+    await toast.first().waitFor({ timeout: 60_000 });
+    await page.locator('.statusbar-item', { hasText: /heaplens/ }).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(RESULTS, 'no-python.png') });
+    const discoveries = () => (vscode as VSCode).outputLog().split(message).length - 1;
+    await until('the first discovery in the output', 30_000, async () => (discoveries() >= 1 ? true : undefined));
+    await runCommand(page, 'heaplens: Restart Server');
+    await until('the second discovery in the output', 60_000, async () => (discoveries() >= 2 ? true : undefined));
+    assert.equal(await toast.count(), 1, 'the message is shown once');
+    assert.equal(await page.locator('.monaco-editor [class*="squiggly-"]').count(), 0);
   });
 });
