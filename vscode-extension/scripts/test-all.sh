@@ -52,7 +52,7 @@ step "npm run package:all"
 npm run package:all
 
 step ".vsix contents, and the bundled server run by each CPython here"
-npm run test:vsix
+HEAPLENS_VSIX_ALL=1 npm run test:vsix
 
 step "end-to-end test in code-server"
 HEAPLENS_E2E_CACHE=$CACHE npm run test:e2e
