@@ -127,6 +127,11 @@ async def test_pause_clears_and_resume_republishes(tmp_path: Path) -> None:
         assert heaplens_diagnostics(lsp, tested), "another package keeps its diagnostics"
         said = await wait_for(lambda: [s for s in statuses if s.get("paused")], what="paused")
         assert said[0]["directory"] == str(mod / "esc")
+        listed = await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="heaplens.listFindings", arguments=[])
+        )
+        directories = {f["directory"] for f in listed["findings"]}
+        assert str(mod / "tested") in directories and str(mod / "esc") not in directories
 
         # Paused: an edit or a save starts no analysis of it.
         analysing = len(log_lines(lsp, "analysing"))
