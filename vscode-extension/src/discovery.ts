@@ -4,15 +4,21 @@
  * The order, first match wins:
  *   1. the setting `heaplens.server.path`: a `heaplens` executable, run as `<path> serve`;
  *   2. the setting `heaplens.server.python`: run as `<python> -m heaplens serve`;
- *   3. the interpreter selected in the Python extension, when it is installed (skipped in an
- *      untrusted workspace: that interpreter may live in the workspace);
- *   4. `python3` (`python` on Windows) from PATH;
+ *   3. the server bundled in the .vsix (`bundled/launch.py`, when the package has one), run
+ *      as `<python> -I bundled/launch.py serve` by the first interpreter that can: the one
+ *      selected in the Python extension (skipped in an untrusted workspace: that interpreter
+ *      may live in the workspace), else `python3` on PATH (`python`, then `py -3`, on
+ *      Windows). The bundle needs no install, so this is what a user gets by default;
+ *   4. a Python with heaplens installed: the Python extension's interpreter, then `python3`
+ *      (`python` on Windows) from PATH;
  *   5. a `heaplens` executable on PATH (a pipx or `pip install --user` install).
  *
- * A Python candidate counts only when it really imports heaplens's server (checked with a
- * short-lived `python -c`, under a timeout). The two settings are the user's explicit
- * choice: when one is set and does not work, discovery stops there with an error naming the
- * setting rather than silently running something else.
+ * A Python candidate counts only when it really runs heaplens's server (checked with a
+ * short-lived probe, under a timeout): for the bundle, `launch.py --probe`, which also
+ * refuses a Python older than 3.10 or one the bundled compiled libraries were not built
+ * for. The two settings are the user's explicit choice: when one is set and does not work,
+ * discovery stops there with an error naming the setting rather than silently running
+ * something else.
  *
  * This module never imports `vscode` or spawns anything itself: the host does the I/O.
  */
@@ -37,6 +43,11 @@ export interface Discovery {
   tried: Attempt[];
   /** Set when an explicit setting is wrong: name it to the user. */
   settingProblem?: string;
+  /**
+   * Set when the package bundles the server but no interpreter could run it: what was
+   * found and why it was refused (empty when there was no Python at all).
+   */
+  noPython?: Attempt[];
 }
 
 export type ProbeResult = { ok: true; version: string } | { ok: false; error: string };
@@ -55,6 +66,10 @@ export interface DiscoveryHost {
   probePython(command: string[]): Promise<ProbeResult>;
   /** The Python extension's interpreter as a command line, undefined without one. */
   pythonExtensionInterpreter(): Promise<string[] | undefined>;
+  /** The bundled server's launch.py, when this package carries one. */
+  bundledLauncher?: string;
+  /** Can this interpreter run the bundle (`<command> --probe`, command ending in launch.py)? */
+  probeBundled?(command: string[]): Promise<ProbeResult>;
 }
 
 export interface DiscoverySettings {
@@ -65,6 +80,9 @@ export interface DiscoverySettings {
 
 export const SERVE_ARGS = ['serve'];
 export const PYTHON_ARGS = ['-m', 'heaplens', 'serve'];
+/** `-I`: the user's PYTHONPATH and user site-packages cannot shadow the bundled libraries. */
+export const BUNDLED_PYTHON_FLAGS = ['-I'];
+export const PY_EXT_SOURCE = 'the Python extension’s interpreter';
 
 export async function discoverServer(
   settings: DiscoverySettings,
@@ -100,41 +118,104 @@ export async function discoverServer(
     };
   }
 
-  const pySource = 'the Python extension’s interpreter';
-  if (!settings.workspaceTrusted) {
-    tried.push({ source: pySource, detail: 'not used in an untrusted workspace' });
-  } else {
-    let interpreter: string[] | undefined;
-    let unreadable: string | undefined;
-    try {
-      interpreter = await host.pythonExtensionInterpreter();
-    } catch (e) {
-      unreadable = `could not be read (${String(e)})`;
+  const interpreter = await pythonExtension(settings, host, tried);
+  if (host.bundledLauncher && host.probeBundled) {
+    const refused: Attempt[] = [];
+    const bundled = await tryBundled(interpreter, host.bundledLauncher, host, refused);
+    tried.push(...refused);
+    if (bundled) {
+      return { server: bundled, tried };
     }
-    if (unreadable) {
-      tried.push({ source: pySource, detail: unreadable });
-    } else if (!interpreter || interpreter.length === 0) {
-      tried.push({ source: pySource, detail: 'none selected, or the Python extension is not installed' });
-    } else {
-      const result = await tryPython(interpreter, pySource, host, tried);
-      if (result) {
-        return { server: result, tried };
-      }
+    const found = refused.filter((a) => !/ not found$/.test(a.detail));
+    const legacy = await installedServer(interpreter, host, tried);
+    return legacy ? { server: legacy, tried } : { tried, noPython: found };
+  }
+  const legacy = await installedServer(interpreter, host, tried);
+  return legacy ? { server: legacy, tried } : { tried };
+}
+
+/** The Python extension's interpreter, once per discovery; why not is noted in `tried`. */
+async function pythonExtension(
+  settings: DiscoverySettings,
+  host: DiscoveryHost,
+  tried: Attempt[],
+): Promise<string[] | undefined> {
+  if (!settings.workspaceTrusted) {
+    tried.push({ source: PY_EXT_SOURCE, detail: 'not used in an untrusted workspace' });
+    return undefined;
+  }
+  let interpreter: string[] | undefined;
+  try {
+    interpreter = await host.pythonExtensionInterpreter();
+  } catch (e) {
+    tried.push({ source: PY_EXT_SOURCE, detail: `could not be read (${String(e)})` });
+    return undefined;
+  }
+  if (!interpreter || interpreter.length === 0) {
+    tried.push({ source: PY_EXT_SOURCE, detail: 'none selected, or the Python extension is not installed' });
+    return undefined;
+  }
+  return interpreter;
+}
+
+/** The interpreters that may run the bundle, best first, as command lines with labels. */
+function bundleInterpreters(interpreter: string[] | undefined, platform: NodeJS.Platform): [string[], string][] {
+  const candidates: [string[], string][] = interpreter ? [[interpreter, PY_EXT_SOURCE]] : [];
+  if (platform === 'win32') {
+    candidates.push([['python'], 'python on PATH'], [['py', '-3'], 'py -3 on PATH']);
+  } else {
+    candidates.push([['python3'], 'python3 on PATH']);
+  }
+  return candidates;
+}
+
+async function tryBundled(
+  interpreter: string[] | undefined,
+  launcher: string,
+  host: DiscoveryHost,
+  refused: Attempt[],
+): Promise<ServerCommand | undefined> {
+  for (const [command, label] of bundleInterpreters(interpreter, host.platform)) {
+    const source = `the bundled server, run by ${label}`;
+    const program = await host.resolveExecutable(command[0]);
+    if (!program) {
+      refused.push({ source, detail: `${command[0]} not found` });
+      continue;
+    }
+    const line = [program, ...command.slice(1), ...BUNDLED_PYTHON_FLAGS, launcher];
+    const probe = await (host.probeBundled as (c: string[]) => Promise<ProbeResult>)(line);
+    if (probe.ok) {
+      return { command: program, args: [...line.slice(1), ...SERVE_ARGS], source, version: probe.version };
+    }
+    refused.push({ source, detail: `${program}: ${probe.error}` });
+  }
+  return undefined;
+}
+
+/** Steps 4 and 5: a heaplens the user installed, in a Python or as an executable. */
+async function installedServer(
+  interpreter: string[] | undefined,
+  host: DiscoveryHost,
+  tried: Attempt[],
+): Promise<ServerCommand | undefined> {
+  if (interpreter) {
+    const result = await tryPython(interpreter, PY_EXT_SOURCE, host, tried);
+    if (result) {
+      return result;
     }
   }
-
   const defaultPython = host.platform === 'win32' ? 'python' : 'python3';
   const fromPath = await tryPython([defaultPython], `${defaultPython} on PATH`, host, tried);
   if (fromPath) {
-    return { server: fromPath, tried };
+    return fromPath;
   }
 
   const exe = await host.resolveExecutable('heaplens');
   if (exe) {
-    return { server: { command: exe, args: [...SERVE_ARGS], source: 'heaplens on PATH' }, tried };
+    return { command: exe, args: [...SERVE_ARGS], source: 'heaplens on PATH' };
   }
   tried.push({ source: 'heaplens on PATH', detail: 'not found' });
-  return { tried };
+  return undefined;
 }
 
 async function tryPython(
@@ -187,10 +268,18 @@ export function expandPath(value: string, host: Pick<DiscoveryHost, 'home' | 'wo
   return out;
 }
 
+export const NO_PYTHON_MESSAGE =
+  'heaplens needs Python 3.10 or newer: install it from python.org or your package manager, ' +
+  'or set heaplens.server.path.';
+
 /** The error shown when nothing was found: what was tried, and what to do. */
 export function notFoundMessage(discovery: Discovery): string {
   if (discovery.settingProblem) {
     return `heaplens: ${discovery.settingProblem}`;
+  }
+  if (discovery.noPython) {
+    const found = discovery.noPython.map((a) => a.detail).join('; ');
+    return NO_PYTHON_MESSAGE + (found ? ` (found: ${found})` : '');
   }
   return (
     'heaplens: cannot find the heaplens language server. Install it into a Python 3.10+ ' +

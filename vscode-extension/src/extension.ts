@@ -23,7 +23,7 @@ import {
   WorkDoneProgressCancelNotification,
 } from 'vscode-languageclient/node';
 import { Discovery, discoverServer, notFoundMessage } from './discovery';
-import { probePython, resolveExecutable } from './nodeHost';
+import { bundledLauncher, probeBundled, probePython, resolveExecutable } from './nodeHost';
 import { pythonExtensionInterpreter } from './python';
 import { config, currentServerSettings, SECTION } from './config';
 import { activateGoExtension } from './goExtension';
@@ -60,12 +60,15 @@ class Controller implements vscode.Disposable {
   /** Starts and stops run one after another. */
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** The "not found" notification is shown once a session, not on every restart. */
+  private notFoundShown = false;
   readonly relay: WorkspaceProgressRelay;
   /** Fired when the findings the server holds may have changed (or the server did). */
   private readonly findingsChanged = new vscode.EventEmitter<void>();
   readonly onFindingsChanged = this.findingsChanged.event;
 
   constructor(
+    private readonly extensionPath: string,
     private readonly output: vscode.LogOutputChannel,
     private readonly trace: TraceChannel,
     private readonly status: StatusBar,
@@ -125,6 +128,8 @@ class Controller implements vscode.Disposable {
         resolveExecutable: (p) => resolveExecutable(p),
         probePython: (command) => probePython(command),
         pythonExtensionInterpreter: () => pythonExtensionInterpreter(folder),
+        bundledLauncher: bundledLauncher(this.extensionPath),
+        probeBundled: (command) => probeBundled(command),
       },
     );
   }
@@ -142,7 +147,14 @@ class Controller implements vscode.Disposable {
     if (!server) {
       const message = notFoundMessage(discovery);
       this.output.error(message);
-      this.status.setServer({ kind: 'stopped', message: 'the heaplens server was not found' });
+      this.status.setServer({
+        kind: 'stopped',
+        message: discovery.noPython ? 'heaplens needs Python 3.10 or newer' : 'the heaplens server was not found',
+      });
+      if (this.notFoundShown) {
+        return;
+      }
+      this.notFoundShown = true;
       void vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output').then((choice) => {
         if (choice === 'Open Settings') {
           void vscode.commands.executeCommand('workbench.action.openSettings', 'heaplens.server');
@@ -362,7 +374,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const output = vscode.window.createOutputChannel('heaplens', { log: true });
   const trace = new TraceChannel(output, config().get('trace.server'));
   const status = new StatusBar();
-  controller = new Controller(output, trace, status);
+  controller = new Controller(context.extensionPath, output, trace, status);
   const c = controller;
   const findings = new FindingsView(() => c.listFindings(), context.workspaceState);
   context.subscriptions.push(

@@ -3,7 +3,7 @@
  * asking a Python interpreter whether it has heaplens. Plain Node, no `vscode`.
  */
 import { execFile } from 'node:child_process';
-import { promises as fs, constants as fsConstants } from 'node:fs';
+import { existsSync, promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import type { ProbeResult } from './discovery';
 
@@ -70,11 +70,30 @@ export function probePython(
   command: string[],
   timeoutMs: number = PROBE_TIMEOUT_MS,
 ): Promise<ProbeResult> {
+  return probe([...command, '-c', PROBE_CODE], timeoutMs);
+}
+
+/**
+ * Runs `<python> [-I] .../bundled/launch.py --probe`: the launcher puts the bundled
+ * libraries on sys.path, imports the server and prints its version; it refuses a Python
+ * older than 3.10 or one the bundled compiled libraries were not built for, saying so.
+ */
+export function probeBundled(command: string[], timeoutMs: number = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+  return probe([...command, '--probe'], timeoutMs);
+}
+
+/** The bundled server's launcher inside the installed extension, when the package has one. */
+export function bundledLauncher(extensionPath: string): string | undefined {
+  const launcher = path.join(extensionPath, 'bundled', 'launch.py');
+  return existsSync(launcher) ? launcher : undefined;
+}
+
+function probe(line: string[], timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const [program, ...args] = command;
+    const [program, ...args] = line;
     execFile(
       program,
-      [...args, '-c', PROBE_CODE],
+      args,
       { timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (!error) {

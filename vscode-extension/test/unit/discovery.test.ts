@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,10 +8,11 @@ import {
   DiscoverySettings,
   discoverServer,
   expandPath,
+  NO_PYTHON_MESSAGE,
   notFoundMessage,
   ProbeResult,
 } from '../../src/discovery';
-import { PROBE_CODE, probePython, resolveExecutable } from '../../src/nodeHost';
+import { bundledLauncher, PROBE_CODE, probeBundled, probePython, resolveExecutable } from '../../src/nodeHost';
 import { heaplensPython } from './helpers';
 
 /** A host whose machine is a table: executables by name, and which interpreters have heaplens. */
@@ -21,9 +22,23 @@ function fakeHost(opts: {
   pythonExtension?: string[] | Error;
   platform?: NodeJS.Platform;
   workspaceFolder?: string;
-}): DiscoveryHost & { probes: string[][]; pythonExtensionAsked: number } {
+  /** With a bundled server: which interpreter command lines run it, and why others do not. */
+  bundle?: { runs: string[]; refuses?: Record<string, string> };
+}): DiscoveryHost & { probes: string[][]; pythonExtensionAsked: number; bundleProbes: string[][] } {
   const host = {
     platform: opts.platform ?? 'linux',
+    bundleProbes: [] as string[][],
+    bundledLauncher: opts.bundle ? '/ext/bundled/launch.py' : undefined,
+    probeBundled: opts.bundle
+      ? async (command: string[]): Promise<ProbeResult> => {
+          host.bundleProbes.push(command);
+          const line = command.join(' ');
+          if (opts.bundle?.runs.includes(line)) {
+            return { ok: true, version: '0.1.0' };
+          }
+          return { ok: false, error: opts.bundle?.refuses?.[line] ?? 'heaplens: Python 3.8 is too old' };
+        }
+      : undefined,
     home: '/home/u',
     workspaceFolder: opts.workspaceFolder,
     probes: [] as string[][],
@@ -202,6 +217,109 @@ describe('server discovery', () => {
   });
 });
 
+describe('server discovery with the bundled server', () => {
+  const launcher = '/ext/bundled/launch.py';
+
+  it('runs the bundle with python3 from PATH, isolated, before any installed heaplens', async () => {
+    const host = fakeHost({
+      executables: { python3: '/usr/bin/python3', heaplens: '/home/u/.local/bin/heaplens' },
+      heaplensIn: { '/usr/bin/python3': '0.0.9' },
+      bundle: { runs: [`/usr/bin/python3 -I ${launcher}`] },
+    });
+    const d = await discoverServer(none, host);
+    assert.deepEqual(d.server, {
+      command: '/usr/bin/python3',
+      args: ['-I', launcher, 'serve'],
+      source: 'the bundled server, run by python3 on PATH',
+      version: '0.1.0',
+    });
+    assert.equal(host.probes.length, 0, 'an installed heaplens is not even probed');
+  });
+
+  it('prefers the Python extension’s interpreter, with its leading arguments', async () => {
+    const host = fakeHost({
+      executables: { conda: '/opt/conda/bin/conda', python3: '/usr/bin/python3' },
+      pythonExtension: ['conda', 'run', '-n', 'py312', 'python'],
+      bundle: {
+        runs: [`/opt/conda/bin/conda run -n py312 python -I ${launcher}`, `/usr/bin/python3 -I ${launcher}`],
+      },
+    });
+    const d = await discoverServer(none, host);
+    assert.equal(d.server?.command, '/opt/conda/bin/conda');
+    assert.deepEqual(d.server?.args, ['run', '-n', 'py312', 'python', '-I', launcher, 'serve']);
+    assert.equal(host.pythonExtensionAsked, 1);
+  });
+
+  it('moves on from an interpreter the bundle refuses (too old), and skips the Python extension when untrusted', async () => {
+    const host = fakeHost({
+      executables: { '/venv38/bin/python': '/venv38/bin/python', python3: '/usr/bin/python3' },
+      pythonExtension: ['/venv38/bin/python'],
+      bundle: { runs: [`/usr/bin/python3 -I ${launcher}`] },
+    });
+    const d = await discoverServer(none, host);
+    assert.equal(d.server?.command, '/usr/bin/python3');
+    assert.match(d.tried.map((t) => t.detail).join('\n'), /\/venv38\/bin\/python: heaplens: Python 3\.8 is too old/);
+
+    const untrusted = fakeHost({
+      executables: { '/ws/.venv/bin/python': '/ws/.venv/bin/python', python3: '/usr/bin/python3' },
+      pythonExtension: ['/ws/.venv/bin/python'],
+      bundle: { runs: [`/ws/.venv/bin/python -I ${launcher}`, `/usr/bin/python3 -I ${launcher}`] },
+    });
+    const u = await discoverServer({ ...none, workspaceTrusted: false }, untrusted);
+    assert.equal(untrusted.pythonExtensionAsked, 0);
+    assert.equal(u.server?.command, '/usr/bin/python3');
+  });
+
+  it('on Windows tries python, then py -3', async () => {
+    const host = fakeHost({
+      platform: 'win32',
+      executables: { py: 'C:\\Windows\\py.exe' },
+      bundle: { runs: [`C:\\Windows\\py.exe -3 -I ${launcher}`] },
+    });
+    const d = await discoverServer(none, host);
+    assert.equal(d.server?.command, 'C:\\Windows\\py.exe');
+    assert.deepEqual(d.server?.args, ['-3', '-I', launcher, 'serve']);
+    assert.equal(d.server?.source, 'the bundled server, run by py -3 on PATH');
+  });
+
+  it('the settings still win over the bundle', async () => {
+    const host = fakeHost({
+      executables: { '/opt/hl/bin/heaplens': '/opt/hl/bin/heaplens', '/py/bin/python': '/py/bin/python', python3: '/usr/bin/python3' },
+      heaplensIn: { '/py/bin/python': '0.2.0' },
+      bundle: { runs: [`/usr/bin/python3 -I ${launcher}`] },
+    });
+    const byPath = await discoverServer({ ...none, serverPath: '/opt/hl/bin/heaplens' }, host);
+    assert.equal(byPath.server?.source, 'setting heaplens.server.path');
+    const byPython = await discoverServer({ ...none, python: '/py/bin/python' }, host);
+    assert.equal(byPython.server?.source, 'setting heaplens.server.python');
+    assert.deepEqual(byPython.server?.args, ['-m', 'heaplens', 'serve']);
+    assert.equal(host.bundleProbes.length, 0);
+  });
+
+  it('falls back to an installed heaplens when no interpreter runs the bundle', async () => {
+    const host = fakeHost({
+      executables: { python3: '/usr/bin/python3', heaplens: '/home/u/.local/bin/heaplens' },
+      bundle: { runs: [], refuses: { [`/usr/bin/python3 -I ${launcher}`]: 'heaplens: this build of the extension has libraries for cp310, cp311, not for Python 3.15' } },
+    });
+    const d = await discoverServer(none, host);
+    assert.equal(d.server?.source, 'heaplens on PATH');
+  });
+
+  it('says once, plainly, that Python 3.10 or newer is needed', async () => {
+    const none1 = await discoverServer(none, fakeHost({ bundle: { runs: [] } }));
+    assert.equal(none1.server, undefined);
+    assert.deepEqual(none1.noPython, []);
+    assert.equal(notFoundMessage(none1), NO_PYTHON_MESSAGE);
+    assert.match(NO_PYTHON_MESSAGE, /^heaplens needs Python 3\.10 or newer: install it from python\.org or your package manager, or set heaplens\.server\.path\.$/);
+
+    const old = await discoverServer(none, fakeHost({ executables: { python3: '/usr/bin/python3' }, bundle: { runs: [] } }));
+    assert.equal(
+      notFoundMessage(old),
+      `${NO_PYTHON_MESSAGE} (found: /usr/bin/python3: heaplens: Python 3.8 is too old)`,
+    );
+  });
+});
+
 describe('the Node host (real files and processes)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'heaplens-discovery-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -263,6 +381,19 @@ describe('the Node host (real files and processes)', () => {
       version: '9.9.9',
     });
     assert.match(d.tried[0].detail, /No module named 'heaplens'/);
+  });
+
+  it('finds the bundled launcher in an extension folder and probes it with the real host', async () => {
+    const ext = mkdtempSync(path.join(dir, 'ext-'));
+    assert.equal(bundledLauncher(ext), undefined, 'a package without bundled/ has no launcher');
+    const launcher = path.join(ext, 'bundled', 'launch.py');
+    mkdirSync(path.dirname(launcher));
+    writeFileSync(launcher, '');
+    assert.equal(bundledLauncher(ext), launcher);
+    // A fake interpreter that answers only the exact probe line the extension sends.
+    const py = script('py-bundle', `[ "$1" = "-I" ] && [ "$2" = "${launcher}" ] && [ "$3" = "--probe" ] && echo 0.1.0 && exit 0; echo "heaplens: Python 3.8 is too old" >&2; exit 3`);
+    assert.deepEqual(await probeBundled([py, '-I', launcher]), { ok: true, version: '0.1.0' });
+    assert.deepEqual(await probeBundled([py, launcher]), { ok: false, error: 'heaplens: Python 3.8 is too old' });
   });
 });
 
