@@ -125,6 +125,19 @@ async def test_pause_clears_and_resume_republishes(tmp_path: Path) -> None:
         _exclude(lsp, paused["exclude"])
         await _cleared(lsp, esc)
         assert heaplens_diagnostics(lsp, tested), "another package keeps its diagnostics"
+        # Nor hover nor inlay hints quote a paused package's findings.
+        first = before[0].range
+        hints = await lsp.text_document_inlay_hint_async(
+            types.InlayHintParams(
+                text_document=types.TextDocumentIdentifier(uri=esc),
+                range=types.Range(types.Position(0, 0), types.Position(10_000, 0)),
+            )
+        )
+        assert not hints
+        hover = await lsp.text_document_hover_async(
+            types.HoverParams(types.TextDocumentIdentifier(uri=esc), first.start)
+        )
+        assert hover is None
         said = await wait_for(lambda: [s for s in statuses if s.get("paused")], what="paused")
         assert said[0]["directory"] == str(mod / "esc")
         listed = await lsp.workspace_execute_command_async(
@@ -152,6 +165,10 @@ async def test_pause_clears_and_resume_republishes(tmp_path: Path) -> None:
             (d.code, d.range.start.line) for d in before
         }
         assert statuses[-1]["paused"] is False
+        hover = await lsp.text_document_hover_async(
+            types.HoverParams(types.TextDocumentIdentifier(uri=esc), after[0].range.start)
+        )
+        assert hover is not None, "a resumed package's findings are quoted again"
 
 
 async def test_a_package_paused_from_the_start_is_never_analysed(tmp_path: Path) -> None:

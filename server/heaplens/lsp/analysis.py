@@ -248,6 +248,8 @@ class Analyzer:
             self.client.log_info(
                 "paused or resumed: " + ", ".join(changed) + f" (exclude: {self.settings.exclude})"
             )
+            # The hints of a paused package go, and a resumed one's come back with it.
+            self.client.refresh_inlay_hints()
 
     # -- requests --------------------------------------------------------------------
 

@@ -301,7 +301,7 @@ def create_server() -> HeaplensServer:
     # Each feature is handed what it uses, and nothing else (``test_feature_wiring``).
     config.register(server, analyzer)
     sync.register(server, docs, analyzer, settings)
-    views.register(server, docs, settings, lambda: analyzer.profiles.labels)
+    views.register(server, docs, settings, lambda: analyzer.profiles.labels, analyzer.paused)
     fix_actions.register(analyzer, docs, fixer)
     code_actions.register(server, docs, fixer, settings, analyzer.paused)
     commands.register(server, analyzer, settings)

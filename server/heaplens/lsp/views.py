@@ -5,6 +5,7 @@ they read."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from lsprotocol import types
@@ -20,11 +21,14 @@ def register(
     docs: DocumentStore,
     settings: SettingsSource,
     profile: Callable[[], ProfileLabels] = ProfileLabels,
+    paused: Callable[[str], bool] = lambda _directory: False,
 ) -> None:
+    # A paused package shows nothing: its findings stay in the store (a resume shows them
+    # again at once), but neither hover nor inlay hints may quote them meanwhile.
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(params: types.HoverParams) -> types.Hover | None:
         doc = docs.get(params.text_document.uri)
-        if doc is None:
+        if doc is None or paused(os.path.dirname(doc.path)):
             return None
         encoding = server.encoding()
         pos = from_lsp_position(doc.lines, params.position, encoding)
@@ -39,7 +43,7 @@ def register(
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
     def inlay_hints(params: types.InlayHintParams) -> list[types.InlayHint]:
         doc = docs.get(params.text_document.uri)
-        if doc is None or not settings().inlayHints:
+        if doc is None or not settings().inlayHints or paused(os.path.dirname(doc.path)):
             return []
         encoding = server.encoding()
         lines = doc.lines
