@@ -268,6 +268,7 @@ def _key(go: toolchain.GoEnv) -> tuple[str, str, str]:
 
 def _write_marker(path: str, why: str) -> None:
     try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(why + "\n")
     except OSError:
