@@ -325,7 +325,8 @@ class Analyzer:
             f"{directory}: {s.compiled_units} compiled, {s.cached_units} from cache, "
             f"{time.monotonic() - started:.3f}s (go {s.go_seconds:.3f}s, "
             f"heaplens {s.engine_seconds:.3f}s); {s.direct_units} compiled without the go "
-            f"command, {s.reused_files} file(s) unchanged in the compiler's log"
+            f"command, {s.reused_files} file(s) unchanged in the compiler's log; "
+            f"{s.stopped_units} stopped after escape analysis"
         )
         if s.stopped_note and s.stopped_note not in self._stopped_notes:
             self._stopped_notes.add(s.stopped_note)
