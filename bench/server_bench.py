@@ -137,6 +137,16 @@ class RawClient:
                 return float(found.group(1)), float(found.group(2))
         return None
 
+    def last_log(self, since: float) -> str:
+        """The newest "N compiled" log line since ``since`` ("" if none)."""
+        with self._lock:
+            logs = [
+                m["params"]["message"]
+                for at, m in self.messages
+                if at >= since and m.get("method") == "window/logMessage"
+            ]
+        return next((m for m in reversed(logs) if " from cache, " in m), "")
+
     def wait_log(self, needle: str, since: float, timeout: float = 120) -> None:
         """Until a window/logMessage containing ``needle`` arrives after ``since``."""
         deadline = time.perf_counter() + timeout

@@ -147,6 +147,12 @@ def _add_check_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "-v", "--verbose", action="store_true", help="show timings and unknown compiler lines"
     )
     _add_engine_args(check)
+    check.add_argument(
+        "--fast",
+        action="store_true",
+        help="packages compiled without the go command stop after escape analysis "
+        "(no bounds or nil checks); the first run builds that compiler",
+    )
 
     check.add_argument(
         "--verify-fixes",
@@ -280,6 +286,8 @@ def _engine_from(
         tests=args.tests,
         timeout=args.timeout,
         allow_network=args.allow_network,
+        stop_after_escape=bool(getattr(args, "fast", False)),
+        wait_for_stopped=True,
     )
     cache_dir = None if args.no_cache else (args.cache_dir or default_directory())
     deadline = Deadline(args.timeout)
@@ -763,10 +771,13 @@ def _fix_engine(
             cancel: CancelToken | None = None,
             progress: Progress | None = None,
             early: Callable[[CheckResult], None] | None = None,
+            stop_after_escape: bool | None = None,
         ) -> CheckResult:
             nonlocal packages
             if packages is None:
-                result = super().check_queries(queries, overlays, cancel, progress or line, early)
+                result = super().check_queries(
+                    queries, overlays, cancel, progress or line, early, stop_after_escape
+                )
                 packages = [
                     (p.dir, p.import_path) for p in result.packages if p.findings and not p.errors
                 ]
@@ -782,7 +793,9 @@ def _fix_engine(
                 line(index + 1, len(packages), label)
             else:
                 line(0, 0, label)
-            return super().check_queries(queries, overlays, cancel, progress, early)
+            return super().check_queries(
+                queries, overlays, cancel, progress, early, stop_after_escape
+            )
 
     return FixEngine(options, cache, deadline)
 

@@ -167,6 +167,10 @@ def render(
             f"{s.reused_files} file(s) unchanged in the compiler's log"
         )
         lines.extend(f"  go command needed: {why}" for why in s.direct_refusals)
+        if s.stopped_units:
+            lines.append(f"  {s.stopped_units} unit(s) stopped after escape analysis")
+        if s.stopped_note:
+            lines.append(f"  {s.stopped_note}")
         lines.append(f"unknown compiler lines: {len(result.unknown)}")
         lines.extend(f"  ? {u}" for u in result.unknown)
     return "\n".join(lines) + "\n"

@@ -158,7 +158,8 @@ class Compiler:
         (stale or missing export data): the go command should try instead."""
         pkg = unit.package
         renames = self._renamed(pkg.go_files)
-        job = strategies.direct(query, unit, p, check, env, concurrency, renames)
+        stopped = check.stopped_compiler
+        job = strategies.direct(query, unit, p, check, env, concurrency, renames, stopped)
         done = run_job(job, check)
         if done.status is not Status.DONE:
             return False
@@ -168,6 +169,10 @@ class Compiler:
                 check.result.stats.recompiled_units += 1
             return self._compile_direct(query, unit, p, check, env, concurrency)
         unit.result = _unit_result(done)
+        if stopped is not None:
+            unit.stopped_early, unit.cacheable = True, False
+            with check.clock.lock:
+                check.result.stats.stopped_units += 1
         return True
 
     def _direct_plan(

@@ -32,6 +32,8 @@ from .compiling import Compiler
 from .results import CheckResult, SourceReader, assemble
 from .run import Check, Progress, unmoved, write_overlay
 from .sources import READ_ONLY, Sources
+from .stopped_compiler import Compilers, for_directory
+from .stopped_compiler import default_directory as compilers_directory
 from .units import Unit
 
 # Errors that depend on the module cache or the network, not on the sources: never cache.
@@ -50,6 +52,15 @@ class Options:
     timeout: float | None = 300.0
     allow_network: bool = False
     jobs: int = 2
+    #: Packages compiled directly use the compiler that stops after escape analysis
+    #: (``stopped_compiler``): no bounds or nil checks, no object code. For
+    #: ``heaplens check --fast``; the server asks for it per check, on edits
+    #: (``check_queries(stop_after_escape=...)``).
+    stop_after_escape: bool = False
+    #: Wait for the stopped compiler's first build instead of compiling fully meanwhile.
+    wait_for_stopped: bool = False
+    #: Where stopped compilers are kept; None: in heaplens's cache directory.
+    compilers_dir: str | None = None
 
     def __post_init__(self) -> None:  # no -mod=mod, whoever reads build_flags
         flags = toolchain.sanitize_build_flags(self.build_flags)
@@ -76,6 +87,8 @@ class Engine:
         self._hasher = keys.FileHasher()
         self._classifier = Classifier(self.cache)
         self._compiler = Compiler(self.options.jobs, listings.ExportData(self._hasher))
+        #: The compilers that stop after escape analysis (shared by the process's engines).
+        self.stopped: Compilers = for_directory(self.options.compilers_dir or compilers_directory())
 
     # -- toolchain ---------------------------------------------------------------------
 
@@ -138,9 +151,12 @@ class Engine:
         cancel: toolchain.CancelToken | None = None,
         progress: Progress | None = None,
         early: Callable[[CheckResult], None] | None = None,
+        stop_after_escape: bool | None = None,
     ) -> CheckResult:
         """Analyse ``queries``. ``early``, if given, may be called (from this thread) with
-        a partial result while test binaries compile: see ``CheckResult.partial``."""
+        a partial result while test binaries compile: see ``CheckResult.partial``.
+        ``stop_after_escape`` overrides ``Options.stop_after_escape`` for this check."""
+        stop = self.options.stop_after_escape if stop_after_escape is None else stop_after_escape
         started = time.monotonic()
         deadline = self._deadline()
         deadline.check()
@@ -177,11 +193,25 @@ class Engine:
                 build_flags=self.options.build_flags,
                 go_tmp=go_tmp,
                 started_ns=time.time_ns() - 1_000_000,
+                stopped_compiler=self._stopped_compiler(go, stop, result),
             )
             for query in queries:
                 self._check_query(query, check)
         result.stats.engine_seconds = time.monotonic() - started - result.stats.go_seconds
         return result
+
+    def _stopped_compiler(self, go: toolchain.GoEnv, stop: bool, result: CheckResult) -> str | None:
+        """The compiler that stops after escape analysis, when this check is to use it
+        and it is built; why not, in ``stats.stopped_note``."""
+        if not stop:
+            return None
+        path = self.stopped.get(go, self.base_env(), wait=self.options.wait_for_stopped)
+        if path is None:
+            result.stats.stopped_note = self.stopped.note(go) or (
+                "the compiler that stops after escape analysis is being built: "
+                "the full compile is used until it is ready"
+            )
+        return path
 
     def _check_query(self, query: Query, check: Check) -> None:
         go = check.go

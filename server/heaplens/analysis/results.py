@@ -60,6 +60,9 @@ class PackageResult:
     excluded: tuple[str, ...] = ()
     #: The units ``findings`` came from, for the fixes proposed on them.
     units: tuple[UnitFindings, ...] = ()
+    #: True when a unit was compiled by the compiler that stops after escape analysis
+    #: (``stopped_compiler``): no bounds or nil checks, and a full compile replaces it.
+    stopped_early: bool = False
 
 
 @dataclass
@@ -83,6 +86,10 @@ class Stats:
     #: Units compiled again, on their own, because another file's log had replaced the
     #: log of one of their files (``collisions``).
     recompiled_units: int = 0
+    #: Units compiled by the compiler that stops after escape analysis.
+    stopped_units: int = 0
+    #: Why the stopped compiler was not used, when it was asked for ("" otherwise).
+    stopped_note: str = ""
 
 
 @dataclass
@@ -170,5 +177,6 @@ def assemble(
                 cached=bool(pkg_units) and all(u.cached for u in pkg_units),
                 excluded=pkg.ignored_files,
                 units=tuple(reported),
+                stopped_early=any(u.stopped_early for u in pkg_units),
             )
         )

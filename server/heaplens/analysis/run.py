@@ -51,6 +51,9 @@ class Check:
     #: When the check began (time.time_ns, less a millisecond): inputs modified after it
     #: are not trusted to match the results.
     started_ns: int = 0
+    #: The compiler that stops after escape analysis, for the plain units compiled
+    #: directly (``stopped_compiler``); None for the full compile.
+    stopped_compiler: str | None = None
     clock: GoClock = field(init=False)
 
     def __post_init__(self) -> None:

@@ -22,7 +22,7 @@ from ..compile_errors import name_real_files
 from ..model import CompileError
 from ..packages import Listing, Package
 from ..workspace import Query
-from . import collisions, compile_direct, flags
+from . import collisions, compile_direct, flags, stopped_compiler
 from .jobs import TARGETS, CompileJob, Ran, Runner, Step
 from .listing import go_list
 from .run import Check
@@ -121,12 +121,14 @@ def direct(
     env: Mapping[str, str],
     concurrency: int,
     renames: Collection[str] = (),
+    stopped: str | None = None,
 ) -> CompileJob:
     """Run the compiler on one package (``compile_direct``); ``renames`` are compiled
-    under another name (``collisions``)."""
+    under another name (``collisions``). With ``stopped``, the compiler that stops after
+    escape analysis (``stopped_compiler``) is run instead of the toolchain's."""
     pkg = unit.package
     call = CompilerCall(p.pkgpath, p.lang, pkg.go_files, p.importcfg, "out.o", concurrency)
-    call = dataclasses.replace(call, renames=frozenset(renames))
+    call = dataclasses.replace(call, renames=frozenset(renames), stopped=stopped)
     step = Step(
         pkg.import_path,
         compiler_run(check, query.root, env, call),
@@ -206,6 +208,8 @@ class CompilerCall:
     renames: frozenset[str] = frozenset()
     #: An earlier step's output this one imports: (import path, output name).
     imports_output: tuple[str, str] | None = None
+    #: The compiler that stops after escape analysis, run instead of the toolchain's.
+    stopped: str | None = None
 
 
 def compiler_run(check: Check, cwd: str, env: Mapping[str, str], call: CompilerCall) -> Runner:
@@ -232,11 +236,15 @@ def compiler_run(check: Check, cwd: str, env: Mapping[str, str], call: CompilerC
             pack=call.pack,
             renames=call.renames,
         )
+        run_env: Mapping[str, str] = env
+        if call.stopped is not None:
+            command[0] = call.stopped
+            run_env = {**env, stopped_compiler.ENV_VAR: "1"}
         with check.timed_go():
             result = toolchain.run(
                 command,
                 cwd=cwd,
-                env=env,
+                env=run_env,
                 deadline=check.deadline,
                 cancel=check.cancel,
                 started=started,

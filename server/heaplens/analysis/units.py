@@ -18,6 +18,9 @@ class Unit:
     cached: bool = False
     #: False when the run failed for reasons outside the sources (a crashed ``go``).
     cacheable: bool = True
+    #: Compiled by the compiler that stops after escape analysis: never cached, so that
+    #: the next full compile of the same text is not answered with it.
+    stopped_early: bool = False
 
     @property
     def wanted(self) -> tuple[str, ...]:

@@ -279,5 +279,7 @@ class _Batch:
         self.run.applied.append(fix)
         if fix.after is not None:
             return [f for f in fix.after if os.path.dirname(f.file) == directory]
-        again = self.service.engine.check_queries([query], self.overlays, self.cancel)
+        again = self.service.engine.check_queries(
+            [query], self.overlays, self.cancel, stop_after_escape=False
+        )
         return [f for f in again.findings if os.path.dirname(f.file) == directory]

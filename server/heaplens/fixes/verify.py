@@ -106,7 +106,7 @@ def verify(
     # Compiled again rather than taken from ``before``: callers may hand in findings
     # without those in other packages' inlined code, and the comparison needs all. The
     # engine's cache answers it without a compile when nothing changed.
-    base = engine.check_queries(queries, overlays, cancel)
+    base = engine.check_queries(queries, overlays, cancel, stop_after_escape=False)
     if base.all_errors or not base.packages:
         return decline(Stage.BASELINE, DOES_NOT_BUILD_BEFORE)
     directories = None if candidate.changes_api else frozenset({os.path.dirname(path)})
@@ -120,7 +120,9 @@ def verify(
             refusal = _further(refusal, decline(Stage.EDIT, f"{NOT_FORMATTED}: {e}"))
             continue
         probed = apply(original, [*alt.edits, *alt.probes]) if alt.probes else fixed
-        result = engine.check_queries(queries, {**overlays, path: probed}, cancel)
+        result = engine.check_queries(
+            queries, {**overlays, path: probed}, cancel, stop_after_escape=False
+        )
         if result.all_errors or not result.packages:
             refusal = _further(refusal, decline(Stage.COMPILE, _build_error(result)))
             continue

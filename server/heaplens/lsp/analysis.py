@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 # Analyses longer than this get a progress bar.
 PROGRESS_DELAY = 0.5
 MAX_PARALLEL = 2
+#: Seconds of quiet after a result of the compiler that stops after escape analysis
+#: before the full compile of the same text (bounds and nil checks, and what uses them).
+FULL_AFTER_STOPPED = 1.0
 #: Findings moved by edits are published once edits have paused this long, so a burst
 #: of edits is one publish, not one per edit (typing at 10 keys/s pauses longer)...
 EDIT_PUBLISH_DELAY = 0.05
@@ -126,6 +129,11 @@ class Analyzer:
         self._error: str | None = None
         #: After shutdown no analysis starts: its threads are gone.
         self._stopped = False
+        #: Directories whose last result came from the compiler that stops after escape
+        #: analysis, with the versions it was computed for: the next analysis of the
+        #: same text is the full compile (bounds and nil checks), asked for when idle.
+        self._full_next: dict[str, dict[str, int]] = {}
+        self._stopped_notes: set[str] = set()
         #: The profiles of the ``profile`` setting, joined to every result (issue 16),
         #: looked for in the workspace folders ``folders`` gives.
         self.folders: Callable[[], Sequence[str]] = folders or tuple
@@ -313,8 +321,12 @@ class Analyzer:
                 with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
                     loop.call_soon_threadsafe(self._finish_early, partial, token, snapshot)
 
+            # What is typed gets the compiler that stops after escape analysis; a save,
+            # or the same text once idle, the full compile.
+            stop = bool(overlays) and self._full_next.pop(directory, None) != snapshot
+
             def check() -> CheckResult:
-                found = engine.check_queries(queries, overlays, token, None, early)
+                found = engine.check_queries(queries, overlays, token, None, early, stop)
                 # After the candidates: the join replaces findings, keeping what they carry.
                 return self._join(with_candidates(found, cache=engine.cache), loop)
 
@@ -369,9 +381,16 @@ class Analyzer:
             f"{directory}: {s.compiled_units} compiled, {s.cached_units} from cache, "
             f"{time.monotonic() - started:.3f}s (go {s.go_seconds:.3f}s, "
             f"heaplens {s.engine_seconds:.3f}s); {s.direct_units} compiled without the go "
-            f"command, {s.reused_files} file(s) unchanged in the compiler's log"
+            f"command, {s.reused_files} file(s) unchanged in the compiler's log; "
+            f"{s.stopped_units} stopped after escape analysis"
         )
+        if s.stopped_note and s.stopped_note not in self._stopped_notes:
+            self._stopped_notes.add(s.stopped_note)
+            self.client.log_info(s.stopped_note)
         self.apply(result, prepared=prepared)
+        if any(p.stopped_early for p in result.packages):
+            self._full_next[directory] = snapshot
+            self.request(os.path.join(directory, "_"), delay=FULL_AFTER_STOPPED)
         for pkg in result.packages:
             if not pkg.errors and not self.paused(pkg.dir):
                 for listener in self._package_listeners:
