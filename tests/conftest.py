@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,13 @@ def hanging_go(directory: Path) -> Path:
     path.write_text("#!/bin/sh\nsleep 300 &\nsleep 300\n")
     path.chmod(0o755)
     return path
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.nodeid.startswith("tests/test_stopped_compiler.py") for item in session.items):
+        from test_stopped_compiler import prebuild
+
+        threading.Thread(target=prebuild, name="prebuild-stopped", daemon=True).start()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

