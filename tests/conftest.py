@@ -158,11 +158,25 @@ def hanging_go(directory: Path) -> Path:
     return path
 
 
+_prebuilding: list[threading.Thread] = []
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any(item.nodeid.startswith("tests/test_stopped_compiler.py") for item in session.items):
         from test_stopped_compiler import prebuild
 
-        threading.Thread(target=prebuild, name="prebuild-stopped", daemon=True).start()
+        thread = threading.Thread(target=prebuild, name="prebuild-stopped", daemon=True)
+        _prebuilding.append(thread)
+        thread.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A session that ends before the background builds do (a run of a few tests) must
+    # not leave a `go build` behind.
+    if any(t.is_alive() for t in _prebuilding):
+        from heaplens import toolchain
+
+        toolchain.kill_all_running()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
-from heaplens import toolchain
+from heaplens import report_text, toolchain
 from heaplens.analysis import Engine, Options, compile_direct, stopped_compiler
 from heaplens.cache import ResultCache
+from heaplens.model import Kind
 from heaplens.workspace import plan
 from test_go_versions import _toolchain
 
@@ -214,6 +215,12 @@ def test_an_unknown_compiler_falls_back_to_the_full_compile(
     assert result.stats.stopped_units == 0
     assert "no escape.Funcs" in result.stats.stopped_note
     assert logged == [result.stats.stopped_note]
+    # `check -v` says it: the text report's timings carry the note.
+    verbose = report_text.render(result, frozenset(Kind), str(corpus), verbose=True)
+    assert result.stats.stopped_note in verbose
+    assert result.stats.stopped_note not in report_text.render(
+        result, frozenset(Kind), str(corpus), verbose=False
+    )
     assert not any(p.stopped_early for p in result.packages)
     assert "moved to heap: a" in [f.message for f in result.findings]
     assert [p.name for p in (tmp_path / "compilers").iterdir()] == [
