@@ -10,6 +10,7 @@ from collections import Counter
 from heaplens import advice, report_sarif, report_text, wording
 from heaplens.lsp import presentation
 from heaplens.model import Finding, Kind
+from heaplens.positions import FileColumns
 from recall_corpus import findings_by_case
 
 #: What must never be read: results, temporaries, locations, levels, shapes.
@@ -29,7 +30,7 @@ FORBIDDEN = (
 
 
 def _texts(f: Finding) -> dict[str, str]:
-    sarif = report_sarif._result(f, report_sarif._Columns(), lambda _k: 0)
+    sarif = report_sarif._result(f, FileColumns("utf-16"), lambda _k: 0)
     related = [r.get("message", {}).get("text", "") for r in sarif.get("relatedLocations", [])]
     return {
         "text report": report_text._finding_line(f),

@@ -15,6 +15,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from itertools import accumulate
+from pathlib import Path
 from typing import Literal
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
@@ -251,3 +252,25 @@ def line_offsets(text: bytes) -> list[int]:
     # user types in. Each line is its length plus one for the newline.
     lengths = map(len, text.split(b"\n")[:-1])
     return list(accumulate(map((1).__add__, lengths), initial=0))
+
+
+class FileColumns:
+    """Compiler positions (1-based byte columns) in files on disk, as 1-based columns in
+    ``encoding``: each file read and indexed once. A file that cannot be read keeps its
+    byte columns. For reports that name columns in other units (SARIF: UTF-16, GitHub's
+    annotations: characters)."""
+
+    def __init__(self, encoding: Encoding) -> None:
+        self._encoding = encoding
+        self._lines: dict[str, LineIndex | None] = {}
+
+    def column(self, file: str, line: int, byte_column: int) -> int:
+        if file not in self._lines:
+            try:
+                self._lines[file] = LineIndex(Path(file).read_bytes())
+            except OSError:
+                self._lines[file] = None
+        lines = self._lines[file]
+        if lines is None:
+            return byte_column
+        return lines.to_units(line, byte_column - 1, self._encoding) + 1

@@ -11,14 +11,13 @@ runner reads them: ``%``, CR and LF everywhere, and ``:`` and ``,`` in propertie
 from __future__ import annotations
 
 from collections.abc import Collection
-from pathlib import Path
 
 from . import kinds as kind_table
 from . import wording
 from .analysis import CheckResult
 from .baseline import Marks
-from .model import Finding, Kind, Position
-from .positions import LineIndex
+from .model import Finding, Kind
+from .positions import FileColumns
 from .report_cost import NO_PROFILE, Ranking, shown
 from .report_text import display_path
 
@@ -37,33 +36,15 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-class _Characters:
-    """Byte columns → character columns, reading each file once."""
-
-    def __init__(self) -> None:
-        self._lines: dict[str, LineIndex | None] = {}
-
-    def column(self, file: str, pos: Position) -> int:
-        if file not in self._lines:
-            try:
-                self._lines[file] = LineIndex(Path(file).read_bytes())
-            except OSError:
-                self._lines[file] = None
-        lines = self._lines[file]
-        if lines is None:
-            return pos.column
-        return lines.to_units(pos.line, pos.column - 1, "utf-32") + 1
-
-
-def annotation(f: Finding, cwd: str, chars: _Characters) -> str:
+def annotation(f: Finding, cwd: str, chars: FileColumns) -> str:
     level = _COMMANDS[kind_table.info(f.kind).sarif_level]
     r = f.range
     properties = [
         ("file", display_path(f.file, cwd).replace("\\", "/")),
         ("line", str(r.start.line)),
-        ("col", str(chars.column(f.file, r.start))),
+        ("col", str(chars.column(f.file, r.start.line, r.start.column))),
         ("endLine", str(r.end.line)),
-        ("endColumn", str(chars.column(f.file, r.end))),
+        ("endColumn", str(chars.column(f.file, r.end.line, r.end.column))),
         ("title", f.kind.value),
     ]
     text = wording.message(f, ": ")
@@ -81,7 +62,7 @@ def render(
     marks: Marks | None = None,
 ) -> str:
     """One line per finding shown (with a baseline: per new finding)."""
-    chars = _Characters()
+    chars = FileColumns("utf-32")  # characters
     lines = [
         annotation(f, cwd, chars)
         for f in shown(result.findings, kinds, ranking)

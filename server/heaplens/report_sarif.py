@@ -22,7 +22,7 @@ from . import kinds as kind_table
 from .analysis import CheckResult
 from .baseline import ABSENT, FINGERPRINT_NAME, Entry, Marks, ModuleRoots, mark
 from .model import Finding, Kind, Location, Position
-from .positions import LineIndex
+from .positions import FileColumns
 from .report_cost import NO_PROFILE, Ranking, profile_fields, profile_to_json, ranked_share, shown
 
 if TYPE_CHECKING:
@@ -31,22 +31,8 @@ if TYPE_CHECKING:
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-class _Columns:
-    """Byte columns → UTF-16 columns, reading and indexing each file once."""
-
-    def __init__(self) -> None:
-        self._lines: dict[str, LineIndex | None] = {}
-
-    def utf16(self, file: str, pos: Position) -> int:
-        if file not in self._lines:
-            try:
-                self._lines[file] = LineIndex(Path(file).read_bytes())
-            except OSError:
-                self._lines[file] = None
-        lines = self._lines[file]
-        if lines is None:
-            return pos.column
-        return lines.to_units(pos.line, pos.column - 1, "utf-16") + 1
+def _utf16(cols: FileColumns, file: str, pos: Position) -> int:
+    return cols.column(file, pos.line, pos.column)
 
 
 def _uri(path: str) -> str:
@@ -54,15 +40,15 @@ def _uri(path: str) -> str:
 
 
 def _location(
-    file: str, start: Position, end: Position | None, cols: _Columns, message: str = ""
+    file: str, start: Position, end: Position | None, cols: FileColumns, message: str = ""
 ) -> dict[str, Any]:
     region: dict[str, Any] = {
         "startLine": start.line,
-        "startColumn": cols.utf16(file, start),
+        "startColumn": _utf16(cols, file, start),
     }
     if end is not None:
         region["endLine"] = end.line
-        region["endColumn"] = cols.utf16(file, end)
+        region["endColumn"] = _utf16(cols, file, end)
     loc: dict[str, Any] = {
         "physicalLocation": {"artifactLocation": {"uri": _uri(file)}, "region": region}
     }
@@ -73,7 +59,7 @@ def _location(
 
 def _result(
     f: Finding,
-    cols: _Columns,
+    cols: FileColumns,
     rule_index: Callable[[Kind], int],
     report: ProfileReport | None = None,
     marks: Marks | None = None,
@@ -190,7 +176,7 @@ def render(
     given."""
     if marks is None:
         marks = mark(result.findings, kinds, ModuleRoots(os.getcwd()))
-    cols = _Columns()
+    cols = FileColumns("utf-16")
     rules = [_rule(row) for row in kind_table.KINDS]
     index = {row.name: i for i, row in enumerate(kind_table.KINDS)}
 
